@@ -1,0 +1,13 @@
+"""tinylm: tiny BERT-style language models, pre-trained on small corpora.
+
+Package map (one job per module):
+  errors.py          the one exception type the CLI turns into "exit 2, no traceback"
+  paths.py           where data and caches live (TINYLM_DATA_DIR, TINYLM_CACHE_DIR)
+  config.py          typed, self-validating configuration dataclasses
+  tokenizer.py       bert-base-uncased WordPiece through the `tokenizers` library
+  data/              the data layer: file layout, readers, token cache, corpora, tasks,
+                     balanced sampling, `data check` and `data fetch`
+  cli/               the `tinylm` command line
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The data layer: pre-training corpora, classification tasks and their token cache."""

@@ -1,0 +1,122 @@
+"""The bert-base-uncased WordPiece tokenizer, through the fast `tokenizers` library.
+
+Ids equal those of Hugging Face's reference BertTokenizer (lower-casing, accent stripping,
+Chinese-character splitting, `[CLS] ... [SEP]`, truncation to `max_length`); the tests check
+that on accents, punctuation, numbers, long words and real corpus paragraphs.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+from tokenizers import Tokenizer as _FastTokenizer
+from tokenizers import decoders, normalizers, pre_tokenizers, processors
+from tokenizers.models import WordPiece
+
+from tinylm.data import layout
+from tinylm.errors import TinylmError
+
+HUB_NAME = "bert-base-uncased"
+DEFAULT_MAX_LENGTH = 128
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+class Tokenizer:
+    """WordPiece ids for texts; `fingerprint` identifies the vocabulary and normalisation."""
+
+    def __init__(self, fast: _FastTokenizer, max_length: int = DEFAULT_MAX_LENGTH):
+        if max_length is not None and max_length < 2:
+            raise TinylmError(
+                f"max_length must be at least 2 (for [CLS] and [SEP]), got {max_length}"
+            )
+        self.max_length = max_length
+        # The fingerprint is taken before truncation is set: it names the tokenizer, and the
+        # token cache adds max_length to its key separately.
+        self.fingerprint = hashlib.sha256(fast.to_str().encode()).hexdigest()[:16]
+        self._fast = fast
+        fast.no_padding()  # a hub tokenizer.json may carry padding settings; we pad in batches
+        if max_length is not None:
+            fast.enable_truncation(max_length)
+        else:
+            fast.no_truncation()
+        ids = {token: fast.token_to_id(token) for token in SPECIAL_TOKENS}
+        missing = [token for token, i in ids.items() if i is None]
+        if missing:
+            raise TinylmError(f"the vocabulary lacks the special tokens {missing}")
+        self.pad_id, self.unk_id = ids["[PAD]"], ids["[UNK]"]
+        self.cls_id, self.sep_id, self.mask_id = ids["[CLS]"], ids["[SEP]"], ids["[MASK]"]
+        self.vocab_size = fast.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self._fast.encode(text).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        # Rust-side parallelism over the batch (both cores here); ~4,000 paragraphs/s.
+        return [encoding.ids for encoding in self._fast.encode_batch(texts)]
+
+    def tokens(self, text: str) -> list[str]:
+        return self._fast.encode(text).tokens
+
+    def decode(self, ids: list[int]) -> str:
+        return self._fast.decode(ids)
+
+    def id_to_token(self, token_id: int) -> str | None:
+        return self._fast.id_to_token(token_id)
+
+
+def _bert_uncased_from_vocab(vocab_file: Path) -> _FastTokenizer:
+    """The same pipeline as Hugging Face's BertTokenizerFast for bert-base-uncased."""
+    vocab = WordPiece.read_file(str(vocab_file))
+    missing = [token for token in SPECIAL_TOKENS if token not in vocab]
+    if missing:
+        raise TinylmError(f"the vocabulary {vocab_file} lacks the special tokens {missing}")
+    fast = _FastTokenizer(WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    fast.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+    fast.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    fast.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    fast.decoder = decoders.WordPiece(prefix="##")
+    return fast
+
+
+def load_tokenizer(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    vocab_file: str | os.PathLike | None = None,
+    hub_name: str | None = None,
+    max_length: int | None = DEFAULT_MAX_LENGTH,
+) -> Tokenizer:
+    """The tokenizer from a vocab file, the data directory, or (with network) the hub.
+
+    Order: `vocab_file`, else `<data_dir>/tokenizer/bert-base-uncased-vocab.txt`, else the hub
+    model `hub_name` (for example "bert-base-uncased"), which needs internet.
+    """
+    if vocab_file is None and data_dir is not None:
+        candidate = Path(data_dir) / layout.VOCAB
+        if candidate.is_file() or hub_name is None:
+            vocab_file = candidate
+    if vocab_file is not None:
+        vocab_file = Path(vocab_file)
+        if not vocab_file.is_file():
+            raise TinylmError(
+                f"tokenizer vocabulary not found: {vocab_file} (`tinylm data fetch` downloads it)"
+            )
+        try:
+            fast = _bert_uncased_from_vocab(vocab_file)
+        except TinylmError:
+            raise
+        except Exception as err:  # the library's own message says what is wrong with the file
+            raise TinylmError(f"cannot read the vocabulary {vocab_file}: {err}") from None
+        return Tokenizer(fast, max_length)
+    if hub_name is None:
+        raise TinylmError("no tokenizer: give a data directory, a vocab file or a hub name")
+    try:
+        fast = _FastTokenizer.from_pretrained(hub_name)
+    except Exception as err:
+        raise TinylmError(f"cannot download tokenizer {hub_name!r} from the hub: {err}") from None
+    return Tokenizer(fast, max_length)

@@ -1,0 +1,50 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # for `datagen`
+
+from datagen import make_data_dir
+from tinylm.paths import CACHE_DIR_ENV, DATA_DIR_ENV
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """A tiny data directory in the real layout."""
+    return make_data_dir(tmp_path / "data")
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """Tests see no user data or cache unless they ask: the real-data dir is read once here."""
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "default-cache"))
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+
+
+# Read at import, before the autouse fixture above hides them from each test.
+REAL_DATA_DIR = os.environ.get(DATA_DIR_ENV)
+USER_CACHE_DIR = os.environ.get(CACHE_DIR_ENV)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real data directory from TINYLM_DATA_DIR; tests that need it skip without it."""
+    if not REAL_DATA_DIR:
+        pytest.skip(f"needs real data: set {DATA_DIR_ENV} (CI sets it to ../shared/data)")
+    return Path(REAL_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def real_cache_dir() -> Path:
+    """The cache the real-data tests share: the user's (CI's) own, so 300k paragraphs are
+    tokenized at most once per machine."""
+    from tinylm.paths import resolve_cache_dir
+
+    return resolve_cache_dir(USER_CACHE_DIR)
