@@ -1,0 +1,169 @@
+"""Pre-training corpora and their nested, seeded subsets.
+
+A corpus is a list of paragraphs: `wikipedia` (the data directory's
+wikipedia/paragraphs.jsonl.gz) or a local file: `.txt` (one paragraph per line; blank lines
+skipped) or `.jsonl` / `.jsonl.gz` (one object per line with a `text` field; a `para_index`
+field, when present, marks article leads as para_index == 0).
+
+A subset of size Ws is the first Ws paragraphs of one seeded permutation of the pool, so for a
+fixed seed smaller subsets are nested in larger ones (Ws = 2,000 lies inside Ws = 20,000).
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinylm.config import CorpusConfig
+from tinylm.data import layout
+from tinylm.data.io import file_sha256, iter_jsonl, read_text, split_lines
+from tinylm.data.token_cache import CacheInfo, TokenizedTexts, tokenize_cached
+from tinylm.errors import TinylmError
+from tinylm.tokenizer import Tokenizer
+
+WIKIPEDIA = "wikipedia"
+CORPUS_SUFFIXES = (".txt", ".jsonl", ".jsonl.gz")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    source: Path
+    tokens: TokenizedTexts  # every paragraph, truncated to the tokenizer's max length
+    cache: CacheInfo
+
+    @property
+    def lead(self) -> np.ndarray | None:
+        """Boolean mask of article-lead paragraphs, or None when the corpus has no articles."""
+        return self.tokens.extras.get("lead")
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def pool(self, lead_only: bool = False) -> np.ndarray:
+        """Indices of the paragraphs subsets are drawn from."""
+        if not lead_only:
+            return np.arange(len(self), dtype=np.int64)
+        if self.lead is None:
+            raise TinylmError(
+                f"corpus {self.name} has no article structure (no para_index field), "
+                "so lead_only cannot be used"
+            )
+        return np.flatnonzero(self.lead)
+
+    def subset(self, ws: int | None = None, seed: int = 42, lead_only: bool = False) -> "Subset":
+        """The first `ws` paragraphs of the pool's permutation by `seed` (all when ws is None)."""
+        pool = self.pool(lead_only)
+        size = len(pool) if ws is None else ws
+        if size > len(pool):
+            kind = "lead paragraphs" if lead_only else "paragraphs"
+            raise TinylmError(
+                f"ws = {size:,} is larger than the pool: corpus {self.name} has "
+                f"{len(pool):,} {kind}"
+            )
+        order = np.random.default_rng(seed).permutation(pool)
+        indices = order[:size]
+        return Subset(self, indices, self.tokens.select(indices), seed, lead_only)
+
+    def texts(self, indices) -> list[str]:
+        """The raw text of the given paragraphs (reads the source file)."""
+        texts, _ = read_paragraphs(self.source)
+        return [texts[i] for i in np.asarray(indices)]
+
+
+@dataclass(frozen=True)
+class Subset:
+    corpus: Corpus
+    indices: np.ndarray  # paragraph indices in the corpus, in permutation order
+    tokens: TokenizedTexts
+    seed: int
+    lead_only: bool
+
+    @property
+    def ws(self) -> int:
+        return len(self.indices)
+
+
+def corpus_source(name: str, data_dir: str | os.PathLike | None) -> Path:
+    """The file behind a corpus name: `wikipedia` in the data directory, or a local file."""
+    if name == WIKIPEDIA:
+        if data_dir is None:
+            raise TinylmError("the wikipedia corpus needs a data directory")
+        path = Path(data_dir) / layout.WIKIPEDIA
+        if not path.is_file():
+            raise TinylmError(
+                f"wikipedia corpus not found: {path} (`tinylm data fetch` downloads it)"
+            )
+        return path
+    path = Path(name).expanduser()
+    if not path.name.endswith(CORPUS_SUFFIXES):
+        raise TinylmError(
+            f"unknown corpus {name!r}: use 'wikipedia' or a file ending in "
+            f"{', '.join(CORPUS_SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise TinylmError(f"corpus file not found: {path}")
+    return path
+
+
+def read_paragraphs(path: Path) -> tuple[list[str], np.ndarray | None]:
+    """(paragraph texts, lead mask or None) of a corpus file; empty paragraphs are skipped."""
+    if path.suffix == ".txt":
+        texts = [line.strip() for line in split_lines(read_text(path))]
+        texts = [t for t in texts if t]
+        lead = None
+    else:
+        texts, leads = [], []
+        for number, record in enumerate(iter_jsonl(path), start=1):
+            text = record.get("text")
+            if not isinstance(text, str):
+                raise TinylmError(f"{path}: record {number} has no string field 'text'")
+            if text.strip():
+                texts.append(text.strip())
+                leads.append(record.get("para_index"))
+        has_articles = bool(leads) and all(isinstance(i, int) for i in leads)
+        lead = np.array([i == 0 for i in leads]) if has_articles else None
+    if not texts:
+        raise TinylmError(f"{path} holds no paragraph")
+    return texts, lead
+
+
+def load_corpus(
+    name: str = WIKIPEDIA,
+    *,
+    data_dir: str | os.PathLike | None,
+    tokenizer: Tokenizer,
+    cache_dir: Path,
+    progress: bool = True,
+) -> Corpus:
+    """A corpus with the token ids of all its paragraphs (tokenized once, then cached)."""
+    source = corpus_source(name, data_dir)
+
+    def build():
+        texts, lead = read_paragraphs(source)
+        return texts, ({} if lead is None else {"lead": lead})
+
+    tokens, info = tokenize_cached(
+        build,
+        key_parts={"kind": "corpus", "sha256": file_sha256(source)},
+        tokenizer=tokenizer,
+        cache_dir=cache_dir,
+        desc=f"tokenizing {source.name}",
+        progress=progress,
+    )
+    return Corpus(name, source, tokens, info)
+
+
+def load_subset(
+    config: CorpusConfig,
+    *,
+    data_dir: str | os.PathLike | None,
+    tokenizer: Tokenizer,
+    cache_dir: Path,
+    progress: bool = True,
+) -> Subset:
+    corpus = load_corpus(
+        config.name, data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir, progress=progress
+    )
+    return corpus.subset(config.ws, config.seed, config.lead_only)

@@ -1,0 +1,345 @@
+"""Classification tasks: the registry and the loaders that turn files into labelled pools.
+
+A task has a train pool and a test pool of (text, label id) pairs, read from separate files
+(AG News, DBpedia), or one pool that sampling splits without overlap (FewRel, user files).
+A test text never occurs on the train side: with two pools, test-pool texts found in the train
+pool are left out here; with one pool, the sampler draws test examples only from texts that
+occur once (FewRel repeats a sentence when it holds several entity pairs).
+
+| task       | text                      | labels | train/test per label | files          |
+|------------|---------------------------|--------|----------------------|----------------|
+| agnews     | title + " " + description | 4      | 1000 / 1000          | ag_news/       |
+| dbpedia    | title + " " + content     | 14     | 100 / 100            | dbpedia/ (1)   |
+| fewrel     | sentence tokens joined    | 64     | 630 / 70             | train_wiki.json|
+| fewrel-val | sentence tokens joined    | 16     | 630 / 70             | val_wiki.json  |
+| FILE       | the text column           | any    | see `file_task`      | .csv or .jsonl |
+
+(1) train.csv/test.csv, else the two unofficial DHIM subsets, with a notice.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinylm.config import TaskConfig
+from tinylm.data import layout
+from tinylm.data.io import file_sha256, iter_jsonl, read_csv, read_json, read_text, split_lines
+from tinylm.errors import TinylmError
+
+AGNEWS_NAMES = ["World", "Sports", "Business", "Sci/Tech"]
+DBPEDIA_NAMES = [
+    "Company", "EducationalInstitution", "Artist", "Athlete", "OfficeHolder",
+    "MeanOfTransportation", "Building", "NaturalPlace", "Village", "Animal", "Plant", "Album",
+    "Film", "WrittenWork",
+]  # fmt: skip
+FILE_SUFFIXES = (".csv", ".jsonl")
+
+
+@dataclass
+class Pool:
+    texts: list[str]
+    labels: np.ndarray  # label ids, int64
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class TaskData:
+    """A task's labelled pools, before sampling."""
+
+    name: str
+    label_names: list[str]  # label id -> name
+    train_pool: Pool
+    test_pool: Pool | None  # None: the test sample is split from the train pool
+    default_train_per_label: int
+    default_test_per_label: int
+    sources: list[Path]
+    text_options: dict = field(default_factory=dict)  # how texts were built (cache key)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    def fingerprint(self) -> dict:
+        """What determines the pools' texts: for the token cache key."""
+        return {
+            "task": self.name,
+            "sources": [file_sha256(p) for p in self.sources],
+            "options": self.text_options,
+        }
+
+
+# --- built-in tasks ---------------------------------------------------------------------------
+
+
+def _read_class_names(path: Path, fallback: list[str]) -> list[str]:
+    if not path.is_file():
+        return fallback
+    return [line.strip() for line in split_lines(read_text(path)) if line.strip()]
+
+
+def _read_labelled_csv(path: Path, num_labels: int, build_text) -> Pool:
+    """Rows `class,title,body` with 1-based classes (the Zhang et al. 2015 CSV layout)."""
+    _, rows = read_csv(path, header=False)
+    texts, labels = [], []
+    for number, row in enumerate(rows, start=1):
+        if len(row) != 3:
+            raise TinylmError(f"{path}: row {number} has {len(row)} columns, expected 3")
+        try:
+            label = int(row[0]) - 1
+        except ValueError:
+            raise TinylmError(f"{path}: row {number} has class {row[0]!r}, not a number") from None
+        if not 0 <= label < num_labels:
+            raise TinylmError(f"{path}: row {number} has class {row[0]}, expected 1..{num_labels}")
+        texts.append(build_text(row[1], row[2]))
+        labels.append(label)
+    return Pool(texts, np.array(labels, dtype=np.int64))
+
+
+def _join(*parts: str) -> str:
+    return " ".join(" ".join(parts).split())
+
+
+def agnews(data_dir: Path, config: TaskConfig) -> TaskData:
+    train, test = data_dir / layout.AGNEWS_TRAIN, data_dir / layout.AGNEWS_TEST
+    names = _read_class_names(data_dir / layout.AGNEWS_CLASSES, AGNEWS_NAMES)
+
+    # AG News marks line breaks inside a field with a bare backslash ("dwindling\band"):
+    # read them as spaces, so "\" never becomes a token.
+    def text(title, description):
+        return _join(title.replace("\\", " "), description.replace("\\", " "))
+
+    train_pool = _read_labelled_csv(train, len(names), text)
+    official = layout.OFFICIAL_ROWS[layout.AGNEWS_TRAIN]
+    notices = []
+    if len(train_pool) < official:
+        notices.append(
+            f"{layout.AGNEWS_TRAIN} is partial ({len(train_pool):,} of {official:,} rows)"
+        )
+    return TaskData(
+        name="agnews",
+        label_names=names,
+        train_pool=train_pool,
+        test_pool=_read_labelled_csv(test, len(names), text),
+        default_train_per_label=1000,
+        default_test_per_label=1000,
+        sources=[train, test],
+        text_options={"text": "title+description", "backslash": "space"},
+        notices=notices,
+    )
+
+
+def dbpedia(data_dir: Path, config: TaskConfig) -> TaskData:
+    train, test = data_dir / layout.DBPEDIA_TRAIN, data_dir / layout.DBPEDIA_TEST
+    notices = []
+    if not (train.is_file() and test.is_file()):
+        sub_train = data_dir / layout.DBPEDIA_SUBSET_TRAIN
+        sub_test = data_dir / layout.DBPEDIA_SUBSET_TEST
+        if not (sub_train.is_file() and sub_test.is_file()):
+            raise TinylmError(
+                f"dbpedia needs {train} and {test} (or the subsets {sub_train.name} and "
+                f"{sub_test.name}); `tinylm data fetch` downloads the official files"
+            )
+        train, test = sub_train, sub_test
+        notices.append(
+            "dbpedia: the official train.csv/test.csv are absent; using the unofficial 5,000-row "
+            f"subsets ({sub_train.name} as the train pool, {sub_test.name} as the test pool). "
+            "Results are not comparable with official DBpedia figures."
+        )
+    names = _read_class_names(data_dir / layout.DBPEDIA_CLASSES, DBPEDIA_NAMES)
+    return TaskData(
+        name="dbpedia",
+        label_names=names,
+        train_pool=_read_labelled_csv(train, len(names), _join),
+        test_pool=_read_labelled_csv(test, len(names), _join),
+        default_train_per_label=100,
+        default_test_per_label=100,
+        sources=[train, test],
+        text_options={"text": "title+content"},
+        notices=notices,
+    )
+
+
+def _fewrel(path: Path, name: str, data_dir: Path, config: TaskConfig) -> TaskData:
+    if not path.is_file():
+        hint = (
+            " (only the 16 relations of val_wiki.json are here: try fewrel-val)"
+            if (name == "fewrel" and (data_dir / layout.FEWREL_VAL).is_file())
+            else ""
+        )
+        raise TinylmError(f"fewrel file not found: {path}{hint}")
+    relations = read_json(path)
+    if not isinstance(relations, dict) or not relations:
+        raise TinylmError(f"{path}: expected a JSON object {{relation: [instances]}}")
+    pid_names = {}
+    names_file = data_dir / layout.FEWREL_NAMES
+    if names_file.is_file():
+        pid_names = {pid: v[0] for pid, v in read_json(names_file).items()}
+    label_ids = sorted(relations)
+    texts, labels = [], []
+    for label, relation in enumerate(label_ids):
+        for number, instance in enumerate(relations[relation]):
+            try:
+                texts.append(_fewrel_text(instance, config.entity_markers))
+            except (KeyError, IndexError, TypeError):
+                raise TinylmError(
+                    f"{path}: instance {number} of {relation} lacks tokens/h/t"
+                ) from None
+            labels.append(label)
+    return TaskData(
+        name=name,
+        label_names=[f"{pid} ({pid_names[pid]})" if pid in pid_names else pid for pid in label_ids],
+        train_pool=Pool(texts, np.array(labels, dtype=np.int64)),
+        test_pool=None,
+        default_train_per_label=630,
+        default_test_per_label=70,
+        sources=[path],
+        text_options={"entity_markers": config.entity_markers},
+    )
+
+
+def _fewrel_text(instance: dict, entity_markers: bool) -> str:
+    """The sentence's tokens joined by spaces; optionally `@ head @` and `# tail #` markers.
+
+    The punctuation markers (Zhou & Chen 2021) are single WordPiece tokens already in the
+    vocabulary, so marking costs four tokens and no new embeddings.
+    """
+    tokens = list(instance["tokens"])
+    if entity_markers:
+        before = [""] * len(tokens)
+        after = [""] * len(tokens)
+        for mark, entity in (("@", instance["h"]), ("#", instance["t"])):
+            for span in entity[2]:
+                before[span[0]] += mark + " "
+                after[span[-1]] += " " + mark
+        tokens = [b + tok + a for b, tok, a in zip(before, tokens, after, strict=True)]
+    return " ".join(tokens)
+
+
+def fewrel(data_dir: Path, config: TaskConfig) -> TaskData:
+    return _fewrel(data_dir / layout.FEWREL_TRAIN, "fewrel", data_dir, config)
+
+
+def fewrel_val(data_dir: Path, config: TaskConfig) -> TaskData:
+    return _fewrel(data_dir / layout.FEWREL_VAL, "fewrel-val", data_dir, config)
+
+
+TASKS: dict[str, Callable[[Path, TaskConfig], TaskData]] = {
+    "agnews": agnews,
+    "dbpedia": dbpedia,
+    "fewrel": fewrel,
+    "fewrel-val": fewrel_val,
+}
+
+
+# --- user files -------------------------------------------------------------------------------
+
+
+def file_task(path: Path, config: TaskConfig) -> TaskData:
+    """A task from one user file: a .csv with a header, or .jsonl with one object per line.
+
+    Labels may be of any type; they are mapped to ids in a stable order (numeric order when all
+    labels are integers, else sorted as strings). Rows with a blank text are skipped. The test
+    sample is split from the same pool; by default a fifth of the smallest label's examples
+    per label go to test and the rest to train.
+    """
+    text_col, label_col = config.text_column, config.label_column
+    if path.suffix == ".csv":
+        columns, rows = read_csv(path, header=True)
+        missing = [c for c in (text_col, label_col) if c not in columns]
+        if missing:
+            raise TinylmError(
+                f"{path}: no column {', '.join(map(repr, missing))} "
+                f"(columns: {', '.join(columns)}); use --text-column / --label-column"
+            )
+        t, lab = columns.index(text_col), columns.index(label_col)
+        records = [(row[t], row[lab]) for row in rows if len(row) > max(t, lab)]
+        if len(records) < len(rows):
+            raise TinylmError(f"{path}: some rows have fewer columns than the header")
+    else:
+        records = []
+        for number, obj in enumerate(iter_jsonl(path), start=1):
+            if text_col not in obj or label_col not in obj:
+                raise TinylmError(
+                    f"{path}: line {number} lacks the field {text_col!r} or {label_col!r}; "
+                    "use --text-column / --label-column"
+                )
+            records.append((obj[text_col], obj[label_col]))
+    records = [(str(text).strip(), label) for text, label in records if str(text).strip()]
+    if not records:
+        raise TinylmError(f"{path} holds no example with a non-blank text")
+    names = _ordered_labels([label for _, label in records])
+    index = {name: i for i, name in enumerate(names)}
+    pool = Pool(
+        [text for text, _ in records],
+        np.array([index[str(label)] for _, label in records], dtype=np.int64),
+    )
+    smallest = int(np.bincount(pool.labels, minlength=len(names)).min())
+    return TaskData(
+        name=str(path),
+        label_names=names,
+        train_pool=pool,
+        test_pool=None,
+        default_train_per_label=smallest - max(1, smallest // 5),
+        default_test_per_label=max(1, smallest // 5),
+        sources=[path],
+        text_options={"text_column": text_col, "label_column": label_col},
+    )
+
+
+def _ordered_labels(labels: list) -> list[str]:
+    unique = sorted({str(label) for label in labels})
+    try:
+        return sorted(unique, key=int)
+    except ValueError:
+        return unique
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskData:
+    """The pools of a registered task or a user file, deduplicated (see the module doc)."""
+    if config.name in TASKS:
+        if data_dir is None:
+            raise TinylmError(f"task {config.name} needs a data directory")
+        task = TASKS[config.name](Path(data_dir), config)
+    elif config.name.endswith(FILE_SUFFIXES):
+        path = Path(config.name).expanduser()
+        if not path.is_file():
+            raise TinylmError(f"task file not found: {path}")
+        task = file_task(path, config)
+    else:
+        raise TinylmError(
+            f"unknown task {config.name!r}: use one of {', '.join(TASKS)}, or a .csv / .jsonl file"
+        )
+    deduplicate(task)
+    return task
+
+
+def deduplicate(task: TaskData) -> None:
+    """Drop test-pool texts that the train pool holds, or that repeat within the test pool.
+
+    A one-pool task needs nothing here: the sampler draws its test sample from texts that
+    occur once in the pool (see sampling.py).
+    """
+    if task.test_pool is None:
+        return
+    seen = set(task.train_pool.texts)
+    keep = []
+    for i, text in enumerate(task.test_pool.texts):
+        if text not in seen:
+            seen.add(text)
+            keep.append(i)
+    dropped = len(task.test_pool) - len(keep)
+    if dropped:
+        task.test_pool = Pool([task.test_pool.texts[i] for i in keep], task.test_pool.labels[keep])
+        task.notices.append(
+            f"{task.name}: left out {dropped} test text(s) that the train pool holds or that "
+            "repeat in the test pool, so train and test never share an example"
+        )
