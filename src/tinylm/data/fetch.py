@@ -1,0 +1,385 @@
+"""`tinylm data fetch`: download the official datasets into a data directory.
+
+What comes from where (written in the layout of `tinylm.data.layout`, see docs/data.md):
+
+- tokenizer: `vocab.txt` of the hub model `bert-base-uncased` (huggingface_hub).
+- wikipedia: the first `wiki_articles` articles of the hub dataset `wikimedia/wikipedia`,
+  config `20231101.en` (streamed), cut into paragraphs as described in shared/data/MANIFEST.md.
+- agnews: the hub dataset `fancyzhx/ag_news`, train and test splits.
+- dbpedia: the hub dataset `fancyzhx/dbpedia_14`, train and test splits.
+- fewrel: `train_wiki.json`, `val_wiki.json` and `pid2name.json` of github.com/thunlp/FewRel.
+
+The writers are plain functions over iterables, so they can be tested without a network.
+Every file is written atomically: an interrupted fetch never leaves a partial file in place.
+"""
+
+import contextlib
+import csv
+import gzip
+import itertools
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from tqdm import tqdm
+
+from tinylm.data import layout
+from tinylm.data.io import split_lines
+from tinylm.errors import TinylmError
+from tinylm.paths import DATA_DIR_ENV
+
+DATASETS = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
+
+PROBE_HOST = "huggingface.co"
+PROBE_PORT = 443
+PROBE_TIMEOUT_S = 5.0
+OFFLINE_ENV_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+_TRUE_VALUES = {"1", "true", "yes", "on"}
+
+VOCAB_REPO = "bert-base-uncased"
+WIKI_DATASET = ("wikimedia/wikipedia", "20231101.en")
+FEWREL_URL = "https://raw.githubusercontent.com/thunlp/FewRel/master/data/{name}.json"
+URL_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class _Classification:
+    """A hub classification dataset and where its official-format files go."""
+
+    dataset: str
+    # Label i of the hub dataset is class i + 1 of the official CSVs: these names, in order.
+    classes: tuple[str, ...]
+    splits: dict[str, str]  # hub split -> layout path
+    classes_file: str
+    fields: Callable[[dict], tuple[str, str]]  # hub row -> (title, text)
+
+
+AGNEWS = _Classification(
+    "fancyzhx/ag_news",
+    ("World", "Sports", "Business", "Sci/Tech"),
+    {"train": layout.AGNEWS_TRAIN, "test": layout.AGNEWS_TEST},
+    layout.AGNEWS_CLASSES,
+    # The hub copy joins title and description into `text`; the title column stays empty.
+    lambda row: ("", row["text"]),
+)
+DBPEDIA = _Classification(
+    "fancyzhx/dbpedia_14",
+    (
+        "Company",
+        "EducationalInstitution",
+        "Artist",
+        "Athlete",
+        "OfficeHolder",
+        "MeanOfTransportation",
+        "Building",
+        "NaturalPlace",
+        "Village",
+        "Animal",
+        "Plant",
+        "Album",
+        "Film",
+        "WrittenWork",
+    ),
+    {"train": layout.DBPEDIA_TRAIN, "test": layout.DBPEDIA_TEST},
+    layout.DBPEDIA_CLASSES,
+    lambda row: (row["title"], row["content"]),
+)
+
+MIN_PARAGRAPH_WORDS = 20
+# Leftovers of wiki markup that the extraction did not render: math placeholders, tags,
+# templates and links. Such lines are not prose.
+_MARKUP = ("formula_", "<", "{{", "}}", "[[")
+# A paragraph opens with a word character, a quote or "(" ("(a) ...": 141 of the shared
+# corpus's 300,000 paragraphs do); a list bullet, a table cell or a stray symbol does not.
+_PROSE_START = re.compile(r"[\w\"'“‘(]")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def fetch(
+    data_dir: Path,
+    *,
+    only: list[str] | None = None,
+    wiki_articles: int = 150_000,
+    progress: bool = True,
+) -> list[Path]:
+    """Download the datasets named in `only` (default: all of DATASETS) into data_dir.
+
+    Returns the paths written. Raises TinylmError, before writing anything, when there is
+    no internet access, and when a download fails.
+    """
+    names = _selected(only)
+    if wiki_articles < 1:
+        raise TinylmError(f"wiki_articles must be at least 1, got {wiki_articles}")
+    require_internet()
+    data_dir = Path(data_dir)
+    fetchers: dict[str, Callable[[], list[Path]]] = {
+        "tokenizer": lambda: fetch_tokenizer(data_dir),
+        "wikipedia": lambda: fetch_wikipedia(data_dir, wiki_articles, progress=progress),
+        "agnews": lambda: fetch_agnews(data_dir, progress=progress),
+        "dbpedia": lambda: fetch_dbpedia(data_dir, progress=progress),
+        "fewrel": lambda: fetch_fewrel(data_dir, progress=progress),
+    }
+    written: list[Path] = []
+    for name in names:
+        with _download_errors(name):
+            written += fetchers[name]()
+    return written
+
+
+def _selected(only: list[str] | None) -> list[str]:
+    if only is None:
+        return list(DATASETS)
+    unknown = sorted(set(only) - set(DATASETS))
+    if unknown:
+        raise TinylmError(
+            f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}"
+        )
+    return [name for name in DATASETS if name in only]
+
+
+@contextlib.contextmanager
+def _download_errors(name: str) -> Iterator[None]:
+    # Hub, HTTP and streaming errors come in many types; all mean "could not download".
+    try:
+        yield
+    except TinylmError:
+        raise
+    except Exception as err:
+        raise TinylmError(f"downloading {name} failed: {err}") from None
+
+
+# ---------------------------------------------------------------- connectivity
+
+
+def internet_reachable(
+    host: str = PROBE_HOST, port: int = PROBE_PORT, timeout: float = PROBE_TIMEOUT_S
+) -> bool:
+    """Whether a TCP connection to host:port opens within timeout seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_internet() -> None:
+    """Raise TinylmError unless the hub looks reachable (and offline mode is off)."""
+    offline = [v for v in OFFLINE_ENV_VARS if _is_true(os.environ.get(v, ""))]
+    if offline:
+        reason = f"{offline[0]} is set (offline mode)"
+    else:
+        try:
+            reachable = internet_reachable()
+        except OSError:
+            reachable = False
+        if reachable:
+            return
+        reason = f"cannot reach {PROBE_HOST}:{PROBE_PORT} (no internet access?)"
+    raise TinylmError(
+        f"tinylm data fetch needs internet access, but {reason}. Offline, point --data-dir "
+        f"or {DATA_DIR_ENV} at a copy of the data laid out as in docs/data.md instead."
+    )
+
+
+def _is_true(value: str) -> bool:
+    return value.strip().lower() in _TRUE_VALUES
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def fetch_tokenizer(data_dir: Path) -> list[Path]:
+    from huggingface_hub import hf_hub_download
+
+    source = Path(hf_hub_download(repo_id=VOCAB_REPO, filename="vocab.txt"))
+    target = data_dir / layout.VOCAB
+    with source.open("rb") as src, atomic_open(target) as dst:
+        shutil.copyfileobj(src, dst)
+    return [target]
+
+
+def fetch_wikipedia(data_dir: Path, articles: int, *, progress: bool = True) -> list[Path]:
+    import datasets
+
+    stream = datasets.load_dataset(*WIKI_DATASET, split="train", streaming=True)
+    # Cut the stream before tqdm, so that the bar counts the articles actually read.
+    first = itertools.islice(stream, articles)
+    bar = tqdm(first, total=articles, unit="article", desc="wikipedia", disable=not progress)
+    target = data_dir / layout.WIKIPEDIA
+    with bar:
+        write_wikipedia(target, bar, articles)
+    return [target]
+
+
+def fetch_agnews(data_dir: Path, *, progress: bool = True) -> list[Path]:
+    return _fetch_classification(AGNEWS, data_dir, progress)
+
+
+def fetch_dbpedia(data_dir: Path, *, progress: bool = True) -> list[Path]:
+    return _fetch_classification(DBPEDIA, data_dir, progress)
+
+
+def _fetch_classification(spec: _Classification, data_dir: Path, progress: bool) -> list[Path]:
+    import datasets
+
+    loaded = datasets.load_dataset(spec.dataset)
+    for split in spec.splits:
+        _check_label_names(spec, loaded[split])
+    written = []
+    for split, relative in spec.splits.items():
+        rows = loaded[split]
+        bar = tqdm(
+            rows, total=len(rows), unit="row", desc=f"{spec.dataset} {split}", disable=not progress
+        )
+        with bar:
+            write_classification_csv(
+                data_dir / relative, ((row["label"] + 1, *spec.fields(row)) for row in bar)
+            )
+        written.append(data_dir / relative)
+    write_classes(data_dir / spec.classes_file, spec.classes)
+    return [*written, data_dir / spec.classes_file]
+
+
+def _check_label_names(spec: _Classification, rows) -> None:
+    # The 1-based class ids of the CSVs are only right if the hub keeps the official order.
+    names = getattr(rows.features.get("label"), "names", None)
+    if names is not None and tuple(names) != spec.classes:
+        raise TinylmError(
+            f"{spec.dataset}: unexpected label names {names}; expected {list(spec.classes)}"
+        )
+
+
+def fetch_fewrel(data_dir: Path, *, progress: bool = True) -> list[Path]:
+    targets = {
+        "train_wiki": layout.FEWREL_TRAIN,
+        "val_wiki": layout.FEWREL_VAL,
+        "pid2name": layout.FEWREL_NAMES,
+    }
+    written = []
+    for name, relative in targets.items():
+        raw = _download(FEWREL_URL.format(name=name), f"fewrel {name}", progress)
+        write_fewrel_json(data_dir / relative, json.loads(raw))
+        written.append(data_dir / relative)
+    return written
+
+
+def _download(url: str, desc: str, progress: bool) -> bytes:
+    with urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as response:
+        size = response.headers.get("Content-Length")
+        total = int(size) if size else None
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress)
+        chunks = []
+        with bar:
+            for chunk in iter(lambda: response.read(1 << 16), b""):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- writers
+
+
+def article_paragraphs(text: str) -> list[str]:
+    """The eligible paragraphs of an article's plain text, in order.
+
+    Each non-blank line is a candidate; kept are those with at least MIN_PARAGRAPH_WORDS
+    words that look like prose (no markup leftovers, starting with a word character or a
+    quote). Headings and list items are short lines, so the word count drops them.
+    """
+    paragraphs = []
+    for line in split_lines(text):
+        line = line.strip()
+        if len(line.split()) < MIN_PARAGRAPH_WORDS:
+            continue
+        if any(mark in line for mark in _MARKUP) or not _PROSE_START.match(line):
+            continue
+        paragraphs.append(line)
+    return paragraphs
+
+
+def write_wikipedia(path: Path, articles: Iterable[dict], limit: int) -> int:
+    """Write every eligible paragraph of the first `limit` articles as gzipped JSON lines.
+
+    Articles are dicts with keys id, title and text. Returns the number of paragraphs.
+    """
+    count = 0
+    # No file name in the gzip header (it would be the temporary name), and mtime 0, so that
+    # the same articles always give the same bytes.
+    with (
+        atomic_open(path) as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
+    ):
+        for record in _paragraph_records(itertools.islice(articles, limit)):
+            gz.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            count += 1
+    return count
+
+
+def _paragraph_records(articles: Iterable[dict]) -> Iterator[dict]:
+    for article in articles:
+        for index, text in enumerate(article_paragraphs(article["text"])):
+            yield {
+                "title": article["title"],
+                "article_id": int(article["id"]),
+                "para_index": index,
+                "text": text,
+            }
+
+
+def write_classification_csv(path: Path, rows: Iterable[tuple[int, str, str]]) -> None:
+    """Write (class id, title, text) rows as the official CSVs are: no header, all quoted."""
+    with atomic_open(path, text=True) as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        for class_id, title, text in rows:
+            writer.writerow((class_id, title, text))
+
+
+def write_classes(path: Path, names: Iterable[str]) -> None:
+    """One class name per line, for class ids 1, 2, ..."""
+    with atomic_open(path, text=True) as f:
+        f.writelines(f"{name}\n" for name in names)
+
+
+def write_fewrel_json(path: Path, obj: dict) -> None:
+    # json.dumps' defaults (ASCII escapes, ", " and ": ", no final newline) reproduce the
+    # official files byte for byte.
+    with atomic_open(path, text=True) as f:
+        f.write(json.dumps(obj))
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, *, text: bool = False) -> Iterator[IO]:
+    """A new file that replaces `path` only once the block completes without error.
+
+    It is written next to `path` (so that os.replace is atomic) under a hidden temporary
+    name, which is removed if the block fails. Parent folders are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with _create(temporary, text) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _create(path: Path, text: bool) -> IO:
+    # open(), unlike mkstemp, gives the usual permissions (those of the umask).
+    if text:
+        return open(path, "x", encoding="utf-8", newline="")
+    return open(path, "xb")
