@@ -1,0 +1,54 @@
+"""The `tinylm` command line.
+
+Every command accepts --data-dir (falling back to $TINYLM_DATA_DIR) and --cache-dir (falling
+back to $TINYLM_CACHE_DIR, then ~/.cache/tinylm). Exit status: 0 on success, 2 on bad input
+or missing data, with a one-line message on stderr and no traceback.
+"""
+
+import argparse
+import sys
+
+from tinylm import __version__
+from tinylm.cli import data, tokenize
+from tinylm.errors import TinylmError
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command takes (a parent parser, so they go after the command name)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--data-dir", metavar="DIR", help="data directory (default: $TINYLM_DATA_DIR)"
+    )
+    parent.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="token cache (default: $TINYLM_CACHE_DIR, else ~/.cache/tinylm)",
+    )
+    parent.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinylm",
+        description="Tiny language models: pre-train small BERT-style models on small corpora "
+        "and measure what pre-training buys on your task.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinylm {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parent = common_options()
+    data.add_parser(commands, parent)
+    tokenize.add_parser(commands, parent)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except TinylmError as err:
+        print(f"tinylm: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinylm: interrupted", file=sys.stderr)
+        return 130

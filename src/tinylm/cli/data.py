@@ -1,0 +1,222 @@
+"""`tinylm data ...`: check, fetch, and inspect corpora and task samples."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinylm.config import CorpusConfig, TaskConfig
+from tinylm.data.check import check_data, format_report
+from tinylm.data.corpus import WIKIPEDIA, load_corpus
+from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
+from tinylm.data.tasks import load_task
+from tinylm.errors import TinylmError
+from tinylm.paths import DATA_DIR_ENV, resolve_cache_dir, resolve_data_dir
+from tinylm.tokenizer import DEFAULT_MAX_LENGTH, load_tokenizer
+
+FETCHABLE = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
+
+
+def add_parser(commands, parent) -> None:
+    data = commands.add_parser("data", help="check, fetch and inspect the data")
+    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    p = sub.add_parser("check", parents=[parent], help="report what the data directory holds")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=run_check)
+
+    p = sub.add_parser(
+        "fetch", parents=[parent], help="download the official datasets (needs internet)"
+    )
+    p.add_argument("--only", nargs="+", choices=FETCHABLE, help="fetch only these datasets")
+    p.add_argument(
+        "--wiki-articles",
+        type=int,
+        default=150_000,
+        metavar="N",
+        help="Wikipedia articles to stream (default 150,000: well above Ws = 90,000)",
+    )
+    p.set_defaults(run=run_fetch)
+
+    p = sub.add_parser(
+        "corpus", parents=[parent], help="tokenize (once, cached) and describe a corpus subset"
+    )
+    p.add_argument(
+        "name", nargs="?", default=WIKIPEDIA, help="'wikipedia' or a .txt/.jsonl(.gz) file"
+    )
+    p.add_argument("--ws", type=int, help="subset size in paragraphs (default: the whole pool)")
+    p.add_argument("--seed", type=int, default=42, help="the subset permutation's seed")
+    p.add_argument("--lead-only", action="store_true", help="draw from article leads only")
+    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_corpus)
+
+    p = sub.add_parser(
+        "task", parents=[parent], help="draw a balanced sample of a task and describe it"
+    )
+    p.add_argument("name", help="agnews, dbpedia, fewrel, fewrel-val, or a .csv/.jsonl file")
+    p.add_argument("--train-per-label", type=int)
+    p.add_argument("--test-per-label", type=int)
+    p.add_argument("--val-fraction", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--entity-markers", action="store_true", help="FewRel: mark head and tail")
+    p.add_argument("--text-column", default="text", help="user files: the text column")
+    p.add_argument("--label-column", default="label", help="user files: the label column")
+    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
+    p.add_argument(
+        "--out", metavar="DIR", help="write the sample (jsonl per split, labels, config)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_task)
+
+
+def run_check(args) -> int:
+    report = check_data(resolve_data_dir(args.data_dir))
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    if not report["usable"]:
+        raise TinylmError(
+            "the data directory is not usable for the default studies: "
+            + "; ".join(report["reasons"])
+        )
+    return 0
+
+
+def run_fetch(args) -> int:
+    from tinylm.data.fetch import fetch  # imports the hub libraries: only when fetching
+
+    chosen = args.data_dir or os.environ.get(DATA_DIR_ENV)
+    if not chosen:
+        raise TinylmError(f"fetch needs a target: pass --data-dir DIR or set {DATA_DIR_ENV}")
+    if args.wiki_articles <= 0:
+        raise TinylmError(f"--wiki-articles must be positive, got {args.wiki_articles}")
+    written = fetch(
+        Path(chosen).expanduser(),
+        only=args.only,
+        wiki_articles=args.wiki_articles,
+        progress=not args.quiet,
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def run_corpus(args) -> int:
+    config = CorpusConfig(
+        name=args.name, ws=args.ws, seed=args.seed, lead_only=args.lead_only
+    )  # validated before any work
+    data_dir = resolve_data_dir(args.data_dir)
+    tokenizer = load_tokenizer(data_dir, max_length=args.max_length)
+    corpus = load_corpus(
+        config.name,
+        data_dir=data_dir,
+        tokenizer=tokenizer,
+        cache_dir=resolve_cache_dir(args.cache_dir),
+        progress=not args.quiet,
+    )
+    subset = corpus.subset(config.ws, config.seed, config.lead_only)
+    lengths = subset.tokens.lengths
+    summary = {
+        "corpus": config.name,
+        "source": str(corpus.source),
+        "paragraphs": len(corpus),
+        "pool": len(corpus.pool(config.lead_only)),
+        "ws": subset.ws,
+        "seed": config.seed,
+        "lead_only": config.lead_only,
+        "max_length": args.max_length,
+        "tokens": subset.tokens.num_tokens,
+        "mean_length": round(float(lengths.mean()), 2),
+        "truncated_share": round(float((lengths >= args.max_length).mean()), 4),
+        "token_types": len(np.unique(subset.tokens.ids)),
+        "cache_hit": corpus.cache.hit,
+        "load_seconds": round(corpus.cache.seconds, 3),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        how = "from the cache" if corpus.cache.hit else "tokenized now, cached"
+        print(
+            f"corpus {config.name}: {len(corpus):,} paragraphs "
+            f"(loaded in {corpus.cache.seconds:.2f} s, {how})\n"
+            f"subset ws={subset.ws:,} seed={config.seed}"
+            f"{' lead-only' if config.lead_only else ''}: {summary['tokens']:,} tokens, "
+            f"mean length {summary['mean_length']} (max {args.max_length}, "
+            f"{summary['truncated_share']:.1%} truncated), "
+            f"{summary['token_types']:,} token types"
+        )
+    return 0
+
+
+def run_task(args) -> int:
+    config = TaskConfig(
+        name=args.name,
+        train_per_label=args.train_per_label,
+        test_per_label=args.test_per_label,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        entity_markers=args.entity_markers,
+        text_column=args.text_column,
+        label_column=args.label_column,
+    )
+    # A user file needs no data directory; when one is given (or set), it also provides
+    # the tokenizer, and the sample's token lengths are shown.
+    data_dir = None
+    if not _is_file_task(args.name) or args.data_dir or os.environ.get(DATA_DIR_ENV):
+        data_dir = resolve_data_dir(args.data_dir)
+    started = time.perf_counter()
+    task = load_task(config, data_dir)
+    sample = sample_task(task, config)
+    tokens = None
+    if data_dir is not None:
+        tokenizer = load_tokenizer(data_dir, max_length=args.max_length)
+        tokens = tokenize_sample(
+            sample, tokenizer, resolve_cache_dir(args.cache_dir), progress=not args.quiet
+        )
+    summary = {
+        "task": task.name,
+        "labels": task.label_names,
+        "config": sample.config.to_dict(),
+        "sizes": {name: len(sample.split(name)) for name in SPLITS},
+        "notices": task.notices,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if tokens is not None:
+        summary["mean_tokens"] = {
+            name: round(float(t.lengths.mean()), 2) if len(t) else 0.0 for name, t in tokens.items()
+        }
+    if args.out:
+        sample.save(args.out)
+        summary["out"] = args.out
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_task(summary)
+    return 0
+
+
+def _is_file_task(name: str) -> bool:
+    return name.endswith((".csv", ".jsonl"))
+
+
+def _print_task(summary: dict) -> None:
+    for notice in summary["notices"]:
+        print(f"notice: {notice}")
+    cfg = summary["config"]
+    labels = summary["labels"]
+    shown = ", ".join(labels[:6]) + (f", … ({len(labels)} in all)" if len(labels) > 6 else "")
+    print(f"task {summary['task']}: {len(labels)} labels ({shown})")
+    print(
+        f"sample seed={cfg['seed']}: {cfg['train_per_label']} train + "
+        f"{cfg['test_per_label']} test per label, val fraction {cfg['val_fraction']}"
+    )
+    sizes = summary["sizes"]
+    line = ", ".join(f"{name} {sizes[name]:,}" for name in SPLITS)
+    if "mean_tokens" in summary:
+        line += " | mean tokens: " + ", ".join(
+            f"{name} {summary['mean_tokens'][name]}" for name in SPLITS
+        )
+    print(f"examples: {line}")
+    if "out" in summary:
+        print(f"wrote the sample to {summary['out']}")
