@@ -117,3 +117,36 @@ def test_untruncated_when_max_length_is_none(data_dir):
     tokenizer = load_tokenizer(data_dir, max_length=None)
     ids = tokenizer.encode(" ".join(["river"] * 300))
     assert len(ids) == 302 and np.all(np.array(ids[1:-1]) == ids[1])
+
+
+def test_hub_tokenizer_without_network(data_dir, monkeypatch):
+    """The hub path, with the download replaced: a hub tokenizer.json may carry padding and
+    truncation settings of its own; ours take over."""
+    from tinylm import tokenizer as module
+
+    local = module._bert_uncased_from_vocab(data_dir / "tokenizer/bert-base-uncased-vocab.txt")
+    local.enable_padding(length=64)
+    asked = []
+
+    def from_pretrained(name):
+        asked.append(name)
+        return local
+
+    monkeypatch.setattr(module._FastTokenizer, "from_pretrained", staticmethod(from_pretrained))
+    tokenizer = load_tokenizer(hub_name="bert-base-uncased", max_length=6)
+    assert asked == ["bert-base-uncased"]
+    vocab = (data_dir / "tokenizer/bert-base-uncased-vocab.txt").read_text().split("\n")
+    expected = [101, vocab.index("the"), vocab.index("river"), 102]
+    assert tokenizer.encode("the river") == expected  # no padding to 64
+    assert len(tokenizer.encode("the river the bridge the city")) == 6  # truncated
+
+
+def test_hub_download_failure_is_a_clear_error(monkeypatch):
+    from tinylm import tokenizer as module
+
+    def offline(name):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(module._FastTokenizer, "from_pretrained", staticmethod(offline))
+    with pytest.raises(TinylmError, match="cannot download tokenizer 'bert-base-uncased'"):
+        load_tokenizer(hub_name="bert-base-uncased")
