@@ -6,10 +6,11 @@ or missing data, with a one-line message on stderr and no traceback.
 """
 
 import argparse
+import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import data, tokenize
+from tinylm.cli import data, model, tokenize
 from tinylm.errors import TinylmError
 
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parent = common_options()
     data.add_parser(commands, parent)
     tokenize.add_parser(commands, parent)
+    model.add_parser(commands, parent)
     return parser
 
 
@@ -52,3 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinylm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`tinylm arch list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
