@@ -5,8 +5,8 @@ bad value is refused before any work starts. `from_dict` refuses unknown keys (a
 file is an error, not a silently ignored field) and `to_dict` gives the resolved values that
 every run writes next to its outputs.
 
-Sections: data (CorpusConfig, TaskConfig) here; architecture and training come with the
-models and training issues.
+Sections: architecture (ModelConfig), data (CorpusConfig, TaskConfig); training comes with
+the training issue.
 """
 
 import dataclasses
@@ -45,13 +45,25 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
     for kind in allowed:
         if kind is type(None) and value is None:
             return
+        if typing.get_origin(kind) is tuple:  # tuple[int, ...] / tuple[int, int]; YAML gives lists
+            items = typing.get_args(kind)
+            if (
+                isinstance(value, list | tuple)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                and (Ellipsis in items or len(value) == len(items))
+            ):
+                return
+            continue
         if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
             return
         if kind is int and isinstance(value, bool):
             continue  # True is an int to Python, never a size
         if isinstance(kind, type) and isinstance(value, kind):
             return
-    names = " or ".join("None" if k is type(None) else k.__name__ for k in allowed)
+    names = " or ".join(
+        "None" if k is type(None) else (k.__name__ if isinstance(k, type) else str(k))
+        for k in allowed
+    )
     raise ConfigError(name, f"expected {names}, got {value!r}")
 
 
@@ -97,3 +109,53 @@ class TaskConfig(Config):
             raise ConfigError("seed", f"must be non-negative, got {self.seed}")
         if not self.name:
             raise ConfigError("name", "must name a task")
+
+
+@dataclasses.dataclass
+class ModelConfig(Config):
+    """A BERT encoder, optionally behind a convolutional front-end (see model/bert.py)."""
+
+    layers: int = 6
+    heads: int = 12
+    hidden: int = 768
+    intermediate: int | None = None  # feed-forward width; None means 4 x hidden
+    vocab_size: int = 30522
+    max_length: int = 128  # learned positions
+    type_vocab_size: int = 2
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    layer_norm_eps: float = 1e-12
+    pad_id: int = 0
+    conv_layers: int = 0  # front-end: conv_layers x [Conv2d -> BatchNorm2d -> GELU], then 1x1
+    conv_channels: int = 64
+    conv_kernel: tuple[int, int] = (3, 3)  # (along the sequence, along the hidden size)
+    conv_mask_padding: bool = False  # zero padded positions around the front-end
+
+    def validate(self):
+        for field in ("layers", "heads", "hidden", "vocab_size", "max_length", "type_vocab_size"):
+            if getattr(self, field) <= 0:
+                raise ConfigError(field, f"must be positive, got {getattr(self, field)}")
+        if self.hidden % self.heads:
+            raise ConfigError(
+                "heads", f"{self.heads} heads do not divide hidden size {self.hidden}"
+            )
+        if self.intermediate is None:
+            self.intermediate = 4 * self.hidden
+        if self.intermediate <= 0:
+            raise ConfigError("intermediate", f"must be positive, got {self.intermediate}")
+        for field in ("dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, field) < 1.0:
+                raise ConfigError(field, f"must be in [0, 1), got {getattr(self, field)}")
+        if self.conv_layers < 0:
+            raise ConfigError("conv_layers", f"must be 0 or more, got {self.conv_layers}")
+        if self.conv_layers and self.conv_channels <= 0:
+            raise ConfigError("conv_channels", f"must be positive, got {self.conv_channels}")
+        self.conv_kernel = tuple(self.conv_kernel)
+        if len(self.conv_kernel) != 2 or min(self.conv_kernel) <= 0:
+            raise ConfigError("conv_kernel", f"must be two positive sizes, got {self.conv_kernel}")
+        if not 0 <= self.pad_id < self.vocab_size:
+            raise ConfigError("pad_id", f"must be a token id below {self.vocab_size}")
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden // self.heads

@@ -1,0 +1,113 @@
+"""`tinylm arch list`, `tinylm export`, `tinylm import`: architectures and model files."""
+
+import json
+from pathlib import Path
+
+from tinylm.errors import TinylmError
+from tinylm.model.accounting import parameter_counts, training_flops_per_token
+from tinylm.model.architectures import ARCHITECTURES
+
+LENGTH = 128
+
+
+def add_parser(commands, parent) -> None:
+    arch = commands.add_parser("arch", help="the named architectures")
+    sub = arch.add_subparsers(dest="arch_command", metavar="SUBCOMMAND", required=True)
+    p = sub.add_parser("list", parents=[parent], help="every named architecture with its cost")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--markdown", action="store_true", help="the table of docs/architectures.md")
+    p.set_defaults(run=run_arch_list)
+
+    p = commands.add_parser(
+        "export", parents=[parent], help="write a model in Hugging Face's BERT format"
+    )
+    p.add_argument("model_dir", help="a save_pretrained folder, or a run folder with model/")
+    p.add_argument("--hf", required=True, metavar="OUT_DIR", help="where to write it")
+    p.set_defaults(run=run_export)
+
+    p = commands.add_parser(
+        "import", parents=[parent], help="a Hugging Face BERT checkpoint as a tinylm model"
+    )
+    p.add_argument(
+        "--hf",
+        required=True,
+        metavar="DIR_OR_NAME",
+        help="a folder with config.json and model.safetensors, or a hub model name",
+    )
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(run=run_import)
+
+
+def architecture_rows() -> list[dict]:
+    rows = []
+    for name, (config, description) in ARCHITECTURES.items():
+        params = parameter_counts(config)
+        rows.append({
+            "name": name, "description": description, "layers": config.layers,
+            "heads": config.heads, "hidden": config.hidden, "conv_layers": config.conv_layers,
+            "conv_kernel": list(config.conv_kernel) if config.conv_layers else None,
+            "conv_channels": config.conv_channels if config.conv_layers else None,
+            "parameters": params["total"], "embedding_parameters": params["embeddings"],
+            "training_flops_per_token": training_flops_per_token(config, LENGTH),
+        })  # fmt: skip
+    return rows
+
+
+def run_arch_list(args) -> int:
+    rows = architecture_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if args.markdown:
+        print("| name | layers | heads | hidden | conv | parameters | embeddings | "
+              f"training MFLOP/token (length {LENGTH}) |")  # fmt: skip
+        print("|---|---:|---:|---:|---|---:|---:|---:|")
+    for r in rows:
+        conv = (f"{r['conv_layers']} x {'x'.join(map(str, r['conv_kernel']))}, "
+                f"d{r['conv_channels']}" if r["conv_layers"] else "-")  # fmt: skip
+        mflop = r["training_flops_per_token"] / 1e6
+        if args.markdown:
+            cells = [f"`{r['name']}`", r["layers"], r["heads"], r["hidden"], conv]
+            cells += [f"{r['parameters']:,}", f"{r['embedding_parameters']:,}", f"{mflop:,.1f}"]
+            print("| " + " | ".join(map(str, cells)) + " |")
+        else:
+            print(f"{r['name']:<28} L{r['layers']} A{r['heads']:<3} H{r['hidden']:<5} "
+                  f"conv {conv:<14} {r['parameters'] / 1e6:6.2f}M params "
+                  f"{mflop:8.1f} MFLOP/token")  # fmt: skip
+    return 0
+
+
+def run_export(args) -> int:
+    from tinylm.model.bert import load_pretrained
+    from tinylm.model.hf import export_hf
+
+    out = export_hf(load_pretrained(args.model_dir), args.hf)
+    print(f"wrote a Hugging Face BERT model to {out}")
+    return 0
+
+
+def run_import(args) -> int:
+    from tinylm.model.hf import import_hf
+
+    source = Path(args.hf).expanduser()
+    if not source.is_dir():
+        source = _download(args.hf)
+    model, notes = import_hf(source)
+    model.save_pretrained(args.out)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote a tinylm masked-LM model to {args.out}")
+    return 0
+
+
+def _download(name: str) -> Path:
+    """A hub model's config and safetensors weights (needs internet)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, allow_patterns=["config.json", "model.safetensors"]))
+    except Exception as err:
+        raise TinylmError(
+            f"{name!r} is not a folder, and downloading it from the hub failed: {err}"
+        ) from None

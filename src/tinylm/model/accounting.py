@@ -1,0 +1,58 @@
+"""Parameters and training FLOPs of an architecture, without building real weights.
+
+FLOPs count matrix multiplications and convolutions (2 per multiply-add); norms, activations
+and softmax are left out, as is customary for model FLOPs utilisation (MFU). Training costs
+three forward passes (the backward pass is about twice the forward).
+"""
+
+import itertools
+
+import torch
+
+from tinylm.config import ModelConfig
+from tinylm.model.bert import BertForMaskedLM
+
+MASK_RATE = 0.15  # share of positions the MLM head predicts (sparse prediction)
+
+
+def parameter_counts(config: ModelConfig) -> dict[str, int]:
+    """Parameters of the masked-LM model: total, embeddings, encoder (front-end and layers)
+    and MLM head (its projection is tied to the word embeddings, so counted there)."""
+    with torch.device("meta"):
+        model = BertForMaskedLM(config)
+    counts = {"embeddings": 0, "encoder": 0, "head": 0}
+    for name, parameter in model.named_parameters():
+        part = (
+            "embeddings"
+            if ".embeddings." in name
+            else "head"
+            if name.startswith("cls.")
+            else "encoder"
+        )
+        counts[part] += parameter.numel()
+    return {"total": sum(counts.values()), **counts}
+
+
+def forward_flops_per_token(
+    config: ModelConfig, length: int = 128, predicted_share: float = MASK_RATE
+) -> dict[str, float]:
+    """Forward FLOPs per token by part, for sequences of `length` tokens of which
+    `predicted_share` reach the vocabulary projection (1.0 for dense prediction)."""
+    h, i = config.hidden, config.intermediate
+    per_layer = 2 * (4 * h * h + 2 * h * i) + 2 * 2 * length * h  # projections + QK^T and AV
+    conv = 0
+    if config.conv_layers:
+        kernel = config.conv_kernel[0] * config.conv_kernel[1]
+        channels = [1] + [config.conv_channels] * config.conv_layers
+        # per token: its row of `hidden` pixels, through each layer's kernel and channels
+        conv = sum(2 * kernel * c_in * c_out * h for c_in, c_out in itertools.pairwise(channels))
+        conv += 2 * config.conv_channels * h  # the 1x1 projection back to one channel
+    head = predicted_share * (2 * h * h + 2 * h * config.vocab_size)
+    return {"layers": config.layers * per_layer, "conv": conv, "head": head}
+
+
+def training_flops_per_token(
+    config: ModelConfig, length: int = 128, predicted_share: float = MASK_RATE
+) -> float:
+    """Model FLOPs of one training step per token (forward + backward = 3 x forward)."""
+    return 3 * sum(forward_flops_per_token(config, length, predicted_share).values())

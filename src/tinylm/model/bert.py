@@ -1,0 +1,448 @@
+"""tinylm's BERT, in one file: encoder, convolutional front-end, MLM and classification heads.
+
+The math and the parameter names follow Hugging Face's `BertModel` one-to-one (post-LN layers,
+exact GELU, learned positions, LayerNorm eps 1e-12, an MLM projection tied to the word
+embeddings with its own bias), so conv-free weights convert both ways without loss (hf.py).
+Two departures, both invisible in the weights:
+- attention runs through `F.scaled_dot_product_attention` (fused kernels);
+- the MLM head takes only the positions that carry a loss (sparse prediction): training never
+  computes vocabulary logits for the ~85% of positions that are not masked.
+
+The optional front-end is the paper's BERT-1 convolutional block (see ConvFrontEnd), placed
+between the embeddings and the transformer layers, under `bert.conv`.
+"""
+
+import itertools
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from tinylm.config import ModelConfig
+from tinylm.errors import ConfigError, TinylmError
+
+IGNORE_INDEX = -100  # label of positions that carry no MLM loss
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT = "tinylm-bert"
+
+
+# --- encoder ----------------------------------------------------------------------------------
+
+
+class Embeddings(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden, padding_idx=cfg.pad_id)
+        self.position_embeddings = nn.Embedding(cfg.max_length, cfg.hidden)
+        self.token_type_embeddings = nn.Embedding(cfg.type_vocab_size, cfg.hidden)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, input_ids, token_type_ids=None):
+        length = input_ids.shape[1]
+        if length > self.position_embeddings.num_embeddings:
+            raise ValueError(
+                f"sequence of {length} tokens is longer than the model's "
+                f"{self.position_embeddings.num_embeddings} positions"
+            )
+        if token_type_ids is None:
+            types_ = self.token_type_embeddings.weight[0]  # every token is of type 0
+        else:
+            types_ = self.token_type_embeddings(token_type_ids)
+        x = self.word_embeddings(input_ids) + types_ + self.position_embeddings.weight[:length]
+        return self.dropout(self.LayerNorm(x))
+
+
+class ConvLayer(nn.Module):
+    """Conv2d (padding "same") -> BatchNorm2d -> GELU."""
+
+    def __init__(self, channels_in: int, channels_out: int, kernel: tuple[int, int]):
+        super().__init__()
+        self.conv = nn.Conv2d(channels_in, channels_out, kernel, padding="same")
+        self.norm = nn.BatchNorm2d(channels_out)
+
+    def forward(self, x):
+        return F.gelu(self.norm(self.conv(x)))
+
+
+class ConvFrontEnd(nn.Module):
+    """The paper's convolutional block before the transformer layer(s) of BERT-1 variants.
+
+    The (sequence x hidden) activations are one-channel images: `conv_layers` x
+    [Conv2d(kernel, "same") -> BatchNorm2d -> GELU] with channels 1 -> d -> ... -> d, then a 1x1
+    Conv2d back to one channel with BatchNorm2d and GELU.
+
+    Padding. As in the paper (the default), padded positions are convolved too: a kernel taller
+    than 1 mixes the padding rows' activations into the last real tokens, so a sequence's output
+    depends on how much padding its batch carries. `conv_mask_padding=True` zeroes the padding
+    rows before and after the block, which removes what padding positions contribute through
+    the kernel and what the block writes there; BatchNorm's batch statistics in training still
+    count the zeroed rows.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        channels = [1] + [cfg.conv_channels] * cfg.conv_layers
+        self.layers = nn.ModuleList(
+            ConvLayer(c_in, c_out, cfg.conv_kernel) for c_in, c_out in itertools.pairwise(channels)
+        )
+        self.project = ConvLayer(cfg.conv_channels, 1, (1, 1))
+        self.mask_padding = cfg.conv_mask_padding
+
+    def forward(self, x, attention_mask):
+        keep = attention_mask[..., None].to(x.dtype) if self.mask_padding else None
+        if keep is not None:
+            x = x * keep
+        y = x.unsqueeze(1)  # (batch, 1 channel, sequence, hidden)
+        for layer in self.layers:
+            y = layer(y)
+        y = self.project(y).squeeze(1)
+        return y * keep if keep is not None else y
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.heads = cfg.heads
+        self.query = nn.Linear(cfg.hidden, cfg.hidden)
+        self.key = nn.Linear(cfg.hidden, cfg.hidden)
+        self.value = nn.Linear(cfg.hidden, cfg.hidden)
+        self.dropout_p = cfg.attention_dropout
+
+    def forward(self, x, mask):
+        batch, length, hidden = x.shape
+
+        def heads(projection):  # (batch, heads, length, head size)
+            return projection(x).view(batch, length, self.heads, -1).transpose(1, 2)
+
+        y = F.scaled_dot_product_attention(
+            heads(self.query), heads(self.key), heads(self.value), attn_mask=mask,
+            dropout_p=self.dropout_p if self.training else 0.0,
+        )  # fmt: skip
+        return y.transpose(1, 2).reshape(batch, length, hidden)
+
+
+class AddNorm(nn.Module):
+    """dense -> dropout -> residual add -> LayerNorm (HF's BertSelfOutput and BertOutput)."""
+
+    def __init__(self, width_in: int, cfg: ModelConfig):
+        super().__init__()
+        self.dense = nn.Linear(width_in, cfg.hidden)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, residual):
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.self = SelfAttention(cfg)
+        self.output = AddNorm(cfg.hidden, cfg)
+
+    def forward(self, x, mask):
+        return self.output(self.self(x, mask), x)
+
+
+class Intermediate(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden, cfg.intermediate)
+
+    def forward(self, x):
+        return F.gelu(self.dense(x))
+
+
+class Layer(nn.Module):
+    """A post-LN transformer layer: attention, then a GELU feed-forward, each with add & norm."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attention = Attention(cfg)
+        self.intermediate = Intermediate(cfg)
+        self.output = AddNorm(cfg.intermediate, cfg)
+
+    def forward(self, x, mask):
+        x = self.attention(x, mask)
+        return self.output(self.intermediate(x), x)
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.layer = nn.ModuleList(Layer(cfg) for _ in range(cfg.layers))
+
+    def forward(self, x, mask):
+        for layer in self.layer:
+            x = layer(x, mask)
+        return x
+
+
+class Pooler(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden, cfg.hidden)
+
+    def forward(self, hidden):
+        return torch.tanh(self.dense(hidden[:, 0]))  # the [CLS] position
+
+
+class Bert(nn.Module):
+    """Embeddings -> (convolutional front-end) -> transformer layers (-> pooler)."""
+
+    def __init__(self, cfg: ModelConfig, pooler: bool):
+        super().__init__()
+        self.embeddings = Embeddings(cfg)
+        self.conv = ConvFrontEnd(cfg) if cfg.conv_layers else None
+        self.encoder = Encoder(cfg)
+        self.pooler = Pooler(cfg) if pooler else None
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids, dtype=torch.bool)
+        attention_mask = attention_mask.bool()
+        x = self.embeddings(input_ids, token_type_ids)
+        if self.conv is not None:
+            x = self.conv(x, attention_mask)
+        # (batch, 1, 1, keys): every query attends to the real tokens only
+        return self.encoder(x, attention_mask[:, None, None, :])
+
+
+# --- heads and models -------------------------------------------------------------------------
+
+
+class PredictionHeadTransform(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden, cfg.hidden)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+
+    def forward(self, x):
+        return self.LayerNorm(F.gelu(self.dense(x)))
+
+
+class LMPredictionHead(nn.Module):
+    """dense + GELU + LayerNorm, then the vocabulary projection: the word embeddings
+    (tied, so not stored twice) with a bias of its own."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.transform = PredictionHeadTransform(cfg)
+        self.bias = nn.Parameter(torch.zeros(cfg.vocab_size))
+
+    def forward(self, hidden, word_embeddings):
+        return F.linear(self.transform(hidden), word_embeddings, self.bias)
+
+
+class OnlyMLMHead(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.predictions = LMPredictionHead(cfg)
+
+
+@dataclass
+class Output:
+    logits: torch.Tensor
+    loss: torch.Tensor | None = None
+
+
+class PretrainedMixin:
+    """save_pretrained / from_pretrained: config.json and model.safetensors (never pickle)."""
+
+    kind: str
+    config: ModelConfig
+
+    def _extra_config(self) -> dict:
+        return {}
+
+    def save_pretrained(self, directory: str | os.PathLike) -> None:
+        """Writes config.json and model.safetensors, each atomically (temp file, then rename)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        _atomic_write(directory / WEIGHTS_FILE, lambda path: save_file(state, path))
+        config = {
+            "format": FORMAT, "kind": self.kind, "architecture": self.config.to_dict(),
+            **self._extra_config(),
+        }  # fmt: skip
+        text = json.dumps(config, indent=2) + "\n"
+        _atomic_write(directory / CONFIG_FILE, lambda path: Path(path).write_text(text))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike):
+        """The model saved in `directory`, rebuilt exactly (front-end and BatchNorm statistics
+        included). Refuses files that do not match the config, with a message."""
+        model = load_pretrained(directory)
+        if not isinstance(model, cls):
+            raise TinylmError(f"{directory} holds a {model.kind} model, not a {cls.kind} model")
+        return model
+
+
+class BertForMaskedLM(PretrainedMixin, nn.Module):
+    kind = "masked-lm"
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.bert = Bert(config, pooler=False)
+        self.cls = OnlyMLMHead(config)
+        init_weights(self)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        """With `labels` (IGNORE_INDEX where no prediction is wanted): the loss, and logits of
+        shape (number of labelled positions, vocab) only. Without: logits at every position."""
+        hidden = self.bert(input_ids, attention_mask, token_type_ids)
+        embeddings = self.bert.embeddings.word_embeddings.weight
+        if labels is None:
+            return Output(self.cls.predictions(hidden, embeddings))
+        positions = labels != IGNORE_INDEX
+        logits = self.cls.predictions(hidden[positions], embeddings)
+        return Output(logits, F.cross_entropy(logits.float(), labels[positions]))
+
+
+class BertForSequenceClassification(PretrainedMixin, nn.Module):
+    kind = "classifier"
+
+    def __init__(self, config: ModelConfig, num_labels: int, label_names: list[str] | None = None):
+        super().__init__()
+        if num_labels < 2:
+            raise ConfigError(
+                "num_labels", f"a classifier needs at least 2 labels, got {num_labels}"
+            )
+        if label_names is not None and len(label_names) != num_labels:
+            raise ConfigError("label_names", f"{len(label_names)} names for {num_labels} labels")
+        self.config = config
+        self.num_labels = num_labels
+        self.label_names = label_names or [str(i) for i in range(num_labels)]
+        self.bert = Bert(config, pooler=True)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.hidden, num_labels)
+        init_weights(self)
+
+    def _extra_config(self) -> dict:
+        return {"num_labels": self.num_labels, "label_names": self.label_names}
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        hidden = self.bert(input_ids, attention_mask, token_type_ids)
+        logits = self.classifier(self.dropout(self.bert.pooler(hidden)))
+        loss = None if labels is None else F.cross_entropy(logits.float(), labels)
+        return Output(logits, loss)
+
+    def load_encoder(self, masked_lm: "BertForMaskedLM") -> None:
+        """Starts from a pre-trained encoder: its `bert` weights are copied; the pooler and the
+        classification head keep their random initialisation (as the paper does)."""
+        if masked_lm.config.to_dict() != self.config.to_dict():
+            raise TinylmError("the pre-trained model's architecture differs from this classifier's")
+        missing, unexpected = self.bert.load_state_dict(masked_lm.bert.state_dict(), strict=False)
+        assert not unexpected and all(key.startswith("pooler.") for key in missing)
+
+
+def init_weights(model: nn.Module) -> None:
+    """BERT's initialisation: N(0, 0.02) for linear and embedding weights, zero biases, the
+    padding embedding at zero; norms at one and zero; convolutions keep PyTorch's default."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+            if module.padding_idx is not None:
+                module.weight.data[module.padding_idx].zero_()
+        elif isinstance(module, nn.LayerNorm | nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_pretrained(
+    directory: str | os.PathLike,
+) -> BertForMaskedLM | BertForSequenceClassification:
+    """A saved model (masked LM or classifier), from config.json and model.safetensors.
+
+    Only safetensors weights are read (a pickle file could run code); a file that does not match
+    its config (missing, extra or mis-shaped tensors), or is truncated, is refused.
+    """
+    directory = Path(directory)
+    if (directory / "model" / CONFIG_FILE).is_file() and not (directory / CONFIG_FILE).is_file():
+        directory = directory / "model"  # a run folder holding its model in model/
+    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    if not config_path.is_file():
+        pickles = [
+            p.name for p in directory.glob("*") if p.suffix in (".bin", ".pt", ".pth", ".pkl")
+        ]
+        hint = (
+            f" ({', '.join(pickles)} would need unpickling, which tinylm never does)"
+            if pickles
+            else ""
+        )
+        raise TinylmError(f"no tinylm model in {directory}: {CONFIG_FILE} is missing{hint}")
+    try:
+        config = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise TinylmError(f"{config_path} is not valid JSON: {err}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise TinylmError(
+            f"{config_path} is not a tinylm model config (a Hugging Face BERT folder is imported "
+            "with `tinylm import --hf`)"
+        )
+    architecture = ModelConfig.from_dict(config["architecture"])
+    if config.get("kind") == BertForMaskedLM.kind:
+        model = BertForMaskedLM(architecture)
+    elif config.get("kind") == BertForSequenceClassification.kind:
+        model = BertForSequenceClassification(
+            architecture, config["num_labels"], config.get("label_names")
+        )
+    else:
+        raise TinylmError(f"{config_path}: unknown model kind {config.get('kind')!r}")
+    if not weights_path.is_file():
+        raise TinylmError(f"{weights_path} is missing")
+    try:
+        state = load_file(weights_path)
+    except (SafetensorError, OSError) as err:
+        raise TinylmError(f"{weights_path} is not a readable safetensors file: {err}") from None
+    _check_state(model, state, weights_path)
+    model.load_state_dict(state)
+    return model
+
+
+def _check_state(model: nn.Module, state: dict, path: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    problems = []
+    if missing:
+        problems.append(f"missing {len(missing)} tensor(s), e.g. {missing[0]}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected tensor(s), e.g. {unexpected[0]}")
+    if wrong:
+        k = wrong[0]
+        problems.append(
+            f"{len(wrong)} tensor(s) of the wrong shape, e.g. {k}: "
+            f"{tuple(state[k].shape)} instead of {tuple(expected[k].shape)}"
+        )
+    if problems:
+        raise TinylmError(f"{path} does not match its config.json: {'; '.join(problems)}")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """`write(temp_path)`, then rename over `path`: a kill never leaves a half-written file."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
