@@ -66,11 +66,23 @@ class ConvLayer(nn.Module):
 
     def __init__(self, channels_in: int, channels_out: int, kernel: tuple[int, int]):
         super().__init__()
-        self.conv = nn.Conv2d(channels_in, channels_out, kernel, padding="same")
+        # An even kernel (the paper's 16x3) cannot pad symmetrically: pad explicitly, the extra
+        # row after, as PyTorch's own "same" does (it would warn and copy on every call).
+        even = any(k % 2 == 0 for k in kernel)
+        self.conv = nn.Conv2d(channels_in, channels_out, kernel, padding=0 if even else "same")
         self.norm = nn.BatchNorm2d(channels_out)
+        self.pad = same_padding(kernel) if even else None
 
     def forward(self, x):
+        if self.pad is not None:
+            x = F.pad(x, self.pad)
         return F.gelu(self.norm(self.conv(x)))
+
+
+def same_padding(kernel: tuple[int, int]) -> tuple[int, int, int, int]:
+    """F.pad's (left, right, top, bottom) that keeps the size under a stride-1 `kernel`."""
+    (height, width) = kernel
+    return ((width - 1) // 2, width // 2, (height - 1) // 2, height // 2)
 
 
 class ConvFrontEnd(nn.Module):
@@ -81,10 +93,12 @@ class ConvFrontEnd(nn.Module):
     Conv2d back to one channel with BatchNorm2d and GELU.
 
     Padding. As in the paper (the default), padded positions are convolved too: a kernel taller
-    than 1 mixes the padding rows' activations into the last real tokens, so a sequence's output
-    depends on how much padding its batch carries. `conv_mask_padding=True` zeroes the padding
-    rows before and after the block, which removes what padding positions contribute through
-    the kernel and what the block writes there; BatchNorm's batch statistics in training still
+    than 1 mixes the padding rows into the last real tokens, so a sequence's output depends on
+    how much padding its batch carries. `conv_mask_padding=True` zeroes the padding rows before
+    the block and after each of its layers (hence also after the block). Zeroing only before
+    and after would not do: a layer turns zero rows into non-zero ones (bias, BatchNorm, GELU),
+    which the next layer's kernel then reads. With the option, a sequence's outputs in eval mode
+    do not depend on the padding around it; in training, BatchNorm's batch statistics still
     count the zeroed rows.
     """
 
@@ -98,14 +112,16 @@ class ConvFrontEnd(nn.Module):
         self.mask_padding = cfg.conv_mask_padding
 
     def forward(self, x, attention_mask):
-        keep = attention_mask[..., None].to(x.dtype) if self.mask_padding else None
-        if keep is not None:
-            x = x * keep
+        # (batch, 1, sequence, 1): broadcasts over channels and the hidden axis
+        keep = attention_mask[:, None, :, None].to(x.dtype) if self.mask_padding else None
         y = x.unsqueeze(1)  # (batch, 1 channel, sequence, hidden)
-        for layer in self.layers:
+        if keep is not None:
+            y = y * keep
+        for layer in [*self.layers, self.project]:
             y = layer(y)
-        y = self.project(y).squeeze(1)
-        return y * keep if keep is not None else y
+            if keep is not None:
+                y = y * keep
+        return y.squeeze(1)
 
 
 class SelfAttention(nn.Module):
