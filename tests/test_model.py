@@ -1,0 +1,228 @@
+"""The model: every architecture runs and round-trips through save/load exactly; sparse MLM
+equals dense; the conv front-end's padding behaviour; bad files are refused."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+from tinylm.config import ModelConfig
+from tinylm.errors import ConfigError, TinylmError
+from tinylm.model import BertForMaskedLM, BertForSequenceClassification, load_pretrained
+from tinylm.model.architectures import ARCHITECTURES, COMMITTEE, get_architecture
+from tinylm.model.bert import IGNORE_INDEX
+
+VOCAB = 512  # a small vocabulary keeps these tests fast; every other field is the named one's
+
+
+def small(name: str) -> ModelConfig:
+    return dataclasses.replace(get_architecture(name), vocab_size=VOCAB)
+
+
+def batch(size=3, length=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, VOCAB, (size, length), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, length - 5 :] = 0  # padding in the batch
+    mask[2, length // 2 :] = 0
+    ids[mask == 0] = 0
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    chosen = (torch.rand(ids.shape, generator=g) < 0.3) & mask.bool()
+    chosen[:, 1] = True
+    labels[chosen] = ids[chosen]
+    return ids, mask, labels
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_every_architecture_trains_and_round_trips(name, tmp_path):
+    torch.manual_seed(0)
+    model = BertForMaskedLM(small(name))
+    ids, mask, labels = batch()
+    out = model(ids, mask, labels=labels)
+    out.loss.backward()
+    assert out.logits.shape == ((labels != IGNORE_INDEX).sum().item(), VOCAB)
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+    model.save_pretrained(tmp_path / "m")
+    loaded = BertForMaskedLM.from_pretrained(tmp_path / "m")
+    for mode in ("train", "eval"):  # train: dropout under one seed, BatchNorm batch statistics
+        model.train(mode == "train")
+        loaded.train(mode == "train")
+        torch.manual_seed(1)
+        a = model(ids, mask).logits
+        torch.manual_seed(1)
+        b = loaded(ids, mask).logits
+        assert torch.equal(a, b), mode
+    if get_architecture(name).conv_layers:  # the front-end survives, running statistics too
+        norm = loaded.bert.conv.layers[0].norm
+        assert norm.num_batches_tracked.item() > 0
+        assert torch.equal(norm.running_mean, model.bert.conv.layers[0].norm.running_mean)
+
+
+def test_paper_architectures():
+    bert6 = get_architecture("bert6")
+    assert (bert6.layers, bert6.heads, bert6.hidden, bert6.intermediate) == (6, 12, 768, 3072)
+    assert len(COMMITTEE) == 5
+    k16 = get_architecture("bert1-c2-k16x3-d64-a12")
+    assert (k16.conv_layers, k16.conv_kernel, k16.conv_channels) == (2, (16, 3), 64)
+    assert get_architecture("bert1-c0-a24").hidden == 1536
+    twin = get_architecture("bert1-c3-k3-d32-a12-cpu")
+    assert (twin.heads, twin.hidden, twin.conv_channels, twin.conv_layers) == (3, 192, 8, 3)
+    assert all(cfg.head_size == 64 for cfg, _ in ARCHITECTURES.values())
+
+
+def test_unknown_architecture():
+    with pytest.raises(TinylmError, match="unknown architecture 'bert3'.*bert6"):
+        get_architecture("bert3")
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [({"heads": 5}, "heads"), ({"hidden": -64}, "hidden"), ({"conv_kernel": [3]}, "conv_kernel"),
+     ({"layers": 0}, "layers"), ({"dropout": 1.5}, "dropout"), ({"width": 3}, "width")],
+)  # fmt: skip
+def test_invalid_architecture_fields_are_named(fields, field):
+    with pytest.raises(ConfigError) as err:
+        ModelConfig.from_dict(fields)
+    assert err.value.field == field
+
+
+def test_explicit_fields_from_a_config_file():
+    cfg = ModelConfig.from_dict({"layers": 1, "heads": 2, "hidden": 32, "conv_layers": 1,
+                                 "conv_kernel": [4, 2], "conv_channels": 3})  # fmt: skip
+    assert cfg.conv_kernel == (4, 2) and cfg.intermediate == 128
+
+
+def test_sparse_and_dense_mlm_agree():
+    torch.manual_seed(0)
+    model = BertForMaskedLM(small("bert1-c2-k3-d64-a8")).eval()
+    ids, mask, labels = batch()
+    sparse = model(ids, mask, labels=labels)
+    dense = model(ids, mask).logits
+    positions = labels != IGNORE_INDEX
+    assert torch.allclose(sparse.logits, dense[positions], atol=1e-5)
+    dense_loss = F.cross_entropy(dense.reshape(-1, VOCAB), labels.reshape(-1))
+    assert torch.allclose(sparse.loss, dense_loss, atol=1e-6)
+
+
+def test_conv_front_end_padding_behaviour():
+    """Paper default: a sequence's outputs depend on the padding around it. With
+    conv_mask_padding they do not (eval mode, where BatchNorm uses running statistics)."""
+    ids = torch.randint(5, VOCAB, (1, 10), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    padded_ids = torch.cat([ids, torch.zeros(1, 6, dtype=ids.dtype)], dim=1)
+    padded_ids[0, 10:] = 7  # junk in the padding positions
+    padded_mask = torch.cat([mask, torch.zeros(1, 6, dtype=mask.dtype)], dim=1)
+    for mask_padding, same in ((False, False), (True, True)):
+        torch.manual_seed(0)
+        cfg = dataclasses.replace(small("bert1-c2-k3-d64-a12"), conv_mask_padding=mask_padding)
+        model = BertForMaskedLM(cfg).eval()
+        short = model.bert(ids, mask)
+        long = model.bert(padded_ids, padded_mask)[:, :10]
+        assert torch.allclose(short, long, atol=1e-5) is same
+
+
+def test_classifier_starts_from_a_pretrained_encoder(tmp_path):
+    torch.manual_seed(0)
+    mlm = BertForMaskedLM(small("bert1-c2-k3-d64-a8"))
+    clf = BertForSequenceClassification(small("bert1-c2-k3-d64-a8"), 3, ["a", "b", "c"])
+    pooler_before = clf.bert.pooler.dense.weight.clone()
+    clf.load_encoder(mlm)
+    mlm_state = mlm.bert.state_dict()
+    for key, value in clf.bert.state_dict().items():
+        if not key.startswith("pooler."):
+            assert torch.equal(value, mlm_state[key]), key
+    assert torch.equal(clf.bert.pooler.dense.weight, pooler_before)  # stays random
+    ids, mask, _ = batch()
+    out = clf(ids, mask, labels=torch.tensor([0, 1, 2]))
+    assert out.logits.shape == (3, 3) and out.loss.item() > 0
+    clf.save_pretrained(tmp_path / "run" / "model")
+    loaded = load_pretrained(tmp_path / "run")  # a run folder holding model/
+    assert isinstance(loaded, BertForSequenceClassification)
+    assert loaded.label_names == ["a", "b", "c"]
+    clf.eval(), loaded.eval()
+    assert torch.equal(clf(ids, mask).logits, loaded(ids, mask).logits)
+
+
+def test_classifier_refuses_another_architecture():
+    clf = BertForSequenceClassification(small("bert1-cpu"), 2)
+    with pytest.raises(TinylmError, match="architecture differs"):
+        clf.load_encoder(BertForMaskedLM(small("bert6-cpu")))
+
+
+def test_padding_embedding_is_zero_and_positions_are_bounded():
+    model = BertForMaskedLM(small("bert1-cpu"))
+    assert torch.all(model.bert.embeddings.word_embeddings.weight[0] == 0)
+    with pytest.raises(ValueError, match="longer than the model's 128 positions"):
+        model(torch.ones(1, 129, dtype=torch.long))
+
+
+# --- refused files ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(0)
+    BertForMaskedLM(small("bert1-c2-k3-d64-a8")).save_pretrained(tmp_path / "m")
+    return tmp_path / "m"
+
+
+def test_truncated_weights_are_refused(saved):
+    weights = saved / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(TinylmError, match="not a readable safetensors file"):
+        load_pretrained(saved)
+
+
+def test_weights_of_another_architecture_are_refused(saved, tmp_path):
+    BertForMaskedLM(small("bert1-cpu")).save_pretrained(tmp_path / "other")
+    (saved / "model.safetensors").write_bytes((tmp_path / "other/model.safetensors").read_bytes())
+    with pytest.raises(TinylmError, match="does not match its config.json: missing"):
+        load_pretrained(saved)
+
+
+def test_config_that_does_not_match_the_weights_is_refused(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["architecture"]["hidden"] = 1024
+    config["architecture"]["heads"] = 16
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(TinylmError, match="wrong shape"):
+        load_pretrained(saved)
+
+
+def test_a_pickle_is_never_loaded(tmp_path):
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    marker = tmp_path / "executed"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    import pickle
+
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(TinylmError, match="never does"):
+        load_pretrained(folder)
+    config = {"format": "tinylm-bert", "kind": "masked-lm",
+              "architecture": {"layers": 1, "heads": 2, "hidden": 32}}  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").write_bytes(pickle.dumps(Payload()))  # a pickle, renamed
+    with pytest.raises(TinylmError, match="not a readable safetensors file"):
+        load_pretrained(folder)
+    assert not marker.exists()
+
+
+def test_non_tinylm_config_is_refused(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    save_file({"x": torch.zeros(1)}, tmp_path / "model.safetensors")
+    with pytest.raises(TinylmError, match="not a tinylm model config.*tinylm import --hf"):
+        load_pretrained(tmp_path)
+
+
+def test_save_leaves_no_temporary_files(saved):
+    assert sorted(p.name for p in saved.iterdir()) == ["config.json", "model.safetensors"]
