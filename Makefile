@@ -29,10 +29,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] && echo "pytest collected no test"; [ $$status -eq 5 ]; }
 
-# The main job. For now: check the data and show what the data layer does.
+# The main job. For now: check the data, show the data layer and the architectures.
 demo: $(STAMP)
 	$(BIN)/tinylm --version
 	$(BIN)/tinylm data check
+	$(BIN)/tinylm arch list
 	$(BIN)/tinylm tokenize "Tiny language models learn from small corpora."
 	$(BIN)/tinylm data corpus wikipedia --ws 2000
 	$(BIN)/tinylm data task agnews --seed 0

@@ -7,8 +7,8 @@ hidden = 64 x heads.
 CPU twins (suffix `-cpu`), for studies on a laptop: the same depth, the same convolutional
 structure and kernels, with a quarter of the attention heads (head size still 64, so a
 quarter of the width: 768 -> 192, 1536 -> 384, 512 -> 128) and a quarter of the conv
-channels (64 -> 16, 32 -> 8). Dividing by four keeps every paper model's twin integral and
-cuts the non-embedding compute per token about 16-fold.
+channels (64 -> 16, 32 -> 8). Dividing by four keeps every paper model's twin integral; the
+layers' matrix products shrink 16-fold, the attention-score and vocabulary terms 4-fold.
 """
 
 import dataclasses
