@@ -226,3 +226,20 @@ def test_non_tinylm_config_is_refused(tmp_path):
 
 def test_save_leaves_no_temporary_files(saved):
     assert sorted(p.name for p in saved.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_architecture_from_config_file_fields():
+    import yaml
+
+    from tinylm.model.architectures import resolve_architecture
+
+    assert resolve_architecture("bert1-cpu") == get_architecture("bert1-cpu")
+    spec = yaml.safe_load("arch:\n  base: bert1-c2-k16x3-d64-a12-cpu\n  heads: 4\n  hidden: 256\n")
+    cfg = resolve_architecture(spec["arch"])
+    assert (cfg.heads, cfg.hidden, cfg.intermediate, cfg.conv_kernel) == (4, 256, 1024, (16, 3))
+    explicit = resolve_architecture({"layers": 2, "heads": 2, "hidden": 64, "conv_layers": 1})
+    assert (explicit.layers, explicit.conv_layers, explicit.vocab_size) == (2, 1, 30522)
+    with pytest.raises(ConfigError, match="^heads: 3 heads do not divide"):
+        resolve_architecture({"base": "bert1-cpu", "heads": 3, "hidden": 100})
+    with pytest.raises(TinylmError, match="unknown architecture"):
+        resolve_architecture({"base": "nope"})

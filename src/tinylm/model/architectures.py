@@ -12,6 +12,7 @@ layers' matrix products shrink 16-fold, the attention-score and vocabulary terms
 """
 
 import dataclasses
+from collections.abc import Mapping
 
 from tinylm.config import ModelConfig
 from tinylm.errors import TinylmError
@@ -70,3 +71,18 @@ def get_architecture(name: str) -> ModelConfig:
             "(or give explicit fields in a config file)"
         )
     return dataclasses.replace(ARCHITECTURES[name][0])
+
+
+def resolve_architecture(spec: str | Mapping) -> ModelConfig:
+    """An architecture from a config file's `arch` entry: a name, or a mapping of explicit
+    ModelConfig fields, optionally starting from a named one (`base: bert1-cpu`)."""
+    if isinstance(spec, str):
+        return get_architecture(spec)
+    if not isinstance(spec, Mapping):
+        raise TinylmError(f"an architecture is a name or a mapping of fields, not {spec!r}")
+    fields = dict(spec)
+    base = fields.pop("base", None)
+    start = get_architecture(base).to_dict() if base is not None else {}
+    if base is not None and "hidden" in fields and "intermediate" not in fields:
+        start.pop("intermediate")  # a new width brings its own default feed-forward width
+    return ModelConfig.from_dict({**start, **fields})
