@@ -5,8 +5,9 @@ bad value is refused before any work starts. `from_dict` refuses unknown keys (a
 file is an error, not a silently ignored field) and `to_dict` gives the resolved values that
 every run writes next to its outputs.
 
-Sections: architecture (ModelConfig), data (CorpusConfig, TaskConfig); training comes with
-the training issue.
+Sections, as in cramming: architecture (ModelConfig), data (CorpusConfig, TaskConfig),
+training (TrainConfig: what is optimised, how long) and implementation (ImplConfig: device,
+precision, compilation: how it runs, never what it computes).
 """
 
 import dataclasses
@@ -159,3 +160,59 @@ class ModelConfig(Config):
     @property
     def head_size(self) -> int:
         return self.hidden // self.heads
+
+
+@dataclasses.dataclass
+class TrainConfig(Config):
+    """Optimisation. Defaults are the paper's: AdamW lr 5e-5, weight decay 0.01, batch 32."""
+
+    epochs: int = 50
+    max_steps: int | None = None  # stop after this many optimizer steps (the schedule spans them)
+    batch_size: int = 32  # global: split across distributed ranks
+    lr: float = 5e-5
+    weight_decay: float = 0.01  # not applied to biases and norms
+    schedule: str = "linear"  # linear | paper | constant (see train/schedule.py)
+    warmup_epochs: float = 0.0
+    grad_clip: float | None = None  # max global gradient norm; None: no clipping
+    seed: int = 0
+    save_every: int | None = None  # steps between checkpoints (one is also written per epoch)
+    log_every: int = 10  # steps between metrics lines
+
+    def validate(self):
+        from tinylm.train.schedule import SCHEDULES
+
+        for field in ("epochs", "batch_size", "log_every"):
+            if getattr(self, field) <= 0:
+                raise ConfigError(field, f"must be positive, got {getattr(self, field)}")
+        for field in ("max_steps", "save_every"):
+            if getattr(self, field) is not None and getattr(self, field) <= 0:
+                raise ConfigError(field, f"must be positive, got {getattr(self, field)}")
+        if self.lr <= 0:
+            raise ConfigError("lr", f"must be positive, got {self.lr}")
+        if self.weight_decay < 0 or self.warmup_epochs < 0 or self.seed < 0:
+            bad = next(f for f in ("weight_decay", "warmup_epochs", "seed") if getattr(self, f) < 0)
+            raise ConfigError(bad, f"must be non-negative, got {getattr(self, bad)}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                "schedule", f"unknown {self.schedule!r}; known: {', '.join(SCHEDULES)}"
+            )
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError("grad_clip", f"must be positive, got {self.grad_clip}")
+
+
+@dataclasses.dataclass
+class ImplConfig(Config):
+    """How a run executes; none of it changes what is computed beyond float rounding."""
+
+    device: str = "auto"  # auto (cuda when present) | cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast; weights stay fp32)
+    compile: bool = False  # torch.compile the model
+    threads: int | None = None  # CPU threads; None: PyTorch's default
+
+    def validate(self):
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError("device", f"expected auto, cpu or cuda, got {self.device!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError("precision", f"expected auto, fp32 or bf16, got {self.precision!r}")
+        if self.threads is not None and self.threads <= 0:
+            raise ConfigError("threads", f"must be positive, got {self.threads}")
