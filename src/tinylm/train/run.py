@@ -1,0 +1,66 @@
+"""A run folder: config.yaml (the resolved config), metrics.jsonl, summary.json, model/,
+checkpoints/. Only the main process (rank 0) writes."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from tinylm import __version__
+from tinylm.errors import TinylmError
+from tinylm.train.checkpoint import list_checkpoints
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike, *, resume: bool, writer: bool = True):
+        self.path = Path(path)
+        self.writer = writer
+        self.checkpoints = list_checkpoints(self.path)
+        started = self.checkpoints or (self.path / "summary.json").exists()
+        if started and not resume:
+            raise TinylmError(
+                f"{self.path} already holds a run; pass --resume to continue it, "
+                "or choose another --out"
+            )
+        if writer:
+            self.path.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def latest_checkpoint(self) -> Path | None:
+        return self.checkpoints[-1] if self.checkpoints else None
+
+    def write_config(self, config: dict) -> None:
+        self._write(
+            "config.yaml",
+            yaml.safe_dump({"tinylm_version": __version__, **config}, sort_keys=False),
+        )
+
+    def write_summary(self, summary: dict) -> None:
+        self._write("summary.json", json.dumps(summary, indent=2) + "\n")
+
+    def log(self, record: dict) -> None:
+        if self.writer:
+            with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def truncate_log(self, step: int) -> None:
+        """On resume: drop metrics lines past the checkpoint, which the run will write again."""
+        path = self.path / "metrics.jsonl"
+        if not self.writer or not path.is_file():
+            return
+        kept = [
+            line
+            for line in path.read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step
+        ]
+        self._write("metrics.jsonl", "".join(line + "\n" for line in kept))
+
+    def _write(self, name: str, text: str) -> None:
+        if not self.writer:
+            return
+        handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=self.path)
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temp, self.path / name)
