@@ -10,7 +10,7 @@ import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import data, model, tokenize
+from tinylm.cli import data, model, tokenize, train
 from tinylm.errors import TinylmError
 
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_parser(commands, parent)
     tokenize.add_parser(commands, parent)
     model.add_parser(commands, parent)
+    train.add_parser(commands, parent)
     return parser
 
 

@@ -1,0 +1,240 @@
+"""Fine-tuning a classifier on a task sample, from a pre-trained model or from scratch.
+
+The classifier's encoder starts from the pre-trained masked LM (`init`), or at random with the
+same architecture (`init=None`, the "scratch" arm of the pre-training gap); the pooler and the
+head always start at random, as in the paper. After each epoch the validation split (carved
+from the train sample) is scored; the reported test accuracy is that of the epoch chosen on
+validation (`select="val"`, the default) or of the last epoch (`select="last"`, the paper's
+way). The test split is read once, at the end, unless `test_every_epoch` asks for the curve.
+Batches, dropout and the learning rate are functions of (seed, step), as in pre-training, so a
+resumed run ends where an uninterrupted one does.
+"""
+
+import copy
+import dataclasses
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from tinylm.config import ImplConfig, ModelConfig, TaskConfig, TrainConfig
+from tinylm.data import layout
+from tinylm.data.sampling import sample_task, tokenize_sample
+from tinylm.data.tasks import load_task
+from tinylm.errors import ConfigError, TinylmError
+from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
+from tinylm.tokenizer import load_tokenizer
+from tinylm.train import batches
+from tinylm.train.checkpoint import load_checkpoint, save_checkpoint
+from tinylm.train.evaluation import evaluate
+from tinylm.train.run import RunDir
+from tinylm.train.runtime import (
+    Meter,
+    all_reduce_sum,
+    build_optimizer,
+    matmul_peak_flops,
+    seed_step,
+    setup_runtime,
+)
+from tinylm.train.schedule import learning_rate
+
+SELECT = ("val", "last")
+
+
+@dataclass
+class FinetuneConfig:
+    task: TaskConfig = field(default_factory=lambda: TaskConfig(val_fraction=0.1))
+    arch: ModelConfig | None = None  # None with `init`: the pre-trained model's architecture
+    train: TrainConfig = field(default_factory=TrainConfig)
+    impl: ImplConfig = field(default_factory=ImplConfig)
+    init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
+    select: str = "val"
+    test_every_epoch: bool = False
+
+    def __post_init__(self):
+        if self.select not in SELECT:
+            raise ConfigError("select", f"expected val or last, got {self.select!r}")
+        if self.init is None and self.arch is None:
+            raise ConfigError("arch", "a model from scratch needs an architecture")
+        if self.select == "val" and self.task.val_fraction == 0:
+            raise ConfigError(
+                "task.val_fraction", "selecting on validation needs a validation split"
+            )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[str]):
+    pretrained = None
+    arch = config.arch
+    if config.init is not None:
+        pretrained = load_pretrained(config.init)
+        if not isinstance(pretrained, BertForMaskedLM):
+            raise TinylmError(f"{config.init} is not a pre-trained masked LM")
+        if arch is not None and arch.to_dict() != pretrained.config.to_dict():
+            raise ConfigError("arch", f"differs from the architecture of {config.init}")
+        arch = pretrained.config
+    torch.manual_seed(config.train.seed)  # the initial weights of the encoder, pooler and head
+    model = BertForSequenceClassification(arch, num_labels, label_names)
+    if pretrained is not None:
+        model.load_encoder(pretrained)
+    return model
+
+
+def finetune(
+    config: FinetuneConfig,
+    *,
+    out: str | Path,
+    data_dir,
+    cache_dir: Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict:
+    runtime = setup_runtime(config.impl)
+    run = RunDir(out, resume=resume, writer=runtime.is_main)
+    train = config.train
+    task = load_task(config.task, data_dir)
+    sample = sample_task(task, config.task)
+    model = _initial_model(config, task.num_labels, task.label_names).to(runtime.device)
+    arch = model.config
+    tokenizer = load_tokenizer(data_dir, max_length=arch.max_length)
+    tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress and runtime.is_main)
+    train_labels = torch.from_numpy(sample.train.labels)
+
+    optimizer = build_optimizer(model, train, runtime.device)
+    per_epoch = batches.steps_per_epoch(len(sample.train), train.batch_size)
+    total = per_epoch * train.epochs
+    if train.max_steps is not None:
+        total = min(total, train.max_steps)
+
+    start, history, best = 0, [], {"epoch": None, "val_accuracy": -1.0}
+    best_state = None
+    if run.latest_checkpoint is not None:
+        state = load_checkpoint(run.latest_checkpoint, model, optimizer)
+        start, history, best = state["step"], state["history"], state["best"]
+        if best["epoch"] is not None:
+            best_state = load_pretrained(run.path / "best").state_dict()
+        run.truncate_log(start)
+    resolved = {**config.to_dict(), "arch": arch.to_dict(), "task": sample.config.to_dict()}
+    run.write_config({"job": "finetune", **resolved})
+
+    forward = model
+    if runtime.world_size > 1:
+        forward = torch.nn.parallel.DistributedDataParallel(model)
+    if config.impl.compile:
+        forward = torch.compile(forward)
+    meter = Meter(matmul_peak_flops(runtime.device.type, str(runtime.dtype).removeprefix("torch.")))
+
+    def score(split: str) -> dict:
+        return evaluate(
+            model,
+            tokens[split],
+            sample.split(split).labels,
+            pad_id=tokenizer.pad_id,
+            device=runtime.device,
+            autocast=runtime.autocast,
+        )
+
+    bar = tqdm(
+        total=total,
+        initial=start,
+        desc=f"finetune {task.name}",
+        unit="step",
+        disable=not (progress and runtime.is_main),
+    )
+    for step in range(start, total):
+        model.train()
+        indices = batches.batch_indices(len(sample.train), train.batch_size, train.seed, step)
+        ids, mask = batches.pad([tokens["train"][i] for i in indices], tokenizer.pad_id)
+        labels = train_labels[indices]
+        rows = slice(runtime.rank, None, runtime.world_size)
+        ids, mask, labels = ids[rows], mask[rows], labels[rows]
+        lr = learning_rate(
+            step,
+            lr=train.lr,
+            schedule=train.schedule,
+            total_steps=total,
+            steps_per_epoch=per_epoch,
+            warmup_epochs=train.warmup_epochs,
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        seed_step(train.seed, step, runtime.rank)
+        with runtime.autocast():
+            output = forward(
+                ids.to(runtime.device), mask.to(runtime.device), labels=labels.to(runtime.device)
+            )
+        # weight each rank's mean loss by its share of the global batch (as in pre-training)
+        (output.loss * len(labels) * runtime.world_size / len(indices)).backward()
+        if train.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss = float(
+            all_reduce_sum(output.loss.detach().float().cpu() * len(labels), runtime)
+        ) / len(indices)
+        meter.add(int(mask.sum()) * runtime.world_size, 0.0, loss)
+        bar.update(1)
+
+        done = step + 1
+        if done % per_epoch and done != total:
+            continue
+        epoch = step // per_epoch
+        record = {"step": done, "epoch": epoch, "lr": lr, **meter.report()}
+        record.pop("mfu")
+        if len(sample.val):
+            record["val_accuracy"] = score("val")["accuracy"]
+            if record["val_accuracy"] > best["val_accuracy"]:  # ties keep the earlier epoch
+                best = {"epoch": epoch, "val_accuracy": record["val_accuracy"]}
+                best_state = copy.deepcopy(model.state_dict())
+                if runtime.is_main:
+                    model.save_pretrained(run.path / "best")
+        if config.test_every_epoch:
+            record["test_accuracy"] = score("test")["accuracy"]
+        history.append(record)
+        run.log(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{record.get('val_accuracy', 0):.3f}")
+        if runtime.is_main:
+            save_checkpoint(
+                run.path,
+                done,
+                model,
+                optimizer,
+                {"job": "finetune", "history": history, "best": best},
+            )
+    bar.close()
+
+    if config.select == "val" and best_state is not None:
+        model.load_state_dict(best_state)
+        selected, val_accuracy = best["epoch"], best["val_accuracy"]
+    else:
+        selected = history[-1]["epoch"] if history else None
+        val_accuracy = history[-1].get("val_accuracy") if history else None
+    test = score("test")
+    summary = {
+        "job": "finetune",
+        "task": task.name,
+        "num_labels": task.num_labels,
+        "label_names": task.label_names,
+        "test_accuracy": test["accuracy"],
+        "test_macro_f1": test["macro_f1"],
+        "val_accuracy": val_accuracy,
+        "selected_epoch": selected,
+        "select": config.select,
+        "seed": train.seed,
+        "init": config.init or "scratch",
+        "steps": total,
+        "epochs": train.epochs,
+        "sizes": {name: len(sample.split(name)) for name in ("train", "val", "test")},
+        "notices": task.notices,
+    }
+    if runtime.is_main:
+        model.save_pretrained(run.path / "model")
+        vocab = Path(data_dir) / layout.VOCAB if data_dir is not None else None
+        if vocab is not None and vocab.is_file():  # the model ships with its tokenizer
+            shutil.copyfile(vocab, run.path / "model" / "vocab.txt")
+        run.write_summary(summary)
+    return summary
