@@ -25,7 +25,9 @@ def tiny_vocab() -> list[str]:
     pieces += list(string.digits) + ["##" + d for d in string.digits]
     pieces += list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
     topic_words = [w for words in TOPICS.values() for w in words]
-    return SPECIALS + WORDS + topic_words + pieces
+    return list(
+        dict.fromkeys(SPECIALS + WORDS + topic_words + pieces)
+    )  # "a" is a word and a letter
 
 
 def write_csv(path: Path, rows) -> None:
@@ -39,9 +41,15 @@ def paragraph(article: int, index: int) -> str:
     return f"article {article} paragraph {index} " + " ".join(words)
 
 
-def make_data_dir(root: Path, *, articles: int = 40, paragraphs_per_article: int = 5,
-                  agnews_train: int = 30, agnews_test: int = 20, fewrel_per_relation: int = 20,
-                  ) -> Path:  # fmt: skip
+def make_data_dir(
+    root: Path,
+    *,
+    articles: int = 40,
+    paragraphs_per_article: int = 5,
+    agnews_train: int = 30,
+    agnews_test: int = 20,
+    fewrel_per_relation: int = 20,
+) -> Path:
     """Writes every dataset of the layout under `root` and returns `root`."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "tokenizer").mkdir(exist_ok=True)
@@ -51,8 +59,12 @@ def make_data_dir(root: Path, *, articles: int = 40, paragraphs_per_article: int
     with gzip.open(root / "wikipedia" / "paragraphs.jsonl.gz", "wt", encoding="utf-8") as f:
         for article in range(articles):
             for index in range(paragraphs_per_article):
-                record = {"title": f"Article {article}", "article_id": 1000 + article,
-                          "para_index": index, "text": paragraph(article, index)}  # fmt: skip
+                record = {
+                    "title": f"Article {article}",
+                    "article_id": 1000 + article,
+                    "para_index": index,
+                    "text": paragraph(article, index),
+                }
                 f.write(json.dumps(record) + "\n")
 
     def news(label: int, i: int, split: str):
@@ -71,8 +83,11 @@ def make_data_dir(root: Path, *, articles: int = 40, paragraphs_per_article: int
     (root / "dbpedia").mkdir(exist_ok=True)
     (root / "dbpedia" / "classes.txt").write_text("Company\nArtist\nFilm\n")
     for name, offset in (("subset_dhim_val.csv", 0), ("subset_dhim_test.csv", 500)):
-        rows = [[str(c), "", f"entry {offset + i} of class {c} the city"]
-                for i in range(12) for c in (1, 2, 3)]  # fmt: skip
+        rows = [
+            [str(c), "", f"entry {offset + i} of class {c} the city"]
+            for i in range(12)
+            for c in (1, 2, 3)
+        ]
         write_csv(root / "dbpedia" / name, rows)
 
     # FewRel: 3 relations; the first sentence of P1 is repeated with another entity pair.
@@ -81,8 +96,9 @@ def make_data_dir(root: Path, *, articles: int = 40, paragraphs_per_article: int
         instances = []
         for i in range(fewrel_per_relation):
             tokens = ["the", "bridge", str(i), "crosses", "river", str(r), "."]
-            instances.append({"tokens": tokens, "h": ["bridge", "Q1", [[1]]],
-                              "t": ["river", "Q2", [[4, 5]]]})  # fmt: skip
+            instances.append(
+                {"tokens": tokens, "h": ["bridge", "Q1", [[1]]], "t": ["river", "Q2", [[4, 5]]]}
+            )
         relations[pid] = instances
     relations["P1"][1] = {**relations["P1"][0], "h": ["the bridge", "Q3", [[0, 1]]]}
     (root / "fewrel").mkdir(exist_ok=True)

@@ -49,8 +49,11 @@ def test_arch_list_json(capsys):
     assert [r["name"] for r in rows] == list(ARCHITECTURES)
     bert6 = rows[0]
     assert (bert6["layers"], bert6["heads"], bert6["hidden"], bert6["parameters"]) == (
-        6, 12, 768, 66_692_154,
-    )  # fmt: skip
+        6,
+        12,
+        768,
+        66_692_154,
+    )
     assert all(r["training_flops_per_token"] > 0 and r["parameters"] > 0 for r in rows)
 
 

@@ -26,8 +26,10 @@ def test_tokenizer(report):
 def test_wikipedia(report):
     info = report["datasets"]["wikipedia"]["files"]["wikipedia/paragraphs.jsonl.gz"]
     assert (info["paragraphs"], info["articles"], info["lead_paragraphs"]) == (
-        300_000, 27_644, 27_644,
-    )  # fmt: skip
+        300_000,
+        27_644,
+        27_644,
+    )
 
 
 def test_agnews(report):
@@ -47,11 +49,37 @@ def test_dbpedia(report):
     test = entry["files"]["dbpedia/subset_dhim_test.csv"]
     assert val["rows"] == test["rows"] == 5_000
     assert list(test["per_label"].values()) == [
-        364, 332, 362, 378, 334, 348, 358, 366, 367, 350, 382, 371, 361, 327,
-    ]  # fmt: skip
+        364,
+        332,
+        362,
+        378,
+        334,
+        348,
+        358,
+        366,
+        367,
+        350,
+        382,
+        371,
+        361,
+        327,
+    ]
     assert list(val["per_label"].values()) == [
-        350, 359, 376, 337, 332, 354, 353, 370, 357, 354, 372, 380, 369, 337,
-    ]  # fmt: skip
+        350,
+        359,
+        376,
+        337,
+        332,
+        354,
+        353,
+        370,
+        357,
+        354,
+        372,
+        380,
+        369,
+        337,
+    ]
 
 
 def test_fewrel(report):

@@ -32,8 +32,11 @@ def test_data_check_on_a_complete_tiny_directory(capsys, data_dir):
     files = report["datasets"]["agnews"]["files"]
     assert files["ag_news/train.csv"]["rows"] == 120 and files["ag_news/test.csv"]["rows"] == 80
     assert files["ag_news/train.csv"]["per_label"] == {
-        "World": 30, "Sports": 30, "Business": 30, "Sci/Tech": 30,
-    }  # fmt: skip
+        "World": 30,
+        "Sports": 30,
+        "Business": 30,
+        "Sci/Tech": 30,
+    }
     wiki = report["datasets"]["wikipedia"]["files"]["wikipedia/paragraphs.jsonl.gz"]
     assert (wiki["paragraphs"], wiki["articles"], wiki["lead_paragraphs"]) == (200, 40, 40)
     assert report["datasets"]["fewrel"]["status"] == "missing"
@@ -43,8 +46,9 @@ def test_data_check_on_a_complete_tiny_directory(capsys, data_dir):
 def test_data_check_passes_when_default_samples_fit(capsys, tmp_path):
     from datagen import make_data_dir
 
-    big = make_data_dir(tmp_path / "big", agnews_train=1000, agnews_test=1001,
-                        fewrel_per_relation=700)  # fmt: skip
+    big = make_data_dir(
+        tmp_path / "big", agnews_train=1000, agnews_test=1001, fewrel_per_relation=700
+    )
     # dbpedia's default is 100 per label; the tiny subsets hold 12: give it official files
     from datagen import write_csv
 
@@ -78,8 +82,18 @@ def test_data_check_names_a_missing_file(capsys, data_dir):
 
 
 def test_data_corpus_json_and_cache(capsys, data_dir, cache_dir):
-    argv = ["data", "corpus", "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
-            "--ws", "50", "--json", "--quiet"]  # fmt: skip
+    argv = [
+        "data",
+        "corpus",
+        "--data-dir",
+        str(data_dir),
+        "--cache-dir",
+        str(cache_dir),
+        "--ws",
+        "50",
+        "--json",
+        "--quiet",
+    ]
     code, out, _ = run(capsys, *argv)
     first = json.loads(out)
     assert code == 0 and first["ws"] == 50 and first["paragraphs"] == 200
@@ -90,8 +104,18 @@ def test_data_corpus_json_and_cache(capsys, data_dir, cache_dir):
 
 
 def test_data_corpus_ws_too_large(capsys, data_dir, cache_dir):
-    code, _, err = run(capsys, "data", "corpus", "--data-dir", str(data_dir), "--cache-dir",
-                       str(cache_dir), "--ws", "500", "--quiet")  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "data",
+        "corpus",
+        "--data-dir",
+        str(data_dir),
+        "--cache-dir",
+        str(cache_dir),
+        "--ws",
+        "500",
+        "--quiet",
+    )
     assert code == 2 and "ws = 500 is larger than the pool" in err
 
 
@@ -102,10 +126,25 @@ def test_data_corpus_negative_ws_is_refused_before_work(capsys, data_dir):
 
 def test_data_task_json_and_out(capsys, data_dir, cache_dir, tmp_path):
     code, out, err = run(
-        capsys, "data", "task", "agnews", "--data-dir", str(data_dir), "--cache-dir",
-        str(cache_dir), "--train-per-label", "10", "--test-per-label", "5", "--val-fraction",
-        "0.2", "--json", "--quiet", "--out", str(tmp_path / "sample"),
-    )  # fmt: skip
+        capsys,
+        "data",
+        "task",
+        "agnews",
+        "--data-dir",
+        str(data_dir),
+        "--cache-dir",
+        str(cache_dir),
+        "--train-per-label",
+        "10",
+        "--test-per-label",
+        "5",
+        "--val-fraction",
+        "0.2",
+        "--json",
+        "--quiet",
+        "--out",
+        str(tmp_path / "sample"),
+    )
     summary = json.loads(out)
     assert code == 0, err
     assert summary["sizes"] == {"train": 32, "val": 8, "test": 20}
@@ -135,8 +174,9 @@ def test_data_task_user_file_without_data_dir(capsys, tmp_path):
 def test_data_task_bad_files(capsys, tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    code, out, err = run(capsys, "data", "task", str(path), "--train-per-label", "1",
-                         "--test-per-label", "1")  # fmt: skip
+    code, out, err = run(
+        capsys, "data", "task", str(path), "--train-per-label", "1", "--test-per-label", "1"
+    )
     assert code == 2 and message in err and "Traceback" not in err
 
 
@@ -174,8 +214,10 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
     """The real process: message on stderr, exit 2, no traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "tinylm", "data", "task", "agnews", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("tinylm: error: file not found")
     assert "Traceback" not in result.stderr

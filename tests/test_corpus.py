@@ -58,9 +58,11 @@ def test_ws_larger_than_the_pool_is_refused(corpus):
 
 def test_load_subset_from_config(data_dir, cache_dir):
     subset = load_subset(
-        CorpusConfig(ws=30, seed=5), data_dir=data_dir,
-        tokenizer=load_tokenizer(data_dir), cache_dir=cache_dir,
-    )  # fmt: skip
+        CorpusConfig(ws=30, seed=5),
+        data_dir=data_dir,
+        tokenizer=load_tokenizer(data_dir),
+        cache_dir=cache_dir,
+    )
     assert subset.ws == 30 and subset.seed == 5 and len(subset.tokens) == 30
 
 
@@ -76,8 +78,9 @@ def test_txt_corpus_skips_blank_lines_and_has_no_leads(tmp_path, data_dir, cache
     texts, lead = read_paragraphs(path)
     assert texts == ["first river line", "second bridge line", "third line"]
     assert lead is None
-    corpus = load_corpus(str(path), data_dir=None, tokenizer=load_tokenizer(data_dir),
-                         cache_dir=cache_dir)  # fmt: skip
+    corpus = load_corpus(
+        str(path), data_dir=None, tokenizer=load_tokenizer(data_dir), cache_dir=cache_dir
+    )
     assert len(corpus) == 3
     with pytest.raises(TinylmError, match="no article structure"):
         corpus.subset(2, lead_only=True)
@@ -106,8 +109,12 @@ def test_jsonl_records_without_text_are_refused(tmp_path):
 )
 def test_bad_corpus_names(tmp_path, data_dir, cache_dir, name, message):
     with pytest.raises(TinylmError, match=message):
-        load_corpus(str(tmp_path / name) if "missing" in name else name, data_dir=data_dir,
-                    tokenizer=load_tokenizer(data_dir), cache_dir=cache_dir)  # fmt: skip
+        load_corpus(
+            str(tmp_path / name) if "missing" in name else name,
+            data_dir=data_dir,
+            tokenizer=load_tokenizer(data_dir),
+            cache_dir=cache_dir,
+        )
 
 
 def test_missing_wikipedia_names_the_file(data_dir, cache_dir):
@@ -119,8 +126,9 @@ def test_missing_wikipedia_names_the_file(data_dir, cache_dir):
 @pytest.mark.realdata
 def test_real_wikipedia_subsets(real_data_dir, real_cache_dir):
     """The shared corpus: 300,000 paragraphs, 27,644 leads, nested subsets of the paper's grid."""
-    corpus = load_corpus(data_dir=real_data_dir, tokenizer=load_tokenizer(real_data_dir),
-                         cache_dir=real_cache_dir)  # fmt: skip
+    corpus = load_corpus(
+        data_dir=real_data_dir, tokenizer=load_tokenizer(real_data_dir), cache_dir=real_cache_dir
+    )
     assert len(corpus) == 300_000
     assert int(corpus.lead.sum()) == 27_644
     grid = [corpus.subset(ws, seed=42) for ws in (2_000, 20_000, 90_000)]

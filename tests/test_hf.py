@@ -60,11 +60,16 @@ def test_export_to_transformers(name, tmp_path):
 def test_import_from_transformers(name, tmp_path):
     cfg = get_architecture(name)
     torch.manual_seed(0)
-    theirs = transformers.BertForMaskedLM(transformers.BertConfig(
-        vocab_size=cfg.vocab_size, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
-        num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate,
-        max_position_embeddings=cfg.max_length,
-    )).eval()  # fmt: skip
+    theirs = transformers.BertForMaskedLM(
+        transformers.BertConfig(
+            vocab_size=cfg.vocab_size,
+            hidden_size=cfg.hidden,
+            num_hidden_layers=cfg.layers,
+            num_attention_heads=cfg.heads,
+            intermediate_size=cfg.intermediate,
+            max_position_embeddings=cfg.max_length,
+        )
+    ).eval()
     theirs.save_pretrained(tmp_path / "hf")
     ours, notes = import_hf(tmp_path / "hf")
     ours.eval()
@@ -76,11 +81,16 @@ def test_import_from_transformers(name, tmp_path):
 def test_parameter_count_equals_transformers():
     cfg = get_architecture("bert6")
     with torch.device("meta"):
-        theirs = transformers.BertForMaskedLM(transformers.BertConfig(
-            vocab_size=cfg.vocab_size, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
-            num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate,
-            max_position_embeddings=cfg.max_length,
-        ))  # fmt: skip
+        theirs = transformers.BertForMaskedLM(
+            transformers.BertConfig(
+                vocab_size=cfg.vocab_size,
+                hidden_size=cfg.hidden,
+                num_hidden_layers=cfg.layers,
+                num_attention_heads=cfg.heads,
+                intermediate_size=cfg.intermediate,
+                max_position_embeddings=cfg.max_length,
+            )
+        )
     count = sum(p.numel() for p in theirs.parameters())
     assert parameter_counts(cfg)["total"] == count == 66_692_154
 
@@ -104,9 +114,13 @@ def test_an_older_checkpoint_without_mlm_head(tmp_path):
     ours = BertForMaskedLM(get_architecture("bert1-cpu")).eval()
     export_hf(ours, tmp_path / "hf")
     state = load_file(tmp_path / "hf/model.safetensors")
-    old = {k.removeprefix("bert.").replace("LayerNorm.weight", "LayerNorm.gamma")
-           .replace("LayerNorm.bias", "LayerNorm.beta"): v
-           for k, v in state.items() if k.startswith("bert.")}  # fmt: skip
+    old = {
+        k.removeprefix("bert.")
+        .replace("LayerNorm.weight", "LayerNorm.gamma")
+        .replace("LayerNorm.bias", "LayerNorm.beta"): v
+        for k, v in state.items()
+        if k.startswith("bert.")
+    }
     save_file(old, tmp_path / "hf/model.safetensors")
     imported, notes = import_hf(tmp_path / "hf")
     assert any("no MLM head" in n for n in notes)

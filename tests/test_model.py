@@ -82,9 +82,15 @@ def test_unknown_architecture():
 
 @pytest.mark.parametrize(
     "fields, field",
-    [({"heads": 5}, "heads"), ({"hidden": -64}, "hidden"), ({"conv_kernel": [3]}, "conv_kernel"),
-     ({"layers": 0}, "layers"), ({"dropout": 1.5}, "dropout"), ({"width": 3}, "width")],
-)  # fmt: skip
+    [
+        ({"heads": 5}, "heads"),
+        ({"hidden": -64}, "hidden"),
+        ({"conv_kernel": [3]}, "conv_kernel"),
+        ({"layers": 0}, "layers"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"width": 3}, "width"),
+    ],
+)
 def test_invalid_architecture_fields_are_named(fields, field):
     with pytest.raises(ConfigError) as err:
         ModelConfig.from_dict(fields)
@@ -92,8 +98,16 @@ def test_invalid_architecture_fields_are_named(fields, field):
 
 
 def test_explicit_fields_from_a_config_file():
-    cfg = ModelConfig.from_dict({"layers": 1, "heads": 2, "hidden": 32, "conv_layers": 1,
-                                 "conv_kernel": [4, 2], "conv_channels": 3})  # fmt: skip
+    cfg = ModelConfig.from_dict(
+        {
+            "layers": 1,
+            "heads": 2,
+            "hidden": 32,
+            "conv_layers": 1,
+            "conv_kernel": [4, 2],
+            "conv_channels": 3,
+        }
+    )
     assert cfg.conv_kernel == (4, 2) and cfg.intermediate == 128
 
 
@@ -208,8 +222,11 @@ def test_a_pickle_is_never_loaded(tmp_path):
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
     with pytest.raises(TinylmError, match="never does"):
         load_pretrained(folder)
-    config = {"format": "tinylm-bert", "kind": "masked-lm",
-              "architecture": {"layers": 1, "heads": 2, "hidden": 32}}  # fmt: skip
+    config = {
+        "format": "tinylm-bert",
+        "kind": "masked-lm",
+        "architecture": {"layers": 1, "heads": 2, "hidden": 32},
+    }
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "model.safetensors").write_bytes(pickle.dumps(Payload()))  # a pickle, renamed
     with pytest.raises(TinylmError, match="not a readable safetensors file"):

@@ -37,8 +37,9 @@ def test_samples_are_balanced(data_dir, name):
 @pytest.mark.parametrize("name", TINY_SIZES)
 def test_train_val_and_test_never_share_an_example(data_dir, name):
     for seed in range(5):
-        s = sample(data_dir, name, train_per_label=8, test_per_label=5, val_fraction=0.25,
-                   seed=seed)  # fmt: skip
+        s = sample(
+            data_dir, name, train_per_label=8, test_per_label=5, val_fraction=0.25, seed=seed
+        )
         train, val, test = set(s.train.texts), set(s.val.texts), set(s.test.texts)
         assert not (train & test) and not (val & test) and not (train & val)
 
@@ -55,8 +56,9 @@ def test_a_repeated_fewrel_sentence_never_enters_the_test_sample(data_dir):
     repeated = task.train_pool.texts[0]
     assert task.train_pool.texts.count(repeated) == 2  # two entity pairs, one sentence
     for seed in range(10):
-        s = sample_task(task, TaskConfig(name="fewrel-val", train_per_label=15,
-                                         test_per_label=5, seed=seed))  # fmt: skip
+        s = sample_task(
+            task, TaskConfig(name="fewrel-val", train_per_label=15, test_per_label=5, seed=seed)
+        )
         assert repeated not in s.test.texts
 
 
@@ -133,8 +135,9 @@ def test_user_csv_with_string_labels(tmp_path):
 def test_user_jsonl_with_integer_labels_in_numeric_order(tmp_path):
     path = tmp_path / "t.jsonl"
     labels = [10, 2, 1]
-    path.write_text("".join(json.dumps({"text": f"x {i}", "label": labels[i % 3]}) + "\n"
-                            for i in range(15)))  # fmt: skip
+    path.write_text(
+        "".join(json.dumps({"text": f"x {i}", "label": labels[i % 3]}) + "\n" for i in range(15))
+    )
     task = load_task(TaskConfig(name=str(path)), None)
     assert task.label_names == ["1", "2", "10"]
     assert task.train_pool.labels[0] == 2  # label 10 is the third
@@ -207,10 +210,15 @@ def test_malformed_agnews_row(data_dir):
 
 @pytest.mark.parametrize(
     "fields, field",
-    [({"train_per_label": -1}, "train_per_label"), ({"test_per_label": 0}, "test_per_label"),
-     ({"val_fraction": 1.0}, "val_fraction"), ({"seed": True}, "seed"),
-     ({"train_per_label": "10"}, "train_per_label"), ({"colour": 1}, "colour")],
-)  # fmt: skip
+    [
+        ({"train_per_label": -1}, "train_per_label"),
+        ({"test_per_label": 0}, "test_per_label"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+        ({"seed": True}, "seed"),
+        ({"train_per_label": "10"}, "train_per_label"),
+        ({"colour": 1}, "colour"),
+    ],
+)
 def test_config_errors_name_the_field(fields, field):
     with pytest.raises(ConfigError) as err:
         TaskConfig.from_dict({"name": "agnews", **fields})
@@ -227,8 +235,10 @@ def test_real_default_samples(real_data_dir):
     """The paper's sizes on the shared data: agnews 1000/1000, dbpedia 100/100, fewrel-val
     630/70, balanced and disjoint."""
     for name, (n_train, n_test, labels) in {
-        "agnews": (1000, 1000, 4), "dbpedia": (100, 100, 14), "fewrel-val": (630, 70, 16),
-    }.items():  # fmt: skip
+        "agnews": (1000, 1000, 4),
+        "dbpedia": (100, 100, 14),
+        "fewrel-val": (630, 70, 16),
+    }.items():
         s = sample(real_data_dir, name, seed=1)
         assert per_label(s.train) == dict.fromkeys(range(labels), n_train)
         assert per_label(s.test) == dict.fromkeys(range(labels), n_test)

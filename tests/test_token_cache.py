@@ -7,8 +7,12 @@ from tinylm.tokenizer import Tokenizer, load_tokenizer
 
 
 def _load(data_dir, cache_dir, **kw):
-    return load_corpus(data_dir=data_dir, tokenizer=load_tokenizer(data_dir, **kw),
-                       cache_dir=cache_dir, progress=False)  # fmt: skip
+    return load_corpus(
+        data_dir=data_dir,
+        tokenizer=load_tokenizer(data_dir, **kw),
+        cache_dir=cache_dir,
+        progress=False,
+    )
 
 
 def test_second_load_reads_the_cache_without_tokenizing(data_dir, cache_dir, monkeypatch):
@@ -59,8 +63,13 @@ def test_a_failing_build_leaves_no_entry(data_dir, cache_dir):
         raise RuntimeError("source unreadable")
 
     with pytest.raises(RuntimeError):
-        tokenize_cached(build, key_parts={"x": 1}, tokenizer=load_tokenizer(data_dir),
-                        cache_dir=cache_dir, progress=False)  # fmt: skip
+        tokenize_cached(
+            build,
+            key_parts={"x": 1},
+            tokenizer=load_tokenizer(data_dir),
+            cache_dir=cache_dir,
+            progress=False,
+        )
     assert not (cache_dir / "tokens").exists() or not any((cache_dir / "tokens").iterdir())
 
 

@@ -59,9 +59,10 @@ def test_parity_with_transformers_on_real_text(real_data_dir):
             texts.append(record["text"])
     texts += ["Ünïcödé ŝtrange ĉharacters", "a" * 150, "x\u2028y\u00a0z", "\x00\ufffd ok"]
     mismatches = [
-        t for t in texts
+        t
+        for t in texts
         if ours.encode(t) != reference(t, truncation=True, max_length=128)["input_ids"]
-    ]  # fmt: skip
+    ]
     assert mismatches == []
     assert any(len(ours.encode(t)) == 128 for t in texts)  # truncation was exercised
 

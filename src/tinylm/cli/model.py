@@ -43,14 +43,21 @@ def architecture_rows() -> list[dict]:
     rows = []
     for name, (config, description) in ARCHITECTURES.items():
         params = parameter_counts(config)
-        rows.append({
-            "name": name, "description": description, "layers": config.layers,
-            "heads": config.heads, "hidden": config.hidden, "conv_layers": config.conv_layers,
-            "conv_kernel": list(config.conv_kernel) if config.conv_layers else None,
-            "conv_channels": config.conv_channels if config.conv_layers else None,
-            "parameters": params["total"], "embedding_parameters": params["embeddings"],
-            "training_flops_per_token": training_flops_per_token(config, LENGTH),
-        })  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "description": description,
+                "layers": config.layers,
+                "heads": config.heads,
+                "hidden": config.hidden,
+                "conv_layers": config.conv_layers,
+                "conv_kernel": list(config.conv_kernel) if config.conv_layers else None,
+                "conv_channels": config.conv_channels if config.conv_layers else None,
+                "parameters": params["total"],
+                "embedding_parameters": params["embeddings"],
+                "training_flops_per_token": training_flops_per_token(config, LENGTH),
+            }
+        )
     return rows
 
 
@@ -60,21 +67,28 @@ def run_arch_list(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if args.markdown:
-        print("| name | layers | heads | hidden | conv | parameters | embeddings | "
-              f"training MFLOP/token (length {LENGTH}) |")  # fmt: skip
+        print(
+            "| name | layers | heads | hidden | conv | parameters | embeddings | "
+            f"training MFLOP/token (length {LENGTH}) |"
+        )
         print("|---|---:|---:|---:|---|---:|---:|---:|")
     for r in rows:
-        conv = (f"{r['conv_layers']} x {'x'.join(map(str, r['conv_kernel']))}, "
-                f"d{r['conv_channels']}" if r["conv_layers"] else "-")  # fmt: skip
+        conv = (
+            f"{r['conv_layers']} x {'x'.join(map(str, r['conv_kernel']))}, d{r['conv_channels']}"
+            if r["conv_layers"]
+            else "-"
+        )
         mflop = r["training_flops_per_token"] / 1e6
         if args.markdown:
             cells = [f"`{r['name']}`", r["layers"], r["heads"], r["hidden"], conv]
             cells += [f"{r['parameters']:,}", f"{r['embedding_parameters']:,}", f"{mflop:,.1f}"]
             print("| " + " | ".join(map(str, cells)) + " |")
         else:
-            print(f"{r['name']:<28} L{r['layers']} A{r['heads']:<3} H{r['hidden']:<5} "
-                  f"conv {conv:<14} {r['parameters'] / 1e6:6.2f}M params "
-                  f"{mflop:8.1f} MFLOP/token")  # fmt: skip
+            print(
+                f"{r['name']:<28} L{r['layers']} A{r['heads']:<3} H{r['hidden']:<5} "
+                f"conv {conv:<14} {r['parameters'] / 1e6:6.2f}M params "
+                f"{mflop:8.1f} MFLOP/token"
+            )
     return 0
 
 

@@ -108,8 +108,12 @@ def _check_wikipedia(data_dir: Path) -> dict:
         return _entry("broken", {layout.WIKIPEDIA: {"present": True}}, str(err))
     if not paragraphs:
         return _entry("broken", {layout.WIKIPEDIA: {"present": True}}, f"{path} has no paragraph")
-    info = {"present": True, "paragraphs": paragraphs, "articles": len(articles),
-            "lead_paragraphs": leads}  # fmt: skip
+    info = {
+        "present": True,
+        "paragraphs": paragraphs,
+        "articles": len(articles),
+        "lead_paragraphs": leads,
+    }
     note = "a subset of English Wikipedia (see the data directory's MANIFEST or docs/data.md)"
     return _entry("subset", {layout.WIKIPEDIA: info}, notes=[note])
 
@@ -125,8 +129,12 @@ def _task_files(task: TaskData) -> dict:
     pools = [task.train_pool] + ([task.test_pool] if task.test_pool is not None else [])
     for source, pool in zip(task.sources, pools, strict=False):
         relpath = f"{source.parent.name}/{source.name}"
-        info = {"present": True, "rows": len(pool), "labels": len(task.label_names),
-                "per_label": _label_counts(pool.labels, task.label_names)}  # fmt: skip
+        info = {
+            "present": True,
+            "rows": len(pool),
+            "labels": len(task.label_names),
+            "per_label": _label_counts(pool.labels, task.label_names),
+        }
         official = layout.OFFICIAL_ROWS.get(relpath)
         if official is not None:
             info["official_rows"] = official

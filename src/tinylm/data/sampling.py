@@ -96,10 +96,22 @@ def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
         if task.test_pool is None:
             order = train_rng.permutation(train_candidates)
             testable = order[unique_text[order]]
-            _need(task, label_name, "pool (texts that occur once)", len(testable), n_test,
-                  f"{n_test} test")  # fmt: skip
-            _need(task, label_name, "pool", len(order), n_train + n_test,
-                  f"{n_train} train + {n_test} test")  # fmt: skip
+            _need(
+                task,
+                label_name,
+                "pool (texts that occur once)",
+                len(testable),
+                n_test,
+                f"{n_test} test",
+            )
+            _need(
+                task,
+                label_name,
+                "pool",
+                len(order),
+                n_train + n_test,
+                f"{n_train} train + {n_test} test",
+            )
             test = testable[:n_test]
             train = order[~np.isin(order, test)][:n_train]
         else:
@@ -112,8 +124,14 @@ def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
             train = train_rng.permutation(train_candidates)[:n_train]
             test = test_rng.permutation(test_candidates)[:n_test]
         val = train[unique_text[train]][:n_val]
-        _need(task, label_name, "train sample (texts that occur once)", len(val), n_val,
-              f"{n_val} validation")  # fmt: skip
+        _need(
+            task,
+            label_name,
+            "train sample (texts that occur once)",
+            len(val),
+            n_val,
+            f"{n_val} validation",
+        )
         picks["val"].append(val)
         picks["train"].append(train[~np.isin(train, val)])
         picks["test"].append(test)
@@ -158,5 +176,7 @@ def tokenize_sample(
             desc=f"tokenizing {task.name} {pool_name}",
             progress=progress,
         )
-    return {name: tokens[sample.split(name).pool].select(sample.split(name).pool_index)
-            for name in SPLITS}  # fmt: skip
+    return {
+        name: tokens[sample.split(name).pool].select(sample.split(name).pool_index)
+        for name in SPLITS
+    }

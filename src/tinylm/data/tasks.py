@@ -31,10 +31,21 @@ from tinylm.errors import TinylmError
 
 AGNEWS_NAMES = ["World", "Sports", "Business", "Sci/Tech"]
 DBPEDIA_NAMES = [
-    "Company", "EducationalInstitution", "Artist", "Athlete", "OfficeHolder",
-    "MeanOfTransportation", "Building", "NaturalPlace", "Village", "Animal", "Plant", "Album",
-    "Film", "WrittenWork",
-]  # fmt: skip
+    "Company",
+    "EducationalInstitution",
+    "Artist",
+    "Athlete",
+    "OfficeHolder",
+    "MeanOfTransportation",
+    "Building",
+    "NaturalPlace",
+    "Village",
+    "Animal",
+    "Plant",
+    "Album",
+    "Film",
+    "WrittenWork",
+]
 FILE_SUFFIXES = (".csv", ".jsonl")
 
 

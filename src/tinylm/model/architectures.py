@@ -23,9 +23,13 @@ TWIN_DIVISOR = 4
 
 def _paper(layers: int, heads: int, conv_layers: int = 0, kernel=(3, 3), channels: int = 64):
     return ModelConfig(
-        layers=layers, heads=heads, hidden=HEAD_SIZE * heads, conv_layers=conv_layers,
-        conv_kernel=kernel, conv_channels=channels,
-    )  # fmt: skip
+        layers=layers,
+        heads=heads,
+        hidden=HEAD_SIZE * heads,
+        conv_layers=conv_layers,
+        conv_kernel=kernel,
+        conv_channels=channels,
+    )
 
 
 PAPER: dict[str, tuple[ModelConfig, str]] = {
@@ -33,18 +37,22 @@ PAPER: dict[str, tuple[ModelConfig, str]] = {
     "bert1": (_paper(1, 12), "BERT-1: 1 layer, 12 heads, hidden 768"),
     "bert1-c0-a24": (_paper(1, 24), "BERT-1 without conv, 24 heads (hidden 1536)"),
     "bert1-c2-k3-d64-a12": (
-        _paper(1, 12, 2, (3, 3), 64), "2 conv layers 3x3, 64 channels, 12 heads",
+        _paper(1, 12, 2, (3, 3), 64),
+        "2 conv layers 3x3, 64 channels, 12 heads",
     ),
     "bert1-c2-k3-d64-a8": (
-        _paper(1, 8, 2, (3, 3), 64), "2 conv layers 3x3, 64 channels, 8 heads (hidden 512)",
+        _paper(1, 8, 2, (3, 3), 64),
+        "2 conv layers 3x3, 64 channels, 8 heads (hidden 512)",
     ),
     "bert1-c3-k3-d32-a12": (
-        _paper(1, 12, 3, (3, 3), 32), "3 conv layers 3x3, 32 channels, 12 heads",
+        _paper(1, 12, 3, (3, 3), 32),
+        "3 conv layers 3x3, 32 channels, 12 heads",
     ),
     "bert1-c2-k16x3-d64-a12": (
-        _paper(1, 12, 2, (16, 3), 64), "2 conv layers 16x3, 64 channels, 12 heads",
+        _paper(1, 12, 2, (16, 3), 64),
+        "2 conv layers 16x3, 64 channels, 12 heads",
     ),
-}  # fmt: skip
+}
 COMMITTEE = [name for name in PAPER if name.startswith("bert1-")]  # the paper's five variants
 
 
@@ -52,9 +60,12 @@ def cpu_twin(config: ModelConfig) -> ModelConfig:
     """The width-scaled twin (see the module doc)."""
     heads = config.heads // TWIN_DIVISOR
     return dataclasses.replace(
-        config, heads=heads, hidden=HEAD_SIZE * heads, intermediate=4 * HEAD_SIZE * heads,
+        config,
+        heads=heads,
+        hidden=HEAD_SIZE * heads,
+        intermediate=4 * HEAD_SIZE * heads,
         conv_channels=max(1, config.conv_channels // TWIN_DIVISOR),
-    )  # fmt: skip
+    )
 
 
 ARCHITECTURES: dict[str, tuple[ModelConfig, str]] = {

@@ -140,9 +140,12 @@ class SelfAttention(nn.Module):
             return projection(x).view(batch, length, self.heads, -1).transpose(1, 2)
 
         y = F.scaled_dot_product_attention(
-            heads(self.query), heads(self.key), heads(self.value), attn_mask=mask,
+            heads(self.query),
+            heads(self.key),
+            heads(self.value),
+            attn_mask=mask,
             dropout_p=self.dropout_p if self.training else 0.0,
-        )  # fmt: skip
+        )
         return y.transpose(1, 2).reshape(batch, length, hidden)
 
 
@@ -287,9 +290,11 @@ class PretrainedMixin:
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         _atomic_write(directory / WEIGHTS_FILE, lambda path: save_file(state, path))
         config = {
-            "format": FORMAT, "kind": self.kind, "architecture": self.config.to_dict(),
+            "format": FORMAT,
+            "kind": self.kind,
+            "architecture": self.config.to_dict(),
             **self._extra_config(),
-        }  # fmt: skip
+        }
         text = json.dumps(config, indent=2) + "\n"
         _atomic_write(directory / CONFIG_FILE, lambda path: Path(path).write_text(text))
 

@@ -1,0 +1,410 @@
+"""Training: schedule, masking, pre-training, fine-tuning, resume after SIGKILL, the CLI."""
+
+import itertools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from datagen import tiny_vocab
+from tinylm.cli import main
+from tinylm.model.bert import IGNORE_INDEX
+from tinylm.train.masking import mask_tokens
+from tinylm.train.schedule import learning_rate
+
+VOCAB = len(tiny_vocab())
+# hidden 64: at 32 the separable tiny task stalls at ln 2 (two label groups told apart)
+TINY_ARCH = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": VOCAB}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({"arch": TINY_ARCH, "corpus": {"ws": 96}}))
+    return path
+
+
+def cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- schedule -----------------------------------------------------------------------------------
+
+
+def test_linear_schedule_warms_up_from_above_zero_and_decays():
+    rates = [
+        learning_rate(
+            s, lr=1.0, schedule="linear", total_steps=100, steps_per_epoch=10, warmup_epochs=1
+        )
+        for s in range(100)
+    ]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
+    assert 0 < rates[-1] <= 1 / 90
+
+
+def test_paper_schedule_is_per_epoch_without_a_zero_first_epoch():
+    rates = [
+        learning_rate(
+            s, lr=1.0, schedule="paper", total_steps=50, steps_per_epoch=10, warmup_epochs=1
+        )
+        for s in range(50)
+    ]
+    assert len(set(rates[:10])) == 1 and rates[0] == 1.0  # the reference ran epoch 0 at lr 0
+    assert rates[20] == pytest.approx(3 / 4) and rates[40] == pytest.approx(1 / 4)
+    finetune = [
+        learning_rate(s, lr=1.0, schedule="paper", total_steps=50, steps_per_epoch=10)
+        for s in range(0, 50, 10)
+    ]
+    assert finetune == pytest.approx([1.0, 0.8, 0.6, 0.4, 0.2])
+
+
+# --- masking ------------------------------------------------------------------------------------
+
+
+def test_masking_statistics_and_specials():
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(200, 30000, (400, 128), generator=g)
+    ids[:, 0], ids[:, -1] = 101, 102
+    mask = torch.ones_like(ids)
+    mask[::2, 100:] = 0
+    ids[mask == 0] = 0
+    state = torch.random.get_rng_state()
+    inputs, labels = mask_tokens(
+        ids,
+        mask,
+        special_ids=torch.tensor([0, 101, 102]),
+        mask_id=103,
+        vocab_size=30522,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global RNG is not touched
+    chosen = labels != IGNORE_INDEX
+    eligible = (mask == 1) & (ids != 101) & (ids != 102)
+    assert not chosen[~eligible].any()  # never padding, [CLS] or [SEP]
+    n = int(eligible.sum())
+    share = chosen.sum().item() / n
+    assert abs(share - 0.15) < 4 * math.sqrt(0.15 * 0.85 / n)
+    k = int(chosen.sum())
+    for part, p in (((inputs == 103) & chosen, 0.8), ((inputs == ids) & chosen, 0.1)):
+        # "unchanged" also catches the random draws that hit the same id (1 in 30,000)
+        assert abs(part.sum().item() / k - p) < 4 * math.sqrt(p * (1 - p) / k)
+    assert torch.equal(labels[chosen], ids[chosen])
+    again, _ = mask_tokens(
+        ids,
+        mask,
+        special_ids=torch.tensor([0, 101, 102]),
+        mask_id=103,
+        vocab_size=30522,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert torch.equal(inputs, again)
+
+
+# --- pre-training and fine-tuning ---------------------------------------------------------------
+
+
+def test_pretraining_loss_falls_well_below_chance(
+    capsys, data_dir, cache_dir, tmp_path, config_file
+):
+    code, out, err = cli(
+        capsys,
+        "pretrain",
+        "--config",
+        config_file,
+        "--epochs",
+        12,
+        "--batch-size",
+        16,
+        "--lr",
+        3e-3,
+        "--data-dir",
+        data_dir,
+        "--cache-dir",
+        cache_dir,
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+    )
+    assert code == 0, err
+    run = tmp_path / "run"
+    summary = json.loads((run / "summary.json").read_text())
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[0]["loss"] > 0.7 * math.log(VOCAB)  # starts near chance (ln V)
+    assert summary["final_loss"] < 0.5 * math.log(VOCAB)
+    assert all(r["tokens_per_s"] > 0 and 0 < r["mfu"] < 1 for r in records)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["train"]["epochs"] == 12 and config["arch"]["hidden"] == 64
+    assert config["corpus"]["ws"] == 96 and config["train"]["warmup_epochs"] == 1.0
+    assert (run / "model" / "model.safetensors").is_file()
+
+
+def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, config_file):
+    code, out, err = cli(
+        capsys,
+        "finetune",
+        "--task",
+        "agnews",
+        "--scratch",
+        "--config",
+        config_file,
+        "--train-per-label",
+        25,
+        "--test-per-label",
+        15,
+        "--epochs",
+        10,
+        "--batch-size",
+        8,
+        "--lr",
+        2e-3,
+        "--data-dir",
+        data_dir,
+        "--cache-dir",
+        cache_dir,
+        "--out",
+        tmp_path / "ft",
+        "--quiet",
+    )
+    assert code == 0, err
+    summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
+    assert summary["test_accuracy"] >= 0.95
+    assert {
+        "task",
+        "num_labels",
+        "test_accuracy",
+        "val_accuracy",
+        "selected_epoch",
+        "seed",
+        "init",
+    } <= set(summary)
+    assert summary["init"] == "scratch" and summary["sizes"] == {
+        "train": 92,
+        "val": 8,
+        "test": 60,
+    }  # val 10%
+    epochs = [json.loads(line) for line in (tmp_path / "ft/metrics.jsonl").read_text().splitlines()]
+    assert len(epochs) == 10 and all(
+        "val_accuracy" in e and "test_accuracy" not in e for e in epochs
+    )
+
+    code, out, _ = cli(
+        capsys,
+        "evaluate",
+        tmp_path / "ft",
+        "--json",
+        "--data-dir",
+        data_dir,
+        "--cache-dir",
+        cache_dir,
+    )
+    report = json.loads(out)
+    assert code == 0 and report["accuracy"] == summary["test_accuracy"] and report["n"] == 60
+    assert 0 < report["macro_f1"] <= 1 and sum(map(sum, report["confusion"])) == 60
+
+    code, out, _ = cli(
+        capsys, "predict", tmp_path / "ft", "market stock profit shares", "", "x" * 5000, "--json"
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 3
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-5 for r in rows)
+
+
+def test_finetuning_from_a_pretrained_run(capsys, data_dir, cache_dir, tmp_path, config_file):
+    assert (
+        cli(
+            capsys,
+            "pretrain",
+            "--config",
+            config_file,
+            "--epochs",
+            1,
+            "--batch-size",
+            16,
+            "--data-dir",
+            data_dir,
+            "--cache-dir",
+            cache_dir,
+            "--out",
+            tmp_path / "pre",
+            "--quiet",
+        )[0]
+        == 0
+    )
+    code, out, err = cli(
+        capsys,
+        "finetune",
+        "--task",
+        "fewrel-val",
+        "--init",
+        tmp_path / "pre",
+        "--train-per-label",
+        10,
+        "--test-per-label",
+        4,
+        "--epochs",
+        2,
+        "--select",
+        "last",
+        "--val-fraction",
+        "0",
+        "--data-dir",
+        data_dir,
+        "--cache-dir",
+        cache_dir,
+        "--out",
+        tmp_path / "ft",
+        "--quiet",
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["init"] == str(tmp_path / "pre") and summary["selected_epoch"] == 1
+    pre = load_file(tmp_path / "pre/model/model.safetensors")
+    # the classifier started from the pre-trained encoder: its config is the pre-trained one
+    assert (
+        json.loads((tmp_path / "ft/model/config.json").read_text())["architecture"]["hidden"] == 64
+    )
+    assert "bert.embeddings.word_embeddings.weight" in pre
+
+
+# --- resume ---------------------------------------------------------------------------------------
+
+
+def _pretrain_process(data_dir, cache_dir, config_file, out, *extra):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [
+        sys.executable,
+        "-m",
+        "tinylm",
+        "pretrain",
+        "--config",
+        str(config_file),
+        "--epochs",
+        "8",
+        "--batch-size",
+        "8",
+        "--save-every",
+        "4",
+        "--data-dir",
+        str(data_dir),
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(out),
+        "--quiet",
+        "--threads",
+        "1",
+        *extra,
+    ]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_killed_run_resumes_to_the_same_weights(data_dir, cache_dir, tmp_path, config_file):
+    """SIGKILL a real process mid-run, resume it, compare with an uninterrupted run."""
+    whole = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "whole")
+    assert whole.wait(timeout=300) == 0, whole.stderr.read().decode()
+
+    killed = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "killed")
+    checkpoints = tmp_path / "killed" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(
+        p.name >= "step-00000020"
+        for p in (checkpoints.glob("step-*") if checkpoints.exists() else [])
+    ):
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not (tmp_path / "killed" / "model").exists()  # it did not finish
+
+    resumed = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "killed", "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
+    a = load_file(tmp_path / "whole/model/model.safetensors")
+    b = load_file(tmp_path / "killed/model/model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "killed/metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == sorted(set(steps))  # no step logged twice
+
+
+def test_an_existing_run_is_not_overwritten(capsys, data_dir, cache_dir, tmp_path, config_file):
+    argv = [
+        "pretrain",
+        "--config",
+        config_file,
+        "--max-steps",
+        2,
+        "--batch-size",
+        8,
+        "--data-dir",
+        data_dir,
+        "--cache-dir",
+        cache_dir,
+        "--out",
+        tmp_path / "r",
+        "--quiet",
+    ]
+    assert cli(capsys, *argv)[0] == 0
+    code, _, err = cli(capsys, *argv)
+    assert code == 2 and "already holds a run; pass --resume" in err
+
+
+# --- configuration errors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--lr", "-1"], "lr: must be positive"),
+        (["--schedule", "cosine"], "schedule: unknown"),
+        (["--arch", "bert7"], "unknown architecture 'bert7'"),
+        (["--ws", "100000"], "larger than the pool"),
+        (["--precision", "fp8"], "precision:"),
+    ],
+)
+def test_bad_pretraining_settings_exit_2(
+    capsys, data_dir, cache_dir, tmp_path, config_file, extra, message
+):
+    code, _, err = cli(
+        capsys,
+        "pretrain",
+        "--config",
+        config_file,
+        "--data-dir",
+        data_dir,
+        "--cache-dir",
+        cache_dir,
+        "--out",
+        tmp_path / "r",
+        "--quiet",
+        *extra,
+    )
+    assert code == 2 and message in err, err
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_unknown_config_field(capsys, data_dir, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"arch": TINY_ARCH, "train": {"epoch": 3}}))
+    code, _, err = cli(
+        capsys, "pretrain", "--config", path, "--data-dir", data_dir, "--out", tmp_path / "r"
+    )
+    assert code == 2 and "epoch: unknown field" in err
+
+
+def test_finetune_needs_init_or_scratch(capsys, data_dir, tmp_path):
+    code, _, err = cli(
+        capsys, "finetune", "--task", "agnews", "--data-dir", data_dir, "--out", tmp_path / "r"
+    )
+    assert code == 2 and "--init DIR" in err
