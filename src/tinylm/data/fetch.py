@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from tinylm.data import layout
 from tinylm.data.io import split_lines
+from tinylm.data.tasks import AGNEWS_NAMES, DBPEDIA_NAMES
 from tinylm.errors import TinylmError
 from tinylm.paths import DATA_DIR_ENV
 
@@ -64,7 +65,7 @@ class _Classification:
 
 AGNEWS = _Classification(
     "fancyzhx/ag_news",
-    ("World", "Sports", "Business", "Sci/Tech"),
+    tuple(AGNEWS_NAMES),
     {"train": layout.AGNEWS_TRAIN, "test": layout.AGNEWS_TEST},
     layout.AGNEWS_CLASSES,
     # The hub copy joins title and description into `text`; the title column stays empty.
@@ -72,22 +73,7 @@ AGNEWS = _Classification(
 )
 DBPEDIA = _Classification(
     "fancyzhx/dbpedia_14",
-    (
-        "Company",
-        "EducationalInstitution",
-        "Artist",
-        "Athlete",
-        "OfficeHolder",
-        "MeanOfTransportation",
-        "Building",
-        "NaturalPlace",
-        "Village",
-        "Animal",
-        "Plant",
-        "Album",
-        "Film",
-        "WrittenWork",
-    ),
+    tuple(DBPEDIA_NAMES),
     {"train": layout.DBPEDIA_TRAIN, "test": layout.DBPEDIA_TEST},
     layout.DBPEDIA_CLASSES,
     lambda row: (row["title"], row["content"]),

@@ -20,6 +20,13 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return max(1, n // batch_size)
 
 
+def schedule_length(n: int, batch_size: int, epochs: int, max_steps: int | None) -> tuple[int, int]:
+    """(steps per epoch, total steps) of a run over `n` examples."""
+    per_epoch = steps_per_epoch(n, batch_size)
+    total = per_epoch * epochs
+    return per_epoch, total if max_steps is None else min(total, max_steps)
+
+
 def batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
     """The examples of global step `step` (counting from the first epoch)."""
     per_epoch = steps_per_epoch(n, batch_size)

@@ -36,7 +36,9 @@ from tinylm.train.runtime import (
     build_optimizer,
     matmul_peak_flops,
     seed_step,
+    set_learning_rate,
     setup_runtime,
+    training_forward,
 )
 from tinylm.train.schedule import learning_rate
 
@@ -105,10 +107,9 @@ def finetune(
     train_labels = torch.from_numpy(sample.train.labels)
 
     optimizer = build_optimizer(model, train, runtime.device)
-    per_epoch = batches.steps_per_epoch(len(sample.train), train.batch_size)
-    total = per_epoch * train.epochs
-    if train.max_steps is not None:
-        total = min(total, train.max_steps)
+    per_epoch, total = batches.schedule_length(
+        len(sample.train), train.batch_size, train.epochs, train.max_steps
+    )
 
     start, history, best = 0, [], {"epoch": None, "val_accuracy": -1.0}
     best_state = None
@@ -121,11 +122,7 @@ def finetune(
     resolved = {**config.to_dict(), "arch": arch.to_dict(), "task": sample.config.to_dict()}
     run.write_config({"job": "finetune", **resolved})
 
-    forward = model
-    if runtime.world_size > 1:
-        forward = torch.nn.parallel.DistributedDataParallel(model)
-    if config.impl.compile:
-        forward = torch.compile(forward)
+    forward = training_forward(model, runtime, config.impl.compile)
     meter = Meter(matmul_peak_flops(runtime.device.type, str(runtime.dtype).removeprefix("torch.")))
 
     def score(split: str) -> dict:
@@ -160,8 +157,7 @@ def finetune(
             steps_per_epoch=per_epoch,
             warmup_epochs=train.warmup_epochs,
         )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(optimizer, lr)
         seed_step(train.seed, step, runtime.rank)
         with runtime.autocast():
             output = forward(

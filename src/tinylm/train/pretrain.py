@@ -31,8 +31,10 @@ from tinylm.train.runtime import (
     build_optimizer,
     matmul_peak_flops,
     seed_step,
+    set_learning_rate,
     setup_runtime,
     step_generator,
+    training_forward,
 )
 from tinylm.train.schedule import learning_rate
 
@@ -85,10 +87,9 @@ def pretrain(
     torch.manual_seed(train.seed)  # the initial weights
     model = BertForMaskedLM(config.arch).to(runtime.device)
     optimizer = build_optimizer(model, train, runtime.device)
-    per_epoch = batches.steps_per_epoch(len(tokens), train.batch_size)
-    total = per_epoch * train.epochs
-    if train.max_steps is not None:
-        total = min(total, train.max_steps)
+    per_epoch, total = batches.schedule_length(
+        len(tokens), train.batch_size, train.epochs, train.max_steps
+    )
 
     start = 0
     if run.latest_checkpoint is not None:
@@ -96,11 +97,7 @@ def pretrain(
         run.truncate_log(start)
     run.write_config({"job": "pretrain", **config.to_dict(), "ws": subset.ws})
 
-    forward = model
-    if runtime.world_size > 1:
-        forward = torch.nn.parallel.DistributedDataParallel(model)
-    if config.impl.compile:
-        forward = torch.compile(forward)
+    forward = training_forward(model, runtime, config.impl.compile)
     peak = matmul_peak_flops(runtime.device.type, str(runtime.dtype).removeprefix("torch."))
 
     bar = tqdm(
@@ -137,8 +134,7 @@ def pretrain(
             steps_per_epoch=per_epoch,
             warmup_epochs=train.warmup_epochs,
         )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(optimizer, lr)
         seed_step(train.seed, step, runtime.rank)
 
         masked = (labels != IGNORE_INDEX).sum().float()

@@ -96,6 +96,20 @@ def build_optimizer(model: nn.Module, train: TrainConfig, device: torch.device):
     return torch.optim.AdamW(groups, lr=train.lr, fused=device.type == "cuda")
 
 
+def training_forward(model: nn.Module, runtime: Runtime, compile_model: bool) -> nn.Module:
+    """What the training step calls: the model, wrapped in DDP across ranks, compiled if asked.
+    (Saving and evaluating use the bare model.)"""
+    forward = model
+    if runtime.world_size > 1:
+        forward = nn.parallel.DistributedDataParallel(model)
+    return torch.compile(forward) if compile_model else forward
+
+
+def set_learning_rate(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 @functools.cache
 def matmul_peak_flops(device_type: str, dtype_name: str) -> float:
     """The device's dense matmul throughput, measured (FLOP/s): the MFU denominator."""
