@@ -83,6 +83,8 @@ def add_parser(commands, parent) -> None:
     p.add_argument("model", metavar="RUN_OR_MODEL_DIR")
     p.add_argument("--task", help="default: the task of the run")
     p.add_argument("--split", choices=["test", "val", "train"], default="test")
+    p.add_argument("--test-per-label", type=int, help="outside a run: the test sample's size")
+    p.add_argument("--sample-seed", type=int, default=0, help="outside a run: its seed")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_evaluate)
 
@@ -129,6 +131,15 @@ def _train_impl(args, file: dict, train_defaults: dict) -> tuple[TrainConfig, Im
     return TrainConfig.from_dict(train), ImplConfig.from_dict(impl)
 
 
+def _resume(args, file: dict) -> bool:
+    """--resume, or `resume: auto` (or true) in the config file: continue from the latest
+    checkpoint when the run folder has one, start afresh when it has none."""
+    value = file.get("resume", False)
+    if value not in (False, True, "auto"):
+        raise TinylmError(f"resume: expected auto, true or false, got {value!r}")
+    return bool(args.resume or value)
+
+
 def _out(args, file: dict) -> str:
     out = args.out or file.get("out")
     if not out:
@@ -170,7 +181,7 @@ def run_pretrain(args) -> int:
         out=_out(args, file),
         data_dir=data_dir,
         cache_dir=resolve_cache_dir(args.cache_dir),
-        resume=args.resume,
+        resume=_resume(args, file),
         progress=not args.quiet,
     )
     print(json.dumps({k: summary[k] for k in ("steps", "final_loss", "ws", "seed")}))
@@ -219,7 +230,7 @@ def run_finetune(args) -> int:
         out=_out(args, file),
         data_dir=data_dir,
         cache_dir=resolve_cache_dir(args.cache_dir),
-        resume=args.resume,
+        resume=_resume(args, file),
         progress=not args.quiet,
     )
     keys = ("task", "test_accuracy", "val_accuracy", "selected_epoch", "seed", "init")
@@ -256,7 +267,14 @@ def run_evaluate(args) -> int:
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
         task_fields = (yaml.safe_load(run_config.read_text()) or {}).get("task") or {}
     if args.task and args.task != task_fields.get("name"):
-        task_fields = {"name": args.task}
+        # A test sample does not depend on the train sample's size (see data/sampling.py):
+        # draw one train example per label, and the test split is any run's with this seed.
+        task_fields = {
+            "name": args.task,
+            "train_per_label": 1,
+            "seed": args.sample_seed,
+            "test_per_label": args.test_per_label,
+        }
     if not task_fields:
         raise TinylmError("--task is required for a model folder outside its run")
     config = TaskConfig.from_dict(task_fields)
