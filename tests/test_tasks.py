@@ -244,3 +244,8 @@ def test_real_default_samples(real_data_dir):
         assert per_label(s.test) == dict.fromkeys(range(labels), n_test)
         assert not set(s.train.texts) & set(s.test.texts)
         assert np.all(np.diff(s.test.labels) >= 0)  # grouped by label, in label order
+
+
+def test_a_small_val_fraction_still_gives_one_example_per_label(data_dir):
+    s = sample(data_dir, "agnews", train_per_label=5, test_per_label=2, val_fraction=0.1)
+    assert per_label(s.val) == {0: 1, 1: 1, 2: 1, 3: 1} and len(s.train) == 16

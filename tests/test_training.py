@@ -456,7 +456,8 @@ def test_resume_auto_in_the_config_file(capsys, data_dir, cache_dir, tmp_path):
     ]
     assert cli(capsys, *argv)[0] == 0  # nothing to resume: starts afresh
     assert cli(capsys, *argv)[0] == 0  # a finished run: resumes at its end, trains no step
-    assert json.loads((tmp_path / "r/summary.json").read_text())["steps"] == 3
+    summary = json.loads((tmp_path / "r/summary.json").read_text())
+    assert summary["steps"] == 3 and math.isfinite(summary["final_loss"])
 
 
 def test_weight_decay_skips_biases_and_norms():

@@ -17,7 +17,7 @@ from tinylm.data.io import read_text, split_lines
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
 
-TRAIN_FLAGS = {  # flag -> (train field, type)
+TRAIN_FLAGS = {  # TrainConfig field -> flag type (--max-steps sets max_steps)
     "epochs": int,
     "max_steps": int,
     "batch_size": int,
@@ -30,7 +30,7 @@ TRAIN_FLAGS = {  # flag -> (train field, type)
     "save_every": int,
     "log_every": int,
 }
-IMPL_FLAGS = {"device": str, "precision": str, "threads": int}
+IMPL_FLAGS = {"device": str, "precision": str, "threads": int}  # ImplConfig fields
 
 
 def add_parser(commands, parent) -> None:

@@ -81,7 +81,8 @@ def resolve_sizes(task: TaskData, config: TaskConfig) -> TaskConfig:
 def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
     config = resolve_sizes(task, config)
     n_train, n_test = config.train_per_label, config.test_per_label
-    n_val = round(config.val_fraction * n_train)
+    # asking for validation gives at least one example per label (round(0.5) would be 0)
+    n_val = max(1, round(config.val_fraction * n_train)) if config.val_fraction > 0 else 0
     if n_val >= n_train:
         raise TinylmError(
             f"val_fraction {config.val_fraction} leaves no training example "

@@ -91,9 +91,10 @@ def pretrain(
         len(tokens), train.batch_size, train.epochs, train.max_steps
     )
 
-    start = 0
+    start, loss_value = 0, float("nan")
     if run.latest_checkpoint is not None:
-        start = load_checkpoint(run.latest_checkpoint, model, optimizer)["step"]
+        state = load_checkpoint(run.latest_checkpoint, model, optimizer)
+        start, loss_value = state["step"], state.get("loss", float("nan"))
         run.truncate_log(start)
     run.write_config({"job": "pretrain", **config.to_dict(), "ws": subset.ws})
 
@@ -109,7 +110,6 @@ def pretrain(
     )
     meter = Meter(peak * runtime.world_size)
     model.train()
-    loss_value = float("nan")
     for step in range(start, total):
         # The global batch is padded and masked whole, then each rank keeps its rows: padding
         # and masks are then the same under any number of processes.
@@ -174,7 +174,9 @@ def pretrain(
             or (train.save_every is not None and done % train.save_every == 0)
         )
         if runtime.is_main and checkpoint_due:
-            save_checkpoint(run.path, done, model, optimizer, {"job": "pretrain"})
+            save_checkpoint(
+                run.path, done, model, optimizer, {"job": "pretrain", "loss": loss_value}
+            )
     bar.close()
 
     summary = {
