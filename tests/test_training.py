@@ -197,6 +197,7 @@ def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, conf
     assert len(epochs) == 10 and all(
         "val_accuracy" in e and "test_accuracy" not in e for e in epochs
     )
+    assert all(e["tokens_per_s"] > 0 and 0 < e["mfu"] < 1 for e in epochs)
 
     code, out, _ = cli(
         capsys,

@@ -24,6 +24,7 @@ from tinylm.data import layout
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.errors import ConfigError, TinylmError
+from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train import batches
@@ -172,7 +173,9 @@ def finetune(
         loss = float(
             all_reduce_sum(output.loss.detach().float().cpu() * len(labels), runtime)
         ) / len(indices)
-        meter.add(int(mask.sum()) * runtime.world_size, 0.0, loss)
+        real = int(mask.sum()) * runtime.world_size
+        # the encoder's FLOPs (the classification head is negligible; no vocabulary projection)
+        meter.add(real, real * training_flops_per_token(arch, ids.shape[1], 0.0), loss)
         bar.update(1)
 
         done = step + 1
@@ -180,7 +183,6 @@ def finetune(
             continue
         epoch = step // per_epoch
         record = {"step": done, "epoch": epoch, "lr": lr, **meter.report()}
-        record.pop("mfu")
         if len(sample.val):
             record["val_accuracy"] = score("val")["accuracy"]
             if record["val_accuracy"] > best["val_accuracy"]:  # ties keep the earlier epoch
@@ -192,7 +194,12 @@ def finetune(
             record["test_accuracy"] = score("test")["accuracy"]
         history.append(record)
         run.log(record)
-        bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{record.get('val_accuracy', 0):.3f}")
+        bar.set_postfix(
+            loss=f"{record['loss']:.3f}",
+            val=f"{record.get('val_accuracy', 0):.3f}",
+            tok_s=f"{record['tokens_per_s']:,.0f}",
+            mfu=f"{record['mfu']:.1%}",
+        )
         if runtime.is_main:
             save_checkpoint(
                 run.path,
