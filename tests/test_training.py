@@ -530,3 +530,24 @@ def test_gradient_clipping_bounds_the_update(capsys, data_dir, cache_dir, tmp_pa
     # the clipped run's update is smaller wherever gradients were tiny relative to eps.
     key = "bert.embeddings.LayerNorm.weight"
     assert not torch.equal(runs[None][key], runs[1e-4][key])
+
+
+def test_length_grouping_sees_every_example_once_with_less_padding():
+    import numpy as np
+
+    from tinylm.train.batches import BatchPlan
+
+    lengths = np.random.default_rng(0).integers(20, 129, size=3200)
+    grouped = BatchPlan(lengths, 32, seed=1, group_by_length=True)
+    plain = BatchPlan(lengths, 32, seed=1, group_by_length=False)
+
+    def padded(plan, epoch):
+        steps = range(epoch * plan.per_epoch, (epoch + 1) * plan.per_epoch)
+        batches = [plan.indices(s) for s in steps]
+        assert sorted(np.concatenate(batches).tolist()) == list(range(3200))  # each once
+        return sum(32 * lengths[b].max() for b in batches)
+
+    assert padded(grouped, 0) < 0.75 * padded(plain, 0)
+    again = BatchPlan(lengths, 32, seed=1, group_by_length=True)
+    assert all(np.array_equal(again.indices(s), grouped.indices(s)) for s in (0, 99, 100, 150))
+    assert not np.array_equal(grouped.indices(0), grouped.indices(100))  # epochs differ

@@ -169,6 +169,7 @@ class TrainConfig(Config):
     epochs: int = 50
     max_steps: int | None = None  # stop after this many optimizer steps (the schedule spans them)
     batch_size: int = 32  # global: split across distributed ranks
+    group_by_length: bool = True  # batches of similar lengths (train/batches.py): less padding
     lr: float = 5e-5
     weight_decay: float = 0.01  # not applied to biases and norms
     schedule: str = "linear"  # linear | paper | constant (see train/schedule.py)

@@ -108,6 +108,9 @@ def finetune(
     train_labels = torch.from_numpy(sample.train.labels)
 
     optimizer = build_optimizer(model, train, runtime.device)
+    plan = batches.BatchPlan(
+        tokens["train"].lengths, train.batch_size, train.seed, train.group_by_length
+    )
     per_epoch, total = batches.schedule_length(
         len(sample.train), train.batch_size, train.epochs, train.max_steps
     )
@@ -145,7 +148,7 @@ def finetune(
     )
     for step in range(start, total):
         model.train()
-        indices = batches.batch_indices(len(sample.train), train.batch_size, train.seed, step)
+        indices = plan.indices(step)
         ids, mask = batches.pad([tokens["train"][i] for i in indices], tokenizer.pad_id)
         labels = train_labels[indices]
         rows = slice(runtime.rank, None, runtime.world_size)

@@ -87,6 +87,7 @@ def pretrain(
     torch.manual_seed(train.seed)  # the initial weights
     model = BertForMaskedLM(config.arch).to(runtime.device)
     optimizer = build_optimizer(model, train, runtime.device)
+    plan = batches.BatchPlan(tokens.lengths, train.batch_size, train.seed, train.group_by_length)
     per_epoch, total = batches.schedule_length(
         len(tokens), train.batch_size, train.epochs, train.max_steps
     )
@@ -113,7 +114,7 @@ def pretrain(
     for step in range(start, total):
         # The global batch is padded and masked whole, then each rank keeps its rows: padding
         # and masks are then the same under any number of processes.
-        indices = batches.batch_indices(len(tokens), train.batch_size, train.seed, step)
+        indices = plan.indices(step)
         ids, mask = batches.pad([tokens[i] for i in indices], tokenizer.pad_id)
         inputs, labels = mask_tokens(
             ids,
