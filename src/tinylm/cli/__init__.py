@@ -10,7 +10,7 @@ import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import data, model, tokenize, train
+from tinylm.cli import bench, data, model, tokenize, train
 from tinylm.errors import TinylmError
 
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize.add_parser(commands, parent)
     model.add_parser(commands, parent)
     train.add_parser(commands, parent)
+    bench.add_parser(commands, parent)
     return parser
 
 

@@ -1,0 +1,8 @@
+"""Benchmarks: tinylm against the reference procedure, latency, and how cost scales.
+
+common.py     device peaks, peak memory, alternating A/B timing
+reference.py  the reference code's procedure, built with `transformers` as it does
+training.py   `tinylm bench pretrain` and `tinylm bench finetune`
+latency.py    `tinylm bench latency`
+scaling.py    `tinylm bench scaling`
+"""

@@ -1,0 +1,135 @@
+"""Measurements shared by the benchmarks: the device's matmul peak, peak memory, and timing
+two procedures in the same process, alternating A, B, A, B after a warm-up."""
+
+import platform
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from tinylm import __version__
+from tinylm.train.runtime import matmul_peak_flops
+
+
+def device_peaks(device: torch.device) -> dict[str, float]:
+    """Measured dense matmul FLOP/s per dtype; `peak_flops` is the best of them (on a CPU
+    without bf16 instructions fp32 is the faster one)."""
+    dtypes = ["float32", "bfloat16"] + (["float16"] if device.type == "cuda" else [])
+    peaks = {f"peak_flops_{d}": matmul_peak_flops(device.type, d) for d in dtypes}
+    return {"peak_flops": max(peaks.values()), **peaks}
+
+
+class PeakMemory:
+    """Peak memory of what runs inside `with` (MB): CUDA's allocator peak, or on Linux CPUs the
+    process's peak resident set (VmHWM, reset on entry), above the resident set on entry."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.peak_mb = 0.0
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = torch.cuda.memory_allocated(self.device)
+        else:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+            self.start = _status_kb("VmRSS") * 1024
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated(self.device)
+        else:
+            peak = _status_kb("VmHWM") * 1024
+        self.peak_mb = (peak - self.start) / 2**20
+
+
+def _status_kb(field: str) -> int:
+    match = re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    return int(match.group(1)) if match else 0
+
+
+def state_mb(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> float:
+    """Weights, gradients and optimizer state (MB): the memory a step keeps between steps."""
+    tensors = list(model.parameters()) + [b for b in model.buffers()]
+    total = sum(t.numel() * t.element_size() for t in tensors)
+    total += sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    if optimizer is not None:
+        for state in optimizer.state.values():
+            total += sum(v.numel() * v.element_size() for v in state.values() if torch.is_tensor(v))
+    return total / 2**20
+
+
+def alternate(
+    procedures: dict[str, Callable[[int], int]],
+    *,
+    warmup: int,
+    steps: int,
+    rounds: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """Work units per second of each procedure. `procedure(step)` runs one step and returns the
+    units it processed (tokens, examples). After `warmup` steps each, the procedures take turns
+    for `rounds` rounds of `steps` steps, so drifts of the machine (other load, clock) fall on
+    both alike; all procedures see the same step numbers."""
+    done = dict.fromkeys(procedures, 0)
+    seconds = dict.fromkeys(procedures, 0.0)
+    for run in procedures.values():
+        for step in range(warmup):
+            run(step)
+    for round_ in range(rounds):
+        for name, run in procedures.items():
+            _sync(device)
+            start = time.perf_counter()
+            for step in range(warmup + round_ * steps, warmup + (round_ + 1) * steps):
+                done[name] += run(step)
+            _sync(device)
+            seconds[name] += time.perf_counter() - start
+    return {name: done[name] / seconds[name] for name in procedures}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def machine() -> dict:
+    """Where a figure was measured, for docs/benchmarks.md."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {
+        "cpu": cpu,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "tinylm": __version__,
+        "commit": _commit(),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -1,0 +1,92 @@
+"""`tinylm bench latency`: per-example latency (batch 1: p50, p90) and throughput (batch 32)
+of one classifier or of a soft committee of several.
+
+A committee runs in two modes: `sequential` (members one after another) and `parallel`
+(members at once, one thread each: PyTorch releases the GIL inside its operations). Its output is
+the average of the members' probabilities, as in the paper's soft committee.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from tinylm.data.token_cache import TokenizedTexts
+from tinylm.train.batches import pad
+
+from .common import machine
+
+
+def _sequential(members, ids, mask):
+    return torch.stack([m(ids, mask).logits.softmax(-1) for m in members]).mean(0)
+
+
+def _parallel(pool: ThreadPoolExecutor, members, ids, mask):
+    futures = [pool.submit(lambda m=m: m(ids, mask).logits.softmax(-1)) for m in members]
+    return torch.stack([f.result() for f in futures]).mean(0)
+
+
+@torch.no_grad()
+def _time(run, tokens: TokenizedTexts, pad_id: int, batch_size: int, batches: int) -> list[float]:
+    """Seconds per call of `run` on successive batches (after two warm-up calls)."""
+    count = len(tokens)
+    seconds = []
+    for i in range(batches + 2):
+        chosen = [(i * batch_size + j) % count for j in range(batch_size)]
+        ids, mask = pad([tokens[k] for k in chosen], pad_id)
+        start = time.perf_counter()
+        run(ids, mask)
+        if i >= 2:
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def measure(run, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5) -> dict:
+    single = np.array(_time(run, tokens, pad_id, 1, examples)) * 1000
+    batched = _time(run, tokens, pad_id, 32, batches)
+    return {
+        "p50_ms": float(np.percentile(single, 50)),
+        "p90_ms": float(np.percentile(single, 90)),
+        "throughput_per_s": 32 * len(batched) / sum(batched),
+    }
+
+
+def bench_latency(
+    members: dict, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+) -> dict:
+    """Figures for each model, and for the committee of all of them when there are several."""
+    models = list(members.values())
+    for model in models:
+        model.eval()
+    report = {
+        "models": {
+            name: measure(
+                lambda ids, mask, m=m: m(ids, mask).logits.softmax(-1),
+                tokens,
+                pad_id,
+                examples,
+                batches,
+            )
+            for name, m in members.items()
+        },
+        "mean_tokens": float(tokens.lengths.mean()),
+        "threads": torch.get_num_threads(),
+        "machine": machine(),
+    }
+    if len(models) > 1:
+        pool = ThreadPoolExecutor(max_workers=len(models))
+        report["committee"] = {
+            "sequential": measure(
+                lambda ids, mask: _sequential(models, ids, mask), tokens, pad_id, examples, batches
+            ),
+            "parallel": measure(
+                lambda ids, mask: _parallel(pool, models, ids, mask),
+                tokens,
+                pad_id,
+                examples,
+                batches,
+            ),
+        }
+        pool.shutdown()
+    return report

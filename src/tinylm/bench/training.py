@@ -1,0 +1,239 @@
+"""`tinylm bench pretrain` and `tinylm bench finetune`: tinylm's training step against the
+reference procedure's, on the same model size, batch size and data, in one process.
+
+Both procedures draw from the same examples: tinylm as it trains (batches grouped by length,
+padded to their longest sequence, sparse MLM prediction, the run's precision), the reference as
+its code does (random batches padded to 128, dense vocabulary logits, fp32 on a CPU, fp16
+autocast on a GPU). Throughput counts real tokens (or examples), never padding.
+"""
+
+import torch
+
+from tinylm.config import CorpusConfig, ImplConfig, ModelConfig, TaskConfig, TrainConfig
+from tinylm.data.corpus import load_subset
+from tinylm.data.sampling import sample_task, tokenize_sample
+from tinylm.data.tasks import load_task
+from tinylm.model.accounting import training_flops_per_token
+from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
+from tinylm.tokenizer import load_tokenizer
+from tinylm.train.batches import BatchPlan, pad
+from tinylm.train.masking import mask_tokens
+from tinylm.train.runtime import build_optimizer, seed_step, setup_runtime
+
+from .common import PeakMemory, alternate, device_peaks, machine, state_mb
+from .reference import ReferenceStep, pad_to
+
+
+class _Procedure:
+    """One optimizer step on the examples of `plan`'s step; returns the work units done."""
+
+    def __init__(self, step, plan: BatchPlan, tokens, pad_id: int, units: str):
+        self.step, self.plan, self.tokens, self.pad_id, self.units = (
+            step,
+            plan,
+            tokens,
+            pad_id,
+            units,
+        )
+        self.flops = 0.0
+        self.done = 0
+
+    def __call__(self, step: int) -> int:
+        indices = self.plan.indices(step)
+        ids, mask = pad([self.tokens[i] for i in indices], self.pad_id)
+        self.flops += self.step(step, indices, ids, mask)
+        done = int(mask.sum()) if self.units == "tokens" else len(indices)
+        self.done += done
+        return done
+
+
+def _measure(procedures: dict, models: dict, device, warmup, steps, rounds) -> tuple[dict, dict]:
+    rates = alternate(procedures, warmup=warmup, steps=steps, rounds=rounds, device=device)
+    memory = {}
+    last = warmup + rounds * steps
+    for name, run in procedures.items():
+        model, optimizer = models[name]
+        with PeakMemory(device) as peak:
+            run(last)
+        memory[name] = round(state_mb(model, optimizer) + peak.peak_mb, 1)
+    return rates, memory
+
+
+def bench_pretrain(
+    arch: ModelConfig,
+    *,
+    data_dir,
+    cache_dir,
+    device: str = "auto",
+    batch_size: int = 32,
+    ws: int = 2000,
+    warmup: int = 3,
+    steps: int = 5,
+    rounds: int = 2,
+    precision: str = "auto",
+    reference: bool = True,
+) -> dict:
+    """The figures of the module doc; `reference=False` times tinylm alone."""
+    runtime = setup_runtime(ImplConfig(device=device, precision=precision))
+    tokenizer = load_tokenizer(data_dir, max_length=arch.max_length)
+    corpus = load_subset(
+        CorpusConfig(ws=ws),
+        data_dir=data_dir,
+        tokenizer=tokenizer,
+        cache_dir=cache_dir,
+        progress=False,
+    )
+    tokens = corpus.tokens
+    special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
+    torch.manual_seed(0)
+    ours = BertForMaskedLM(arch).to(runtime.device).train()
+    optimizer = build_optimizer(ours, TrainConfig(), runtime.device)
+    baseline = ReferenceStep(arch, runtime.device) if reference else None
+
+    def masked(step, ids, mask):
+        return mask_tokens(
+            ids,
+            mask,
+            special_ids=special,
+            mask_id=tokenizer.mask_id,
+            vocab_size=arch.vocab_size,
+            generator=torch.Generator().manual_seed(step),
+        )
+
+    def tinylm_step(step, indices, ids, mask):
+        inputs, labels = masked(step, ids, mask)
+        seed_step(0, step)
+        with runtime.autocast():
+            loss = ours(
+                inputs.to(runtime.device), mask.to(runtime.device), labels=labels.to(runtime.device)
+            ).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        real = int(mask.sum())
+        share = float((labels != -100).sum()) / max(1, real)
+        return real * training_flops_per_token(arch, ids.shape[1], share)
+
+    def reference_step(step, indices, ids, mask):
+        inputs, labels = masked(step, ids, mask)
+        baseline(pad_to(inputs, tokenizer.pad_id), pad_to(mask, 0), pad_to(labels, -100))
+        return 0.0
+
+    plans = {
+        "tinylm": BatchPlan(tokens.lengths, batch_size, 0, True),
+        "reference": BatchPlan(tokens.lengths, batch_size, 0, False),
+    }
+    procedures = {
+        "tinylm": _Procedure(tinylm_step, plans["tinylm"], tokens, tokenizer.pad_id, "tokens")
+    }
+    models = {"tinylm": (ours, optimizer)}
+    if baseline is not None:
+        procedures["reference"] = _Procedure(
+            reference_step, plans["reference"], tokens, tokenizer.pad_id, "tokens"
+        )
+        models["reference"] = (baseline.model, baseline.optimizer)
+    peaks = device_peaks(runtime.device)
+    rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    rates.setdefault("reference", None)
+    timed = procedures["tinylm"]
+    flops_per_token = timed.flops / max(1, timed.done)
+    return {
+        "benchmark": "pretrain",
+        "device": runtime.device.type,
+        "precision": str(runtime.dtype).removeprefix("torch."),
+        "batch_size": batch_size,
+        "ws": ws,
+        "arch": arch.to_dict(),
+        "tinylm_tokens_per_s": rates["tinylm"],
+        "reference_tokens_per_s": rates["reference"],
+        "speedup": rates["tinylm"] / rates["reference"] if rates["reference"] else None,
+        "mfu": rates["tinylm"] * flops_per_token / peaks["peak_flops"],
+        "tokens_per_paragraph": tokens.num_tokens / len(tokens),
+        "tinylm_flops_per_token": flops_per_token,
+        **peaks,
+        "peak_memory_mb": memory,
+        "machine": machine(),
+        "timing": {"warmup": warmup, "steps": steps, "rounds": rounds},
+    }
+
+
+def bench_finetune(
+    arch: ModelConfig,
+    *,
+    task: str,
+    data_dir,
+    cache_dir,
+    device: str = "auto",
+    batch_size: int = 32,
+    warmup: int = 3,
+    steps: int = 5,
+    rounds: int = 2,
+    precision: str = "auto",
+    train_per_label: int | None = None,
+) -> dict:
+    runtime = setup_runtime(ImplConfig(device=device, precision=precision))
+    config = TaskConfig(name=task, train_per_label=train_per_label, test_per_label=1)
+    task_data = load_task(config, data_dir)
+    sample = sample_task(task_data, config)  # the paper's train sample: real lengths
+    tokenizer = load_tokenizer(data_dir, max_length=arch.max_length)
+    tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=False)["train"]
+    labels = torch.from_numpy(sample.train.labels)
+    torch.manual_seed(0)
+    ours = BertForSequenceClassification(arch, task_data.num_labels).to(runtime.device).train()
+    optimizer = build_optimizer(ours, TrainConfig(), runtime.device)
+    reference = ReferenceStep(arch, runtime.device, num_labels=task_data.num_labels)
+
+    def tinylm_step(step, indices, ids, mask):
+        seed_step(0, step)
+        with runtime.autocast():
+            loss = ours(
+                ids.to(runtime.device),
+                mask.to(runtime.device),
+                labels=labels[indices].to(runtime.device),
+            ).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return int(mask.sum()) * training_flops_per_token(arch, ids.shape[1], 0.0)
+
+    def reference_step(step, indices, ids, mask):
+        reference(pad_to(ids, tokenizer.pad_id), pad_to(mask, 0), labels[indices])
+        return 0.0
+
+    procedures = {
+        "tinylm": _Procedure(
+            tinylm_step,
+            BatchPlan(tokens.lengths, batch_size, 0, True),
+            tokens,
+            tokenizer.pad_id,
+            "examples",
+        ),
+        "reference": _Procedure(
+            reference_step,
+            BatchPlan(tokens.lengths, batch_size, 0, False),
+            tokens,
+            tokenizer.pad_id,
+            "examples",
+        ),
+    }
+    models = {"tinylm": (ours, optimizer), "reference": (reference.model, reference.optimizer)}
+    peaks = device_peaks(runtime.device)
+    rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    timed = procedures["tinylm"]
+    return {
+        "benchmark": "finetune",
+        "task": task_data.name,
+        "device": runtime.device.type,
+        "precision": str(runtime.dtype).removeprefix("torch."),
+        "batch_size": batch_size,
+        "arch": arch.to_dict(),
+        "mean_tokens": float(tokens.lengths.mean()),
+        "tinylm_examples_per_s": rates["tinylm"],
+        "reference_examples_per_s": rates["reference"],
+        "speedup": rates["tinylm"] / rates["reference"],
+        "mfu": rates["tinylm"] * (timed.flops / max(1, timed.done)) / peaks["peak_flops"],
+        **peaks,
+        "peak_memory_mb": memory,
+        "machine": machine(),
+        "timing": {"warmup": warmup, "steps": steps, "rounds": rounds},
+    }

@@ -1,0 +1,220 @@
+"""`tinylm bench pretrain | finetune | latency | scaling`: figures as JSON (`--json`) or text.
+
+Record results in docs/benchmarks.md with the command, the machine, the date and the commit;
+each report carries the machine, date and commit it was measured on.
+"""
+
+import json
+
+from tinylm.errors import TinylmError
+from tinylm.paths import resolve_cache_dir, resolve_data_dir
+
+LATENCY_TEXTS = 2000  # the first texts of the test pool, in file order
+
+
+def add_parser(commands, parent) -> None:
+    bench = commands.add_parser("bench", help="benchmarks against the reference procedure")
+    sub = bench.add_subparsers(dest="bench_command", metavar="SUBCOMMAND", required=True)
+
+    def timing(p, warmup=3, steps=5, rounds=2):
+        p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+        p.add_argument("--precision", default="auto", help="auto, fp32 or bf16")
+        p.add_argument("--batch-size", type=int, default=32)
+        p.add_argument("--warmup", type=int, default=warmup, help="untimed steps of each")
+        p.add_argument("--steps", type=int, default=steps, help="timed steps per turn")
+        p.add_argument("--rounds", type=int, default=rounds, help="turns of A then B")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("pretrain", parents=[parent], help="MLM pre-training steps: tokens/s")
+    p.add_argument("--arch", required=True)
+    p.add_argument("--ws", type=int, default=2000, help="the corpus subset the batches come from")
+    timing(p)
+    p.set_defaults(run=run_pretrain)
+
+    p = sub.add_parser("finetune", parents=[parent], help="fine-tuning steps: examples/s")
+    p.add_argument("--task", required=True)
+    p.add_argument("--arch", required=True)
+    p.add_argument("--train-per-label", type=int, help="the sample (default: the paper's size)")
+    timing(p)
+    p.set_defaults(run=run_finetune)
+
+    p = sub.add_parser("latency", parents=[parent], help="latency and throughput of inference")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--arch", help="a classifier of this architecture (random weights)")
+    which.add_argument("--members", nargs="+", metavar="DIR", help="saved classifiers")
+    p.add_argument("--task", default="agnews", help="texts: this task's test pool")
+    p.add_argument("--examples", type=int, default=50, help="batch-1 calls timed")
+    p.add_argument("--batches", type=int, default=5, help="batch-32 calls timed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_latency)
+
+    p = sub.add_parser("scaling", parents=[parent], help="cost as the model and the work grow")
+    p.add_argument("--arch", default="bert6-cpu", help="projects pre-training time by Ws")
+    p.add_argument("--ws", type=int, default=2000, help="corpus subset of the measured rate")
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_scaling)
+
+
+def _check_timing(args) -> None:
+    for name in ("warmup", "steps", "rounds", "batch_size"):
+        value = getattr(args, name, None)
+        if value is not None and value < (0 if name == "warmup" else 1):
+            raise TinylmError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def _print(report: dict, as_json: bool, lines: list[str]) -> None:
+    print(json.dumps(report, indent=2) if as_json else "\n".join(lines))
+
+
+def _memory(report: dict) -> str:
+    return ", ".join(f"{k} {v:,.0f} MB" for k, v in report["peak_memory_mb"].items())
+
+
+def run_pretrain(args) -> int:
+    from tinylm.bench.training import bench_pretrain
+    from tinylm.model.architectures import get_architecture
+
+    _check_timing(args)
+    r = bench_pretrain(
+        get_architecture(args.arch),
+        data_dir=resolve_data_dir(args.data_dir),
+        cache_dir=resolve_cache_dir(args.cache_dir),
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        ws=args.ws,
+        warmup=args.warmup,
+        steps=args.steps,
+        rounds=args.rounds,
+    )
+    _print(
+        {"arch_name": args.arch, **r},
+        args.json,
+        [
+            f"{args.arch} pre-training on {r['device']} ({r['precision']}), "
+            f"batch {r['batch_size']}:",
+            f"  tinylm    {r['tinylm_tokens_per_s']:9,.0f} tokens/s   MFU {r['mfu']:.1%} of "
+            f"{r['peak_flops'] / 1e9:,.0f} GFLOP/s (measured)",
+            f"  reference {r['reference_tokens_per_s']:9,.0f} tokens/s   "
+            f"speedup {r['speedup']:.2f}x",
+            f"  peak memory: {_memory(r)}",
+        ],
+    )
+    return 0
+
+
+def run_finetune(args) -> int:
+    from tinylm.bench.training import bench_finetune
+    from tinylm.model.architectures import get_architecture
+
+    _check_timing(args)
+    r = bench_finetune(
+        get_architecture(args.arch),
+        task=args.task,
+        data_dir=resolve_data_dir(args.data_dir),
+        cache_dir=resolve_cache_dir(args.cache_dir),
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        warmup=args.warmup,
+        steps=args.steps,
+        rounds=args.rounds,
+        train_per_label=args.train_per_label,
+    )
+    _print(
+        {"arch_name": args.arch, **r},
+        args.json,
+        [
+            f"{args.arch} fine-tuning on {r['task']} ({r['device']}, {r['precision']}), "
+            f"mean {r['mean_tokens']:.0f} tokens:",
+            f"  tinylm    {r['tinylm_examples_per_s']:8,.1f} examples/s   MFU {r['mfu']:.1%}",
+            f"  reference {r['reference_examples_per_s']:8,.1f} examples/s   "
+            f"speedup {r['speedup']:.2f}x",
+            f"  peak memory: {_memory(r)}",
+        ],
+    )
+    return 0
+
+
+def run_latency(args) -> int:
+    import torch
+
+    from tinylm.bench.latency import bench_latency
+    from tinylm.config import TaskConfig
+    from tinylm.data.tasks import load_task
+    from tinylm.data.token_cache import TokenizedTexts
+    from tinylm.model.architectures import get_architecture
+    from tinylm.model.bert import BertForSequenceClassification, load_pretrained
+    from tinylm.tokenizer import load_tokenizer
+
+    if args.examples < 1 or args.batches < 1:
+        raise TinylmError("--examples and --batches must be positive")
+    data_dir = resolve_data_dir(args.data_dir)
+    task = load_task(TaskConfig(name=args.task), data_dir)
+    if args.arch:
+        torch.manual_seed(0)
+        members = {
+            args.arch: BertForSequenceClassification(get_architecture(args.arch), task.num_labels)
+        }
+    else:
+        members = {path: load_pretrained(path) for path in args.members}
+        kinds = {name: m.kind for name, m in members.items() if m.kind != "classifier"}
+        if kinds:
+            raise TinylmError(f"not classifiers: {', '.join(kinds)}")
+    max_length = min(m.config.max_length for m in members.values())
+    tokenizer = load_tokenizer(data_dir, max_length=max_length)
+    pool = task.test_pool if task.test_pool is not None else task.train_pool
+    tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(pool.texts[:LATENCY_TEXTS]))
+    r = bench_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches)
+    lines = [f"{task.name} test texts, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads:"]
+    rows = {**r["models"], **{f"committee ({k})": v for k, v in r.get("committee", {}).items()}}
+    for name, f in rows.items():
+        lines.append(
+            f"  {name}: p50 {f['p50_ms']:.1f} ms, p90 {f['p90_ms']:.1f} ms (batch 1); "
+            f"{f['throughput_per_s']:,.0f} examples/s (batch 32)"
+        )
+    _print(r, args.json, lines)
+    return 0
+
+
+def run_scaling(args) -> int:
+    from tinylm.bench.scaling import bench_scaling
+    from tinylm.bench.training import bench_pretrain
+    from tinylm.model.architectures import get_architecture
+
+    if args.steps < 1:
+        raise TinylmError("--steps must be positive")
+    own = bench_pretrain(
+        get_architecture(args.arch),
+        data_dir=resolve_data_dir(args.data_dir),
+        cache_dir=resolve_cache_dir(args.cache_dir),
+        reference=False,
+        ws=args.ws,
+        warmup=2,
+        steps=args.steps,
+        rounds=1,
+    )
+    r = bench_scaling(
+        args.steps,
+        {
+            "arch": args.arch,
+            "tokens_per_s": own["tinylm_tokens_per_s"],
+            "tokens_per_paragraph": own["tokens_per_paragraph"],
+        },
+    )
+    lines = ["vary        value  hidden layers length batch   tokens/s   memory MB"]
+    for row in r["rows"]:
+        lines.append(
+            f"{row['vary']:<11} {row['value']:>5}  {row['hidden']:>6} {row['layers']:>6} "
+            f"{row['length']:>6} {row['batch_size']:>5} {row['tokens_per_s']:>10,.0f} "
+            f"{row['peak_memory_mb']:>11,.0f}"
+        )
+    hours = r["pretraining_hours"]
+    lines.append(
+        f"pre-training time of {hours['arch']} at {hours['tokens_per_s']:,.0f} tokens/s, "
+        f"{hours['epochs']} epochs:"
+    )
+    lines += [f"  Ws {ws:>6,}: {h:8.1f} h" for ws, h in hours["by_ws"].items()]
+    _print(r, args.json, lines)
+    return 0
