@@ -12,15 +12,24 @@ from pathlib import Path
 import torch
 
 from tinylm import __version__
-from tinylm.train.runtime import matmul_peak_flops
+from tinylm.train.runtime import measure_matmul_flops
 
 
 def device_peaks(device: torch.device) -> dict[str, float]:
     """Measured dense matmul FLOP/s per dtype; `peak_flops` is the best of them (on a CPU
-    without bf16 instructions fp32 is the faster one)."""
-    dtypes = ["float32", "bfloat16"] + (["float16"] if device.type == "cuda" else [])
-    peaks = {f"peak_flops_{d}": matmul_peak_flops(device.type, d) for d in dtypes}
+    without bf16 instructions fp32 is the faster one). Measured now, not cached: the
+    benchmarks call it before and after timing and keep the higher figures, since a shared
+    machine's capacity drifts."""
+    dtypes = [torch.float32, torch.bfloat16] + ([torch.float16] if device.type == "cuda" else [])
+    peaks = {
+        f"peak_flops_{str(d).removeprefix('torch.')}": measure_matmul_flops(device, d)
+        for d in dtypes
+    }
     return {"peak_flops": max(peaks.values()), **peaks}
+
+
+def best_of(*reports: dict[str, float]) -> dict[str, float]:
+    return {key: max(r[key] for r in reports) for key in reports[0]}
 
 
 class PeakMemory:

@@ -20,7 +20,7 @@ from tinylm.train.batches import BatchPlan, pad
 from tinylm.train.masking import mask_tokens
 from tinylm.train.runtime import build_optimizer, seed_step, setup_runtime
 
-from .common import PeakMemory, alternate, device_peaks, machine, state_mb
+from .common import PeakMemory, alternate, best_of, device_peaks, machine, state_mb
 from .reference import ReferenceStep, pad_to
 
 
@@ -132,8 +132,9 @@ def bench_pretrain(
             reference_step, plans["reference"], tokens, tokenizer.pad_id, "tokens"
         )
         models["reference"] = (baseline.model, baseline.optimizer)
-    peaks = device_peaks(runtime.device)
+    before = device_peaks(runtime.device)
     rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    peaks = best_of(before, device_peaks(runtime.device))
     rates.setdefault("reference", None)
     timed = procedures["tinylm"]
     flops_per_token = timed.flops / max(1, timed.done)
@@ -217,8 +218,9 @@ def bench_finetune(
         ),
     }
     models = {"tinylm": (ours, optimizer), "reference": (reference.model, reference.optimizer)}
-    peaks = device_peaks(runtime.device)
+    before = device_peaks(runtime.device)
     rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    peaks = best_of(before, device_peaks(runtime.device))
     timed = procedures["tinylm"]
     return {
         "benchmark": "finetune",

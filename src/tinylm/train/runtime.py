@@ -113,16 +113,25 @@ def set_learning_rate(optimizer, lr: float) -> None:
 
 @functools.cache
 def matmul_peak_flops(device_type: str, dtype_name: str) -> float:
-    """The device's dense matmul throughput, measured (FLOP/s): the MFU denominator. The best
-    of a few sizes and trials, since one small product under-reads a CPU's peak."""
-    device, dtype = torch.device(device_type), getattr(torch, dtype_name)
+    """The device's dense matmul throughput (FLOP/s), measured once per process: the MFU
+    denominator of training runs."""
+    return measure_matmul_flops(torch.device(device_type), getattr(torch, dtype_name))
+
+
+def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: float = 0.3) -> float:
+    """The best of a few sizes and trials, after `warmup_s` seconds of sustained products (an
+    idle CPU or GPU clocks up under load; one cold product under-reads its peak)."""
     sizes = (4096, 8192) if device.type == "cuda" else (1024, 2048)
+    a = torch.randn(sizes[0], sizes[0], device=device, dtype=dtype)
+    start = time.perf_counter()
+    while time.perf_counter() - start < warmup_s:
+        a @ a
     best = 0.0
     for size in sizes:
         a = torch.randn(size, size, device=device, dtype=dtype)
         b = torch.randn(size, size, device=device, dtype=dtype)
-        a @ b  # warm-up
-        for _ in range(3):
+        a @ b
+        for _ in range(5):
             _synchronize(device)
             start = time.perf_counter()
             a @ b
