@@ -7,6 +7,10 @@ Package map (one job per module):
   tokenizer.py       bert-base-uncased WordPiece through the `tokenizers` library
   data/              the data layer: file layout, readers, token cache, corpora, tasks,
                      balanced sampling, `data check` and `data fetch`
+  model/             the BERT model in one file, named architectures, FLOP and parameter
+                     accounting, Hugging Face conversion
+  train/             pre-training, fine-tuning, evaluation and what they share
+  bench/             benchmarks against the reference procedure
   cli/               the `tinylm` command line
 """
 
