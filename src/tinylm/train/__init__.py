@@ -1,12 +1,12 @@
 """Training: MLM pre-training and fine-tuning, with the pieces they share.
 
-  schedule.py    the learning rate as a pure function of the step
-  masking.py     BERT's 80/10/10 masking from a seeded generator
-  batches.py     batch plans (grouped by length), padding to the longest sequence, packing
-  runtime.py     device, precision, optimizer, distributed ranks, seeds, MFU meter
-  checkpoint.py  atomic safetensors checkpoints for exact resume
-  run.py         the run folder: config.yaml, metrics.jsonl, summary.json
-  pretrain.py    `tinylm pretrain`
-  finetune.py    `tinylm finetune`
-  evaluation.py  accuracy, macro-F1, confusion matrix, prediction
+schedule.py    the learning rate as a pure function of the step
+masking.py     BERT's 80/10/10 masking from a seeded generator
+batches.py     batch plans (grouped by length), padding to the longest sequence, packing
+runtime.py     device, precision, optimizer, distributed ranks, seeds, MFU meter
+checkpoint.py  atomic safetensors checkpoints for exact resume
+run.py         the run folder: config.yaml, metrics.jsonl, summary.json
+pretrain.py    `tinylm pretrain`
+finetune.py    `tinylm finetune`
+evaluation.py  accuracy, macro-F1, confusion matrix, prediction
 """

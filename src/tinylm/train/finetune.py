@@ -34,6 +34,7 @@ from tinylm.train.run import RunDir
 from tinylm.train.runtime import (
     Meter,
     all_reduce_sum,
+    apply_gradients,
     build_optimizer,
     matmul_peak_flops,
     seed_step,
@@ -169,10 +170,7 @@ def finetune(
             )
         # weight each rank's mean loss by its share of the global batch (as in pre-training)
         (output.loss * len(labels) * runtime.world_size / len(indices)).backward()
-        if train.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        apply_gradients(model, optimizer, train.grad_clip)
         loss = float(
             all_reduce_sum(output.loss.detach().float().cpu() * len(labels), runtime)
         ) / len(indices)

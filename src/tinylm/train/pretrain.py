@@ -28,6 +28,7 @@ from tinylm.train.run import RunDir
 from tinylm.train.runtime import (
     Meter,
     all_reduce_sum,
+    apply_gradients,
     build_optimizer,
     matmul_peak_flops,
     seed_step,
@@ -148,10 +149,7 @@ def pretrain(
         # the gradients DDP averages are then those of the global mean.
         share = (masked * runtime.world_size / global_masked).to(output.loss.device)
         (output.loss * share).backward()
-        if train.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        apply_gradients(model, optimizer, train.grad_clip)
 
         weighted = output.loss.detach().float().cpu() * masked
         loss_value = float(all_reduce_sum(weighted, runtime) / global_masked)

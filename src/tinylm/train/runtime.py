@@ -106,6 +106,14 @@ def training_forward(model: nn.Module, runtime: Runtime, compile_model: bool) ->
     return torch.compile(forward) if compile_model else forward
 
 
+def apply_gradients(model: nn.Module, optimizer, grad_clip: float | None) -> None:
+    """Clip the global gradient norm (when asked), step, and clear the gradients."""
+    if grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def set_learning_rate(optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
