@@ -11,7 +11,7 @@ from tinylm.config import CorpusConfig, TaskConfig
 from tinylm.data.check import check_data, format_report
 from tinylm.data.corpus import WIKIPEDIA, load_corpus
 from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
-from tinylm.data.tasks import load_task
+from tinylm.data.tasks import is_task_file, load_task
 from tinylm.errors import TinylmError
 from tinylm.paths import DATA_DIR_ENV, resolve_cache_dir, resolve_data_dir
 from tinylm.tokenizer import DEFAULT_MAX_LENGTH, load_tokenizer
@@ -165,7 +165,7 @@ def run_task(args) -> int:
     # A user file needs no data directory; when one is given (or set), it also provides
     # the tokenizer, and the sample's token lengths are shown.
     data_dir = None
-    if not _is_file_task(args.name) or args.data_dir or os.environ.get(DATA_DIR_ENV):
+    if not is_task_file(args.name) or args.data_dir or os.environ.get(DATA_DIR_ENV):
         data_dir = resolve_data_dir(args.data_dir)
     started = time.perf_counter()
     task = load_task(config, data_dir)
@@ -196,10 +196,6 @@ def run_task(args) -> int:
     else:
         _print_task(summary)
     return 0
-
-
-def _is_file_task(name: str) -> bool:
-    return name.endswith((".csv", ".jsonl"))
 
 
 def _print_task(summary: dict) -> None:

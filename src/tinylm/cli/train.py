@@ -258,7 +258,7 @@ def _model_and_tokenizer(path: str, data_dir_arg):
 
 def run_evaluate(args) -> int:
     from tinylm.data.sampling import sample_task, tokenize_sample
-    from tinylm.data.tasks import load_task
+    from tinylm.data.tasks import is_task_file, load_task
     from tinylm.train.evaluation import evaluate
 
     model, tokenizer = _model_and_tokenizer(args.model, args.data_dir)
@@ -279,9 +279,7 @@ def run_evaluate(args) -> int:
         raise TinylmError("--task is required for a model folder outside its run")
     config = TaskConfig.from_dict(task_fields)
     data_dir = (
-        None
-        if config.name.endswith((".csv", ".jsonl")) and not args.data_dir
-        else resolve_data_dir(args.data_dir)
+        None if is_task_file(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
     )
     task = load_task(config, data_dir)
     if task.label_names != model.label_names:

@@ -49,6 +49,11 @@ DBPEDIA_NAMES = [
 FILE_SUFFIXES = (".csv", ".jsonl")
 
 
+def is_task_file(name: str) -> bool:
+    """A task name that is a user's file rather than a registered task."""
+    return name.endswith(FILE_SUFFIXES)
+
+
 @dataclass
 class Pool:
     texts: list[str]
@@ -320,7 +325,7 @@ def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskDat
         if data_dir is None:
             raise TinylmError(f"task {config.name} needs a data directory")
         task = TASKS[config.name](Path(data_dir), config)
-    elif config.name.endswith(FILE_SUFFIXES):
+    elif is_task_file(config.name):
         path = Path(config.name).expanduser()
         if not path.is_file():
             raise TinylmError(f"task file not found: {path}")

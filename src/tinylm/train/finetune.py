@@ -37,12 +37,10 @@ from tinylm.train.runtime import (
     apply_gradients,
     build_optimizer,
     matmul_peak_flops,
-    seed_step,
-    set_learning_rate,
     setup_runtime,
+    start_step,
     training_forward,
 )
-from tinylm.train.schedule import learning_rate
 
 SELECT = ("val", "last")
 
@@ -154,16 +152,7 @@ def finetune(
         labels = train_labels[indices]
         rows = slice(runtime.rank, None, runtime.world_size)
         ids, mask, labels = ids[rows], mask[rows], labels[rows]
-        lr = learning_rate(
-            step,
-            lr=train.lr,
-            schedule=train.schedule,
-            total_steps=total,
-            steps_per_epoch=per_epoch,
-            warmup_epochs=train.warmup_epochs,
-        )
-        set_learning_rate(optimizer, lr)
-        seed_step(train.seed, step, runtime.rank)
+        lr = start_step(optimizer, train, step, total, per_epoch, runtime.rank)
         with runtime.autocast():
             output = forward(
                 ids.to(runtime.device), mask.to(runtime.device), labels=labels.to(runtime.device)

@@ -31,13 +31,11 @@ from tinylm.train.runtime import (
     apply_gradients,
     build_optimizer,
     matmul_peak_flops,
-    seed_step,
-    set_learning_rate,
     setup_runtime,
+    start_step,
     step_generator,
     training_forward,
 )
-from tinylm.train.schedule import learning_rate
 
 
 @dataclass
@@ -128,16 +126,7 @@ def pretrain(
         )
         rows = slice(runtime.rank, None, runtime.world_size)
         ids, mask, inputs, labels = ids[rows], mask[rows], inputs[rows], labels[rows]
-        lr = learning_rate(
-            step,
-            lr=train.lr,
-            schedule=train.schedule,
-            total_steps=total,
-            steps_per_epoch=per_epoch,
-            warmup_epochs=train.warmup_epochs,
-        )
-        set_learning_rate(optimizer, lr)
-        seed_step(train.seed, step, runtime.rank)
+        lr = start_step(optimizer, train, step, total, per_epoch, runtime.rank)
 
         masked = (labels != IGNORE_INDEX).sum().float()
         global_masked = all_reduce_sum(masked.clone(), runtime)

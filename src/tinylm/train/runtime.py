@@ -14,6 +14,7 @@ from torch import nn
 
 from tinylm.config import ImplConfig, TrainConfig
 from tinylm.errors import TinylmError
+from tinylm.train.schedule import learning_rate
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,23 @@ def apply_gradients(model: nn.Module, optimizer, grad_clip: float | None) -> Non
     optimizer.zero_grad(set_to_none=True)
 
 
-def set_learning_rate(optimizer, lr: float) -> None:
+def start_step(
+    optimizer, train: TrainConfig, step: int, total: int, per_epoch: int, rank: int
+) -> float:
+    """Before step `step`: set the optimizer's learning rate from the schedule and seed the
+    step's dropout. Returns the rate."""
+    lr = learning_rate(
+        step,
+        lr=train.lr,
+        schedule=train.schedule,
+        total_steps=total,
+        steps_per_epoch=per_epoch,
+        warmup_epochs=train.warmup_epochs,
+    )
     for group in optimizer.param_groups:
         group["lr"] = lr
+    seed_step(train.seed, step, rank)
+    return lr
 
 
 @functools.cache
