@@ -50,7 +50,7 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
             items = typing.get_args(kind)
             if (
                 isinstance(value, list | tuple)
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                and all(isinstance(v, items[0]) and not isinstance(v, bool) for v in value)
                 and (Ellipsis in items or len(value) == len(items))
             ):
                 return

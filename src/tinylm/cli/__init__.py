@@ -10,7 +10,7 @@ import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import bench, data, model, tokenize, train
+from tinylm.cli import bench, data, model, study, tokenize, train
 from tinylm.errors import TinylmError
 
 
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_parser(commands, parent)
     train.add_parser(commands, parent)
     bench.add_parser(commands, parent)
+    study.add_parser(commands, parent)
     return parser
 
 

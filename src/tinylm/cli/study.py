@@ -1,0 +1,101 @@
+"""`tinylm study NAME --preset smoke|cpu|paper`: the paper's questions, one command each.
+
+NAME is a study (gap, ws), `all` (every study, sharing their pre-trained models), or `report`
+(rebuild results/report.md from the results.csv files already there).
+"""
+
+import shlex
+import sys
+from pathlib import Path
+
+from tinylm.config import ImplConfig
+from tinylm.errors import TinylmError
+from tinylm.paths import resolve_cache_dir, resolve_data_dir
+
+
+def add_parser(commands, parent) -> None:
+    from tinylm.study.presets import PRESETS
+    from tinylm.study.runner import STUDIES
+
+    p = commands.add_parser(
+        "study",
+        parents=[parent],
+        help="run a study of the paper (gap, ws) on a preset",
+        description="Runs a study: pre-trains and fine-tunes what it needs (reusing every job "
+        "already in the run store), then writes results.csv, table.md and a plot to "
+        "OUT/NAME/PRESET/ and rebuilds OUT/report.md.",
+    )
+    p.add_argument(
+        "name",
+        metavar="NAME",
+        choices=[*STUDIES, "all", "report"],
+        help=f"{', '.join(STUDIES)}, all, or report",
+    )
+    p.add_argument(
+        "--preset",
+        default="smoke",
+        help=f"{', '.join(PRESETS)}, or a YAML file of preset fields (default: smoke)",
+    )
+    p.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
+    p.add_argument("--tasks", nargs="+", metavar="TASK", help="default: the preset's tasks")
+    p.add_argument("--out", default="results", help="output folder (default: results)")
+    p.add_argument(
+        "--runs", default="runs", help="the run store: every job's folder (default: runs)"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the jobs, what is cached, their FLOPs and the time they would take",
+    )
+    p.add_argument("--device")
+    p.add_argument("--precision")
+    p.add_argument("--threads", type=int)
+    p.set_defaults(run=run_study_command)
+
+
+def run_study_command(args) -> int:
+    from tinylm.study.engine import Store
+    from tinylm.study.presets import get_preset
+    from tinylm.study.results import provenance
+    from tinylm.study.runner import STUDIES, run_study, write_report
+
+    command = "tinylm " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "tinylm study"
+    origin = provenance(command)
+    out = Path(args.out)
+    if args.name == "report":
+        if not out.is_dir():
+            raise TinylmError(f"{out} does not exist: run a study first")
+        print(f"wrote {write_report(out, origin)}")
+        return 0
+    if args.seeds is not None and args.seeds <= 0:
+        raise TinylmError(f"--seeds must be positive, got {args.seeds}")
+    preset = get_preset(args.preset).with_options(seeds=args.seeds, tasks=args.tasks)
+    impl = ImplConfig.from_dict(
+        {
+            k: v
+            for k, v in {
+                "device": args.device,
+                "precision": args.precision,
+                "threads": args.threads,
+            }.items()
+            if v is not None
+        }
+    )
+    store = Store(
+        args.runs,
+        data_dir=resolve_data_dir(args.data_dir),
+        cache_dir=resolve_cache_dir(args.cache_dir),
+        impl=impl,
+        progress=not args.quiet,
+        origin={"command": origin.command, "commit": origin.commit},
+    )
+    names = list(STUDIES) if args.name == "all" else [args.name]
+    for name in names:
+        result = run_study(
+            name, preset, out=out, store=store, provenance=origin, dry_run=args.dry_run
+        )
+        if not args.dry_run:
+            folder = result["folder"]
+            print((folder / "table.md").read_text())
+            print(f"full outputs: {folder}/ (results.csv, table.md, {name}.png); {out}/report.md")
+    return 0

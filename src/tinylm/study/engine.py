@@ -1,0 +1,205 @@
+"""The study engine: jobs, their keys, the run store, and running with resume.
+
+A job is one pre-training, fine-tuning or baseline run. Its key is the hash of everything
+that determines its result: the resolved config without the implementation section (which
+decides how a run executes, never what it computes), and for a fine-tuning job the key of
+its pre-trained model rather than a path. Jobs live in the store (`runs/` by default) as
+`<kind>-<key>/`, and a job is done when its summary.json exists. Every study and task that
+needs a job finds it there, so a pre-trained model is made once; an interrupted job goes on
+from its last checkpoint, and a finished one is never run again.
+"""
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from tinylm.config import CorpusConfig, ImplConfig, TaskConfig
+from tinylm.errors import TinylmError
+from tinylm.model.architectures import resolve_architecture
+from tinylm.study.presets import Preset
+from tinylm.train.checkpoint import list_checkpoints
+from tinylm.train.finetune import FinetuneConfig
+from tinylm.train.pretrain import PretrainConfig
+
+KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
+KINDS = ("pretrain", "finetune", "baseline")
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # pretrain | finetune | baseline
+    config: PretrainConfig | FinetuneConfig | TaskConfig
+    init: "Job | None" = None  # a fine-tuning job's pre-trained model; None: from scratch
+
+    @cached_property
+    def identity(self) -> dict:
+        """What determines the job's result (its key's inputs)."""
+        values = self.config.to_dict()
+        values.pop("impl", None)
+        if self.kind == "finetune":
+            values["init"] = self.init.key if self.init is not None else None
+        return {"kind": self.kind, "format": KEY_FORMAT, "config": values}
+
+    @cached_property
+    def key(self) -> str:
+        blob = json.dumps(self.identity, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.key}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One row of a study's results: its parameters (task, arm, Ws, seed) and the job that
+    produces its figures."""
+
+    params: dict
+    job: Job
+
+
+class JobFactory:
+    """The jobs of one preset: every study builds its jobs here, so equal jobs get equal keys."""
+
+    def __init__(self, preset: Preset, vocab_size: int):
+        self.preset = preset
+        # Named architectures carry BERT's vocabulary size; a data directory with another
+        # vocabulary gets the same architecture at its own size.
+        arch = resolve_architecture(preset.arch)
+        self.arch = dataclasses.replace(arch, vocab_size=vocab_size)
+
+    def pretrain(self, ws: int, seed: int) -> Job:
+        preset = self.preset
+        config = PretrainConfig(
+            arch=self.arch,
+            corpus=CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
+            train=preset.train_config("pretrain", seed),
+        )
+        return Job("pretrain", config)
+
+    def task(self, name: str, seed: int) -> TaskConfig:
+        train, test = self.preset.sizes.get(name, (None, None))
+        return TaskConfig(name=name, train_per_label=train, test_per_label=test, seed=seed)
+
+    def finetune(self, task: str, seed: int, init: Job | None) -> Job:
+        # The whole train sample trains, and the last epoch's accuracy is reported (the
+        # paper's protocol, without its reading of the test split after every epoch).
+        config = FinetuneConfig(
+            task=self.task(task, seed),
+            arch=self.arch,
+            train=self.preset.train_config("finetune", seed),
+            select="last",
+        )
+        return Job("finetune", config, init)
+
+    def baseline(self, task: str, seed: int) -> Job:
+        return Job("baseline", self.task(task, seed))
+
+
+class Store:
+    """The folder of job runs, and how to run a job into it."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        data_dir: Path,
+        cache_dir: Path,
+        impl: ImplConfig | None = None,
+        progress: bool = True,
+        origin: dict | None = None,
+    ):
+        self.root = Path(root)
+        self.data_dir = data_dir
+        self.cache_dir = cache_dir
+        self.impl = impl or ImplConfig()
+        self.progress = progress
+        self.origin = origin or {}  # the command and commit that run jobs, kept in job.json
+
+    def path(self, job: Job) -> Path:
+        return self.root / job.name
+
+    def done(self, job: Job) -> bool:
+        return (self.path(job) / "summary.json").is_file()
+
+    def summary(self, job: Job) -> dict:
+        return json.loads((self.path(job) / "summary.json").read_text())
+
+    def job_info(self, job: Job) -> dict:
+        """job.json: the key's inputs, the wall time spent, and the command that ran it."""
+        info = self.path(job) / "job.json"
+        return json.loads(info.read_text()) if info.is_file() else {}
+
+    def status(self, job: Job) -> str:
+        if self.done(job):
+            return "cached"
+        checkpoints = list_checkpoints(self.path(job))
+        if checkpoints:
+            return f"partial ({checkpoints[-1].name})"
+        return "to run"
+
+    def run(self, job: Job) -> dict:
+        """The job's summary: read when it is done, else computed (resuming a partial run)."""
+        if self.done(job):
+            return self.summary(job)
+        if job.init is not None and not self.done(job.init):
+            raise TinylmError(f"{job.name} needs {job.init.name}, which has not run")
+        path = self.path(job)
+        path.mkdir(parents=True, exist_ok=True)
+        spent = self.job_info(job).get("seconds", 0.0)  # time spent before an interruption
+
+        def record(seconds: float) -> None:
+            info = {**job.identity, "key": job.key, "seconds": seconds, **self.origin}
+            _write_json(path / "job.json", info)
+
+        record(spent)
+        start = time.perf_counter()
+        summary = self._execute(job, path)
+        record(spent + time.perf_counter() - start)
+        return summary
+
+    def _execute(self, job: Job, path: Path) -> dict:
+        common = {
+            "out": path,
+            "data_dir": self.data_dir,
+            "cache_dir": self.cache_dir,
+            "resume": True,
+            "progress": self.progress,
+        }
+        if job.kind == "pretrain":
+            from tinylm.train.pretrain import pretrain
+
+            return pretrain(dataclasses.replace(job.config, impl=self.impl), **common)
+        if job.kind == "finetune":
+            from tinylm.train.finetune import finetune
+
+            init = str(self.path(job.init)) if job.init is not None else None
+            config = dataclasses.replace(job.config, impl=self.impl, init=init)
+            return finetune(config, **common)
+        from tinylm.study.baseline import tfidf_baseline
+
+        summary = tfidf_baseline(job.config, self.data_dir)
+        _write_json(path / "summary.json", summary)
+        return summary
+
+
+def unique_jobs(jobs) -> list[Job]:
+    """Each job once, every pre-trained model before the jobs that start from it."""
+    seen: dict[str, Job] = {}
+    for job in jobs:
+        for needed in (job.init, job):
+            if needed is not None:
+                seen.setdefault(needed.key, needed)
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    return sorted(seen.values(), key=lambda job: order[job.kind])
+
+
+def _write_json(path: Path, value: dict) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(value, indent=2) + "\n")
+    temp.replace(path)

@@ -1,0 +1,126 @@
+"""What a study would cost: each job's tokens and model FLOPs, and its time at the training
+throughput measured on this device (a few timed steps per architecture, right now).
+
+Costs are exact token counts (the corpus subset and the task sample are tokenized through the
+cache) times the analytic FLOPs per token of model/accounting.py. The time is FLOPs divided by
+the measured FLOP rate, so it inherits the model FLOPs utilisation of the timed steps.
+"""
+
+import time
+
+import torch
+
+from tinylm.config import ImplConfig, ModelConfig, TrainConfig
+from tinylm.data.corpus import load_subset
+from tinylm.data.sampling import sample_task, tokenize_sample
+from tinylm.data.tasks import load_task
+from tinylm.model.accounting import MASK_RATE, forward_flops_per_token, training_flops_per_token
+from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
+from tinylm.study.engine import Job, Store
+from tinylm.tokenizer import load_tokenizer
+from tinylm.train.batches import schedule_length
+from tinylm.train.checkpoint import list_checkpoints
+from tinylm.train.runtime import build_optimizer, setup_runtime
+
+BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
+TIMED_STEPS = 2
+
+
+def job_cost(job: Job, store: Store, tokenizer) -> dict:
+    """Steps, tokens and training FLOPs of the whole job."""
+    if job.kind == "baseline":
+        return {"steps": 0, "tokens": 0, "flops": 0.0}
+    config = job.config
+    train = config.train
+    if job.kind == "pretrain":
+        subset = load_subset(
+            config.corpus,
+            data_dir=store.data_dir,
+            tokenizer=tokenizer,
+            cache_dir=store.cache_dir,
+            progress=False,
+        )
+        lengths = subset.tokens.lengths
+        share, extra = MASK_RATE, 0.0
+    else:
+        sample = sample_task(load_task(config.task, store.data_dir), config.task)
+        tokens = tokenize_sample(sample, tokenizer, store.cache_dir, progress=False)
+        lengths = tokens["train"].lengths
+        share = 0.0
+        test = tokens["test"]  # scored once at the end: one forward pass
+        extra = test.num_tokens * sum(forward_flops_per_token(config.arch, 128, 0.0).values())
+    _, steps = schedule_length(len(lengths), train.batch_size, train.epochs, train.max_steps)
+    per_epoch_tokens = int(lengths.sum())
+    tokens = per_epoch_tokens * steps * train.batch_size // max(1, len(lengths))
+    mean_length = int(lengths.mean()) if len(lengths) else 1
+    flops = tokens * training_flops_per_token(config.arch, mean_length, share) + extra
+    return {"steps": steps, "tokens": tokens, "flops": float(flops)}
+
+
+def measure_flop_rate(arch: ModelConfig, kind: str, impl: ImplConfig, length: int = 96) -> float:
+    """Model FLOP/s of a few training steps on random batches of 32 x `length` tokens."""
+    runtime = setup_runtime(impl)
+    torch.manual_seed(0)
+    if kind == "pretrain":
+        model = BertForMaskedLM(arch)
+        share = MASK_RATE
+    else:
+        model = BertForSequenceClassification(arch, 4, ["a", "b", "c", "d"])
+        share = 0.0
+    model.to(runtime.device).train()
+    optimizer = build_optimizer(model, TrainConfig(), runtime.device)
+    batch, length = 32, min(length, arch.max_length)
+    ids = torch.randint(
+        min(1000, arch.vocab_size // 2), arch.vocab_size, (batch, length), device=runtime.device
+    )
+    mask = torch.ones_like(ids)
+    if kind == "pretrain":
+        labels = torch.where(torch.rand(ids.shape, device=ids.device) < share, ids, -100)
+    else:
+        labels = torch.randint(0, 4, (batch,), device=runtime.device)
+
+    def step():
+        with runtime.autocast():
+            loss = model(ids, mask, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    if runtime.device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(TIMED_STEPS):
+        step()
+    if runtime.device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / TIMED_STEPS
+    return batch * length * training_flops_per_token(arch, length, share) / seconds
+
+
+def plan_report(jobs: list[Job], store: Store) -> dict:
+    """One row per job: its status, cost and the time still needed; and the totals."""
+    tokenizer = load_tokenizer(store.data_dir)
+    rates: dict[tuple, float] = {}
+    rows = []
+    for job in jobs:
+        status = store.status(job)
+        cost = job_cost(job, store, tokenizer)
+        remaining = 0.0 if status == "cached" else 1.0
+        if status.startswith("partial") and cost["steps"]:
+            done = int(list_checkpoints(store.path(job))[-1].name.removeprefix("step-"))
+            remaining = max(0.0, 1 - done / cost["steps"])
+        if job.kind == "baseline":
+            seconds = BASELINE_SECONDS * remaining
+        else:
+            rate_key = (job.kind, repr(job.config.arch))
+            if remaining and rate_key not in rates:
+                rates[rate_key] = measure_flop_rate(job.config.arch, job.kind, store.impl)
+            seconds = cost["flops"] * remaining / rates[rate_key] if remaining else 0.0
+        rows.append({"job": job, "status": status, **cost, "seconds": seconds})
+    return {
+        "rows": rows,
+        "flops": sum(r["flops"] for r in rows),
+        "seconds": sum(r["seconds"] for r in rows),
+        "to_run": sum(r["status"] != "cached" for r in rows),
+    }

@@ -1,0 +1,133 @@
+"""A study's outputs: results.csv (one row per run), provenance, and the claims of report.md.
+
+Tables, plots and claims are always computed from results.csv as read back from disk, so
+`tinylm study report` rebuilds them from the committed files alone.
+"""
+
+import csv
+import math
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinylm import __version__
+
+COLUMNS = (
+    "study",
+    "preset",
+    "task",
+    "arm",  # pretrained | scratch | tfidf
+    "arch",
+    "ws",  # the pre-training corpus size (empty for scratch and tfidf)
+    "seed",
+    "test_accuracy",
+    "test_macro_f1",
+    "labels",
+    "train_examples",
+    "test_examples",
+    "finetune_epochs",
+    "finetune_lr",
+    "finetune_steps",
+    "pretrain_epochs",
+    "pretrain_lr",
+    "pretrain_steps",
+    "pretrain_tokens",
+    "pretrain_loss",
+    "seconds",  # wall time of this run's job (the fine-tuning, or the baseline fit)
+    "pretrain_seconds",
+    "job",  # the run folder in the store
+    "pretrain_job",
+    "commit",
+    "command",
+)
+TEXT_COLUMNS = {
+    "study",
+    "preset",
+    "task",
+    "arm",
+    "arch",
+    "job",
+    "pretrain_job",
+    "commit",
+    "command",
+}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    command: str
+    commit: str
+    date: str
+
+    def line(self) -> str:
+        return f"Produced by `{self.command}` at commit {self.commit} on {self.date}."
+
+
+def provenance(command: str) -> Provenance:
+    return Provenance(command, git_commit(), time.strftime("%Y-%m-%d", time.gmtime()))
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """The working tree's commit (with -dirty when it has uncommitted changes), else the
+    package version."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=10"],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        out = None
+    if out is not None and out.returncode == 0 and out.stdout.strip():
+        return out.stdout.strip()
+    return f"tinylm {__version__} (no git checkout)"
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k)) for k in COLUMNS})
+    temp.replace(path)
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return [
+            {k: (v if k in TEXT_COLUMNS and v else _number(v)) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else ""
+    return value
+
+
+def _number(text: str):
+    if text == "":
+        return None
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
+
+
+@dataclass(frozen=True)
+class Claim:
+    study: str
+    claim: str
+    paper: str
+    ours: str
+    verdict: str  # holds | does not hold | inconclusive | not tested
+
+
+def verdict_from_sign(sign: int) -> str:
+    return {1: "holds", -1: "does not hold", 0: "inconclusive"}[sign]

@@ -1,0 +1,226 @@
+"""Running a study: its jobs through the store, then results.csv, table.md, the plot, and
+results/report.md (rebuilt from every study's results.csv under the output folder)."""
+
+import json
+import time
+from pathlib import Path
+
+from tinylm.errors import TinylmError
+from tinylm.study import gap, ws
+from tinylm.study.engine import Cell, Job, JobFactory, Store, unique_jobs
+from tinylm.study.presets import Preset
+from tinylm.study.results import Provenance, read_rows, write_rows
+from tinylm.tokenizer import load_tokenizer
+
+STUDIES = {module.NAME: module for module in (gap, ws)}
+PRESET_ORDER = ("paper", "cpu", "smoke")
+
+
+def run_study(
+    name: str,
+    preset: Preset,
+    *,
+    out: Path,
+    store: Store,
+    provenance: Provenance,
+    dry_run: bool = False,
+    echo=print,
+) -> dict:
+    """Runs (or, with dry_run, costs) one study; returns its output paths or its plan."""
+    if name not in STUDIES:
+        raise TinylmError(f"unknown study {name!r}; known: {', '.join(STUDIES)}, all")
+    study = STUDIES[name]
+    vocab_size = load_tokenizer(store.data_dir).vocab_size
+    cells = study.cells(JobFactory(preset, vocab_size), preset)
+    jobs = unique_jobs(cell.job for cell in cells)
+    if dry_run:
+        from tinylm.study.estimate import plan_report
+
+        plan = plan_report(jobs, store)
+        echo(format_plan(name, preset, plan))
+        return plan
+
+    pending = [job for job in jobs if not store.done(job)]
+    echo(
+        f"study {name}, preset {preset.name}: {len(jobs)} jobs, "
+        f"{len(jobs) - len(pending)} already in {store.root}"
+    )
+    for index, job in enumerate(pending, 1):
+        echo(f"[{index}/{len(pending)}] {describe(job)} ({store.status(job)})")
+        start = time.perf_counter()
+        summary = store.run(job)
+        figure = summary.get("test_accuracy", summary.get("final_loss"))
+        what = "accuracy" if "test_accuracy" in summary else "loss"
+        echo(f"    {what} {figure:.4f} in {format_seconds(time.perf_counter() - start)}")
+
+    folder = out / name / preset.name
+    write_rows(folder / "results.csv", [result_row(name, preset, c, store) for c in cells])
+    rows = read_rows(folder / "results.csv")
+    write_outputs(study, preset, rows, folder, provenance)
+    write_report(out, provenance)
+    return {"folder": folder, "rows": rows}
+
+
+def describe(job: Job) -> str:
+    config = job.config
+    if job.kind == "pretrain":
+        return f"pretrain Ws={config.corpus.ws:,} seed={config.train.seed}"
+    if job.kind == "finetune":
+        start = "from scratch" if job.init is None else f"from {job.init.name}"
+        return f"finetune {config.task.name} seed={config.train.seed} {start}"
+    return f"tfidf {config.name} seed={config.seed}"
+
+
+def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
+    job = cell.job
+    summary = store.summary(job)
+    info = store.job_info(job)
+    row = {
+        "study": study,
+        "preset": preset.name,
+        "arch": preset.arch if isinstance(preset.arch, str) else "custom",
+        **cell.params,
+        "test_accuracy": summary["test_accuracy"],
+        "test_macro_f1": summary["test_macro_f1"],
+        "labels": summary["num_labels"],
+        "train_examples": summary["sizes"]["train"],
+        "test_examples": summary["sizes"]["test"],
+        "seconds": info.get("seconds"),
+        "job": job.name,
+        "commit": info.get("commit"),
+        "command": info.get("command"),
+    }
+    if job.kind == "finetune":
+        train = job.config.train
+        row.update(
+            finetune_epochs=train.epochs, finetune_lr=train.lr, finetune_steps=summary["steps"]
+        )
+    if job.init is not None:
+        pretrained = store.summary(job.init)
+        train = job.init.config.train
+        row.update(
+            pretrain_epochs=train.epochs,
+            pretrain_lr=train.lr,
+            pretrain_steps=pretrained["steps"],
+            pretrain_tokens=pretrained["tokens"],
+            pretrain_loss=pretrained["final_loss"],
+            pretrain_seconds=store.job_info(job.init).get("seconds"),
+            pretrain_job=job.init.name,
+        )
+    return row
+
+
+def write_outputs(study, preset: Preset, rows: list[dict], folder: Path, provenance) -> None:
+    plot_name = f"{study.NAME}.png"
+    study.plot(rows, folder / plot_name, provenance.line().replace("`", ""))
+    text = "\n\n".join(
+        [
+            f"# {study.TITLE} (preset `{preset.name}`)",
+            provenance.line(),
+            preset_description(preset),
+            study.table(rows),
+            f"![{study.TITLE}]({plot_name})",
+            "One row per run, with every parameter and figure: `results.csv`.",
+        ]
+    )
+    _write_text(folder / "table.md", text + "\n")
+
+
+def preset_description(preset: Preset) -> str:
+    def train(values: dict) -> str:
+        return ", ".join(f"{k} {v}" for k, v in values.items())
+
+    sizes = "; ".join(
+        f"{task} " + ("{} / {}".format(*preset.sizes[task]) if task in preset.sizes else "default")
+        for task in preset.tasks
+    )
+    grid = ", ".join(f"{ws:,}" for ws in preset.ws_grid)
+    lines = [
+        f"- architecture: `{json.dumps(preset.arch)}`; seeds 0 to {preset.seeds - 1}",
+        f"- corpus: {preset.corpus}, nested subsets (permutation seed {preset.corpus_seed}); "
+        f"gap study at Ws = {preset.gap_ws:,}; Ws grid {grid}",
+        f"- pre-training: {train(preset.pretrain)}",
+        f"- fine-tuning: {train(preset.finetune)}; the last epoch is reported",
+        f"- train / test examples per label: {sizes}",
+    ]
+    lines += [f"- note: {note}" for note in preset.notes]
+    return "\n".join(lines)
+
+
+def write_report(out: Path, provenance: Provenance) -> Path:
+    """results/report.md: every claim the studies test, beside our measurement, per preset."""
+    sections = []
+    presets = sorted(
+        {p.name for study in STUDIES for p in (out / study).glob("*") if p.is_dir()},
+        key=lambda name: (PRESET_ORDER.index(name) if name in PRESET_ORDER else 99, name),
+    )
+    for preset in presets:
+        claims, sources = [], []
+        for name, study in STUDIES.items():
+            path = out / name / preset / "results.csv"
+            if not path.is_file():
+                continue
+            rows = read_rows(path)
+            claims += study.claims(rows)
+            commits = sorted({r["commit"] for r in rows if r["commit"]})
+            commands = sorted({r["command"] for r in rows if r["command"]})
+            sources.append(
+                f"- [{name}/{preset}/table.md]({name}/{preset}/table.md): "
+                f"{len(rows)} runs by {', '.join(f'`{c}`' for c in commands)} "
+                f"at {', '.join(commits)}"
+            )
+        table = "\n".join(
+            ["| study | claim | paper | ours | verdict |", "|---|---|---|---|---|"]
+            + [
+                f"| {c.study} | {c.claim} | {c.paper} | {c.ours} | **{c.verdict}** |"
+                for c in claims
+            ]
+        )
+        sections.append(f"## Preset `{preset}`\n\n" + "\n".join(sources) + "\n\n" + table)
+    text = "\n\n".join(
+        [
+            "# The paper's claims beside our measurements",
+            provenance.line()
+            + " Rebuilt from the results.csv files below by every study run and by "
+            "`tinylm study report`.",
+            "A claim *holds* when the 95% confidence interval of the measured effect lies on "
+            "the claimed side of zero, *does not hold* when it lies on the other side, and is "
+            "*inconclusive* when it contains zero. docs/findings.md discusses them.",
+            *sections,
+        ]
+    )
+    path = out / "report.md"
+    _write_text(path, text + "\n")
+    return path
+
+
+def format_plan(name: str, preset: Preset, plan: dict) -> str:
+    lines = [
+        f"study {name}, preset {preset.name}: {len(plan['rows'])} jobs, {plan['to_run']} to run",
+        f"{'job':<58} {'status':<22} {'tokens':>12} {'PFLOP':>9} {'time':>10}",
+    ]
+    for row in plan["rows"]:
+        lines.append(
+            f"{describe(row['job']):<58} {row['status']:<22} {row['tokens']:>12,} "
+            f"{row['flops'] / 1e15:>9.3f} {format_seconds(row['seconds']):>10}"
+        )
+    lines.append(
+        f"total: {plan['flops'] / 1e15:.3f} PFLOP; about {format_seconds(plan['seconds'])} "
+        "still to run at the throughput just measured on this device"
+    )
+    return "\n".join(lines)
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    temp.replace(path)

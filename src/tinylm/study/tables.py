@@ -1,0 +1,46 @@
+"""Helpers the studies share: reading accuracies out of result rows, markdown tables, and one
+plot style."""
+
+import contextlib
+
+
+def tasks_in(rows: list[dict]) -> list[str]:
+    """The tasks of the rows, in their order of appearance."""
+    return list(dict.fromkeys(r["task"] for r in rows))
+
+
+def accuracies(rows: list[dict], task: str, arm: str, ws: int | None = None) -> dict[int, float]:
+    """{seed: test accuracy} of one arm (and one Ws, for the pre-trained arm)."""
+    return {
+        r["seed"]: r["test_accuracy"]
+        for r in rows
+        if r["task"] == task and r["arm"] == arm and (ws is None or r["ws"] == ws)
+    }
+
+
+def markdown_table(header: list[str], body: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def plot_style():
+    """Matplotlib without a display, in one small, plain style."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3}):
+        yield
+
+
+def save_figure(fig, path, caption: str) -> None:
+    """Writes the figure as PNG with the caption (the command and commit) in its footer."""
+    import matplotlib.pyplot as plt
+
+    fig.text(0.01, 0.01, caption, fontsize=6, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

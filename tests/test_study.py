@@ -1,0 +1,321 @@
+"""The study engine and the `gap` and `ws` studies, on tiny data and a tiny model."""
+
+import csv
+import dataclasses
+import math
+import shutil
+
+import pytest
+import yaml
+
+from tinylm.cli import main
+from tinylm.config import ImplConfig
+from tinylm.errors import ConfigError, TinylmError
+from tinylm.study import engine
+from tinylm.study.engine import JobFactory, Store, unique_jobs
+from tinylm.study.presets import PRESETS, Preset, get_preset
+from tinylm.study.results import Provenance, read_rows
+from tinylm.study.runner import run_study
+from tinylm.study.stats import estimate, paired
+
+TINY_ARCH = {"layers": 1, "heads": 2, "hidden": 32, "intermediate": 64, "max_length": 64}
+
+
+def tiny_preset(**changes) -> Preset:
+    fields = {
+        "name": "tiny",
+        "arch": TINY_ARCH,
+        "tasks": ("agnews", "fewrel-val"),
+        "seeds": 2,
+        "gap_ws": 40,
+        "ws_grid": (20, 40),
+        "pretrain": {"epochs": 1, "lr": 1e-3, "batch_size": 8},
+        "finetune": {"epochs": 2, "lr": 1e-3, "batch_size": 8},
+        "sizes": {"agnews": [6, 5], "fewrel-val": [5, 4]},
+    }
+    return Preset.from_dict({**fields, **changes})
+
+
+@pytest.fixture
+def store(tmp_path, data_dir, cache_dir):
+    return Store(
+        tmp_path / "runs",
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        impl=ImplConfig(device="cpu"),
+        progress=False,
+        origin={"command": "pytest", "commit": "test"},
+    )
+
+
+PROVENANCE = Provenance("tinylm study (test)", "abc123", "2026-11-21")
+
+
+def run(name, preset, tmp_path, store, **kw):
+    return run_study(
+        name,
+        preset,
+        out=tmp_path / "results",
+        store=store,
+        provenance=PROVENANCE,
+        echo=lambda *_: None,
+        **kw,
+    )
+
+
+def count_executions(monkeypatch, fail_at: int | None = None) -> list:
+    """Records every job the store executes; raises KeyboardInterrupt at call `fail_at`."""
+    calls = []
+    execute = engine.Store._execute
+
+    def recording(self, job, path):
+        calls.append(job)
+        if fail_at is not None and len(calls) == fail_at:
+            raise KeyboardInterrupt
+        return execute(self, job, path)
+
+    monkeypatch.setattr(engine.Store, "_execute", recording)
+    return calls
+
+
+def test_gap_study_writes_every_output(tmp_path, store):
+    preset = tiny_preset()
+    run("gap", preset, tmp_path, store)
+    folder = tmp_path / "results" / "gap" / "tiny"
+    rows = read_rows(folder / "results.csv")
+    assert len(rows) == 2 * 2 * 3  # tasks x seeds x (pre-trained, scratch, tfidf)
+    assert {r["arm"] for r in rows} == {"pretrained", "scratch", "tfidf"}
+    for row in rows:
+        assert 0.0 <= row["test_accuracy"] <= 1.0
+        assert 0.0 <= row["test_macro_f1"] <= 1.0
+        assert row["commit"] == "test" and row["command"] == "pytest"
+        if row["arm"] == "pretrained":
+            assert row["ws"] == 40 and row["pretrain_steps"] == 5  # 40 paragraphs / batch 8
+            assert math.isfinite(row["pretrain_loss"])
+        else:
+            assert row["ws"] is None and row["pretrain_job"] is None
+    sizes = {(r["task"], r["train_examples"], r["test_examples"], r["labels"]) for r in rows}
+    assert sizes == {("agnews", 24, 20, 4), ("fewrel-val", 15, 12, 3)}
+
+    table = (folder / "table.md").read_text()
+    assert "abc123" in table and "`tinylm study (test)`" in table
+    assert table.count("\n| agnews |") == 1 and table.count("\n| fewrel-val |") == 1
+    assert (folder / "gap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    report = (tmp_path / "results" / "report.md").read_text()
+    assert "Pre-training gives a positive gap on agnews" in report
+    assert "Preset `tiny`" in report and "gap/tiny/table.md" in report
+
+
+def test_ws_study_reuses_the_gap_studys_models(tmp_path, store, monkeypatch):
+    preset = tiny_preset(tasks=("agnews",))
+    run("gap", preset, tmp_path, store)
+    calls = count_executions(monkeypatch)
+    run("ws", preset, tmp_path, store)
+    # new: the Ws = 20 models and their fine-tuning; the Ws = 40 ones and scratch are cached
+    assert [(job.kind, job.config.corpus.ws) for job in calls if job.kind == "pretrain"] == [
+        ("pretrain", 20),
+        ("pretrain", 20),
+    ]
+    assert [job.init.config.corpus.ws for job in calls if job.kind == "finetune"] == [20, 20]
+    assert len(calls) == 4
+    rows = read_rows(tmp_path / "results" / "ws" / "tiny" / "results.csv")
+    assert sorted({r["ws"] for r in rows if r["arm"] == "pretrained"}) == [20, 40]
+    table = (tmp_path / "results" / "ws" / "tiny" / "table.md").read_text()
+    assert "| 0 (from scratch) |" in table and "| 20 |" in table and "| 40 |" in table
+    assert (tmp_path / "results" / "ws" / "tiny" / "ws.png").is_file()
+    report = (tmp_path / "results" / "report.md").read_text()
+    assert "The gap grows with Ws on agnews" in report
+    assert "Pre-training gives a positive gap on agnews" in report  # the gap study stays
+
+
+def test_an_interrupted_study_resumes_without_rerunning_finished_jobs(tmp_path, store, monkeypatch):
+    preset = tiny_preset(tasks=("agnews",))
+    calls = count_executions(monkeypatch, fail_at=4)
+    with pytest.raises(KeyboardInterrupt):
+        run("gap", preset, tmp_path, store)
+    finished = [job for job in calls[:3]]
+    assert all(store.done(job) for job in finished)
+    stamps = {job.key: (store.path(job) / "summary.json").stat().st_mtime_ns for job in finished}
+
+    calls = count_executions(monkeypatch)
+    run("gap", preset, tmp_path, store)
+    assert not {job.key for job in calls} & set(stamps)  # nothing finished ran again
+    assert len(calls) == len(unique_jobs(_cells(preset, store))) - 3
+    for job in finished:
+        assert (store.path(job) / "summary.json").stat().st_mtime_ns == stamps[job.key]
+
+    calls = count_executions(monkeypatch)
+    run("gap", preset, tmp_path, store)  # a third run: everything cached
+    assert calls == []
+
+
+def _cells(preset, store):
+    from tinylm.study import gap
+    from tinylm.tokenizer import load_tokenizer
+
+    factory = JobFactory(preset, load_tokenizer(store.data_dir).vocab_size)
+    return [cell.job for cell in gap.cells(factory, preset)]
+
+
+def test_a_partial_pretraining_job_continues_from_its_checkpoint(tmp_path, store):
+    from datagen import tiny_vocab
+    from tinylm.train.checkpoint import list_checkpoints
+
+    preset = tiny_preset(pretrain={"epochs": 2, "lr": 1e-3, "batch_size": 8})
+    factory = JobFactory(preset, len(tiny_vocab()))
+    job = factory.pretrain(40, 0)
+    assert store.status(job) == "to run"
+    store.run(job)
+    assert store.status(job) == "cached"
+    # a run killed after its first epoch: the summary and final checkpoint gone
+    (store.path(job) / "summary.json").unlink()
+    checkpoints = list_checkpoints(store.path(job))
+    for extra in checkpoints[1:]:
+        shutil.rmtree(extra)
+    assert store.status(job) == "partial (step-00000005)"
+    summary = store.run(job)
+    assert summary["steps"] == 10 and store.done(job)
+
+
+def test_job_keys_follow_what_determines_the_result():
+    preset = tiny_preset()
+    factory = JobFactory(preset, 200)
+    base = factory.pretrain(40, 0)
+    assert base.key == JobFactory(tiny_preset(), 200).pretrain(40, 0).key
+    assert base.key != factory.pretrain(20, 0).key
+    assert base.key != factory.pretrain(40, 1).key
+    other_lr = tiny_preset(pretrain={"epochs": 1, "lr": 5e-4, "batch_size": 8})
+    assert base.key != JobFactory(other_lr, 200).pretrain(40, 0).key
+    assert base.key != JobFactory(preset, 201).pretrain(40, 0).key  # another vocabulary
+    # the implementation section decides how a job runs, not what it computes
+    threaded = dataclasses.replace(base.config, impl=ImplConfig(threads=1))
+    assert engine.Job("pretrain", threaded).key == base.key
+    # a fine-tuning job names its pre-trained model by key
+    assert factory.finetune("agnews", 0, base).key != factory.finetune("agnews", 0, None).key
+    assert (
+        factory.finetune("agnews", 0, base).key
+        != factory.finetune("agnews", 0, factory.pretrain(20, 0)).key
+    )
+    # studies that need the same job share it
+    jobs = unique_jobs([factory.finetune("agnews", 0, base), factory.finetune("agnews", 1, base)])
+    assert [j.kind for j in jobs] == ["pretrain", "finetune", "finetune"]
+
+
+def test_paired_gap_interval():
+    # differences 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.3027
+    gap = paired({0: 0.6, 1: 0.7, 2: 0.8}, {0: -0.4, 1: -1.3, 2: -2.2})
+    assert gap.mean == pytest.approx(2.0) and gap.std == pytest.approx(1.0)
+    assert gap.high - gap.mean == pytest.approx(4.302653 / 3**0.5, rel=1e-6)
+    assert gap.sign() == 0  # the interval [-0.48, 4.48] holds zero
+    assert estimate([0.5]).n == 1 and math.isnan(estimate([0.5]).low)
+    assert paired({0: 1.0, 1: 2.0}, {1: 1.5, 2: 0.0}).n == 1  # only shared seeds pair
+
+
+def test_presets_validate_themselves():
+    assert set(PRESETS) >= {"smoke", "cpu", "paper"}
+    assert PRESETS["paper"].ws_grid == (2_000, 5_000, 10_000, 20_000, 40_000, 90_000)
+    assert PRESETS["cpu"].seeds >= 3
+    with pytest.raises(ConfigError, match="ws_grid"):
+        tiny_preset(ws_grid=(40, 20))
+    with pytest.raises(ConfigError, match="pretrain.lr"):
+        tiny_preset(pretrain={"lr": -1.0})
+    with pytest.raises(ConfigError, match="sizes.agnews"):
+        tiny_preset(sizes={"agnews": [5]})
+    with pytest.raises(TinylmError, match="unknown preset"):
+        get_preset("laptop")
+
+
+def test_cli_dry_run_then_run_then_report(tmp_path, data_dir, cache_dir, capsys):
+    preset_file = tmp_path / "tiny.yaml"
+    fields = tiny_preset(tasks=("agnews",), seeds=1).to_dict()
+    fields.pop("name")
+    preset_file.write_text(yaml.safe_dump(fields))
+    common = [
+        "--preset",
+        str(preset_file),
+        "--data-dir",
+        str(data_dir),
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(tmp_path / "res"),
+        "--runs",
+        str(tmp_path / "runs"),
+        "--quiet",
+    ]
+    assert main(["study", "gap", *common, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "study gap, preset tiny: 4 jobs, 4 to run" in out
+    assert out.count("to run") >= 4 and "PFLOP" in out
+    assert not (tmp_path / "res").exists() and not (tmp_path / "runs").exists()
+
+    assert main(["study", "all", *common]) == 0
+    out = capsys.readouterr().out
+    assert "full outputs:" in out and "| agnews |" in out
+    with open(tmp_path / "res" / "ws" / "tiny" / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == 1 + 2  # scratch + Ws 20 and 40, one seed
+
+    assert main(["study", "gap", *common, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "4 jobs, 0 to run" in out and out.count("cached") == 4
+
+    (tmp_path / "res" / "report.md").unlink()
+    assert main(["study", "report", "--out", str(tmp_path / "res")]) == 0
+    assert "The gap grows with Ws" in (tmp_path / "res" / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["study", "gap", "--preset", "laptop"], "unknown preset 'laptop'"),
+        (["study", "gap", "--seeds", "0"], "--seeds must be positive"),
+        (["study", "gap", "--preset", "missing.yaml"], "preset file missing.yaml does not exist"),
+        (["study", "report", "--out", "nowhere"], "nowhere does not exist"),
+    ],
+)
+def test_cli_refuses_bad_options(argv, message, data_dir, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--data-dir", str(data_dir)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_refuses_an_unknown_study(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["study", "laptop"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'laptop'" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, capsys):
+    out = tmp_path / "results"
+    argv = [
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(real_data_dir),
+        "--cache-dir",
+        str(real_cache_dir),
+        "--out",
+        str(out),
+        "--runs",
+        str(tmp_path / "runs"),
+        "--quiet",
+    ]
+    assert main(["study", "all", *argv]) == 0
+    smoke = PRESETS["smoke"]
+    for study, runs in (("gap", 3), ("ws", 1 + len(smoke.ws_grid))):
+        rows = read_rows(out / study / "smoke" / "results.csv")
+        assert len(rows) == len(smoke.tasks) * smoke.seeds * runs
+        for row in rows:
+            assert 0.0 <= row["test_accuracy"] <= 1.0
+            if row["arm"] == "pretrained":
+                # below the loss of a uniform guess over 30,522 tokens, above zero
+                assert 0.0 < row["pretrain_loss"] < math.log(30_522)
+        assert (out / study / "smoke" / "table.md").is_file()
+        assert (out / study / "smoke" / f"{study}.png").stat().st_size > 10_000
+    report = (out / "report.md").read_text()
+    verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]
+    assert len(verdicts) >= 3
+    assert set(verdicts) <= {"holds", "does not hold", "inconclusive", "not tested"}
