@@ -247,7 +247,7 @@ def test_cli_dry_run_then_run_then_report(tmp_path, data_dir, cache_dir, capsys)
     assert main(["study", "gap", *common, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "study gap, preset tiny: 4 jobs, 4 to run" in out
-    assert out.count("to run") >= 4 and "PFLOP" in out
+    assert out.count("to run") >= 4 and "TFLOP" in out
     assert not (tmp_path / "res").exists() and not (tmp_path / "runs").exists()
 
     assert main(["study", "all", *common]) == 0

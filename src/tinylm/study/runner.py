@@ -66,7 +66,11 @@ def describe(job: Job) -> str:
     if job.kind == "pretrain":
         return f"pretrain Ws={config.corpus.ws:,} seed={config.train.seed}"
     if job.kind == "finetune":
-        start = "from scratch" if job.init is None else f"from {job.init.name}"
+        start = (
+            "from scratch"
+            if job.init is None
+            else f"from the Ws={job.init.config.corpus.ws:,} model"
+        )
         return f"finetune {config.task.name} seed={config.train.seed} {start}"
     return f"tfidf {config.name} seed={config.seed}"
 
@@ -197,15 +201,15 @@ def write_report(out: Path, provenance: Provenance) -> Path:
 def format_plan(name: str, preset: Preset, plan: dict) -> str:
     lines = [
         f"study {name}, preset {preset.name}: {len(plan['rows'])} jobs, {plan['to_run']} to run",
-        f"{'job':<58} {'status':<22} {'tokens':>12} {'PFLOP':>9} {'time':>10}",
+        f"{'job':<58} {'status':<22} {'tokens':>12} {'TFLOP':>9} {'time':>10}",
     ]
     for row in plan["rows"]:
         lines.append(
             f"{describe(row['job']):<58} {row['status']:<22} {row['tokens']:>12,} "
-            f"{row['flops'] / 1e15:>9.3f} {format_seconds(row['seconds']):>10}"
+            f"{row['flops'] / 1e12:>9.1f} {format_seconds(row['seconds']):>10}"
         )
     lines.append(
-        f"total: {plan['flops'] / 1e15:.3f} PFLOP; about {format_seconds(plan['seconds'])} "
+        f"total: {plan['flops'] / 1e12:,.1f} TFLOP; about {format_seconds(plan['seconds'])} "
         "still to run at the throughput just measured on this device"
     )
     return "\n".join(lines)
