@@ -10,7 +10,7 @@ import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import bench, data, model, study, tokenize, train
+from tinylm.cli import bench, data, model, overlap, study, tokenize, train
 from tinylm.errors import TinylmError
 
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(commands, parent)
     bench.add_parser(commands, parent)
     study.add_parser(commands, parent)
+    overlap.add_parser(commands, parent)
     return parser
 
 
