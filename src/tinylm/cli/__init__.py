@@ -10,7 +10,7 @@ import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import bench, data, model, overlap, study, tokenize, train
+from tinylm.cli import bench, corpus, data, model, overlap, study, tokenize, train
 from tinylm.errors import TinylmError
 
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_parser(commands, parent)
     study.add_parser(commands, parent)
     overlap.add_parser(commands, parent)
+    corpus.add_parser(commands, parent)
     return parser
 
 
