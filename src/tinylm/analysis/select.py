@@ -10,7 +10,8 @@ from); frequent task tokens weigh more. F is monotone and submodular (a sum of c
 functions of counts), so the greedy choice, the paragraph of largest marginal gain at each
 step, is within (1 - 1/e) of the best selection of the same size. The greedy is "lazy": gains
 only shrink as S grows, so a stale gain is an upper bound and a paragraph whose recomputed
-gain still tops the heap is taken without recomputing the others. Ties go to the paragraph
+gain still tops the heap is taken without recomputing the others (when most bounds have gone
+stale, all gains are recomputed at once, vectorised). Ties go to the paragraph
 earlier in the pool's seeded permutation. Once no paragraph adds anything (every task token
 saturated), the rest are taken in that permutation's order.
 
@@ -48,37 +49,60 @@ def greedy_select(
     vocab = len(weights)
     counts = np.zeros(vocab, dtype=np.int64)
 
-    def gain(paragraph: int) -> float:
-        types, n = np.unique(tokens[paragraph], return_counts=True)
-        have = counts[types]
-        added = np.minimum(have + n, saturation) - np.minimum(have, saturation)
-        return float((weights[types] * added).sum() / saturation)
-
-    # Initial gains of every paragraph at once, from (paragraph, token) pair counts.
+    # Each paragraph's distinct task types and their counts, grouped by rank in `order`.
     rank = np.arange(len(order))
     selected_tokens = tokens.select(order)
     para = np.repeat(rank, selected_tokens.lengths)
-    pairs, n = np.unique(para * vocab + selected_tokens.ids.astype(np.int64), return_counts=True)
-    contribution = weights[pairs % vocab] * np.minimum(n, saturation) / saturation
-    initial = np.bincount(pairs // vocab, weights=contribution, minlength=len(order))
+    pairs, pair_n = np.unique(
+        para * vocab + selected_tokens.ids.astype(np.int64), return_counts=True
+    )
+    useful = weights[pairs % vocab] > 0
+    pairs, pair_n = pairs[useful], pair_n[useful]
+    pair_rank, pair_type = pairs // vocab, pairs % vocab
+    pair_weight = weights[pair_type]
+    starts = np.searchsorted(pair_rank, np.arange(len(order) + 1))
 
-    heap = [(-g, int(r)) for r, g in zip(rank, initial, strict=True) if g > 0]
-    heapq.heapify(heap)
+    def added(types, n):
+        have = counts[types]
+        return np.minimum(have + n, saturation) - np.minimum(have, saturation)
+
+    def gain(r: int) -> float:
+        s, e = starts[r], starts[r + 1]
+        return float((pair_weight[s:e] * added(pair_type[s:e], pair_n[s:e])).sum() / saturation)
+
+    def fresh_heap() -> list:
+        """Every paragraph's exact gain, at once: cheaper than many single recomputations."""
+        gains = np.bincount(
+            pair_rank, weights=pair_weight * added(pair_type, pair_n), minlength=len(order)
+        )
+        heap = [(-g, int(r)) for r, g in zip(rank, gains / saturation, strict=True) if g > 0]
+        heapq.heapify(heap)
+        return heap
+
+    heap = fresh_heap()
     taken = np.zeros(len(order), dtype=bool)
     chosen: list[int] = []
+    recomputed = 0
     bar = tqdm(total=size, desc="select", unit="para", disable=not progress)
     while heap and len(chosen) < size:
         _, r = heapq.heappop(heap)
-        fresh = gain(int(order[r]))
+        if taken[r]:
+            continue
+        fresh = gain(r)
+        recomputed += 1
         if fresh <= 0:
             continue
         if heap and fresh < -heap[0][0]:
             heapq.heappush(heap, (-fresh, r))  # no longer the best: put back with its new gain
+            if recomputed > len(order) // 4:  # most bounds are stale: refresh them all
+                heap = [(g, q) for g, q in fresh_heap() if not taken[q]]
+                heapq.heapify(heap)
+                recomputed = 0
             continue
         chosen.append(r)
         taken[r] = True
-        types, n = np.unique(tokens[int(order[r])], return_counts=True)
-        counts[types] += n
+        s, e = starts[r], starts[r + 1]
+        counts[pair_type[s:e]] += pair_n[s:e]
         bar.update(1)
     rest = np.flatnonzero(~taken)[: size - len(chosen)]  # every task token saturated: fill
     bar.update(len(rest))
