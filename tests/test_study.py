@@ -178,7 +178,7 @@ def test_a_partial_pretraining_job_continues_from_its_checkpoint(tmp_path, store
     assert summary["steps"] == 10 and store.done(job)
 
 
-def test_job_keys_follow_what_determines_the_result():
+def test_job_keys_follow_what_determines_the_result(monkeypatch):
     preset = tiny_preset()
     factory = JobFactory(preset, 200)
     base = factory.pretrain(40, 0)
@@ -197,6 +197,12 @@ def test_job_keys_follow_what_determines_the_result():
         factory.finetune("agnews", 0, base).key
         != factory.finetune("agnews", 0, factory.pretrain(20, 0)).key
     )
+    # the baseline's key holds its hyper-parameters
+    from tinylm.study import baseline
+
+    before = factory.baseline("agnews", 0).key
+    monkeypatch.setitem(baseline.CLASSIFIER, "C", 1.0)
+    assert factory.baseline("agnews", 0).key != before
     # studies that need the same job share it
     jobs = unique_jobs([factory.finetune("agnews", 0, base), factory.finetune("agnews", 1, base)])
     assert [j.kind for j in jobs] == ["pretrain", "finetune", "finetune"]

@@ -42,6 +42,10 @@ class Job:
         values.pop("impl", None)
         if self.kind == "finetune":
             values["init"] = self.init.key if self.init is not None else None
+        if self.kind == "baseline":
+            from tinylm.study.baseline import CLASSIFIER, VECTORIZER
+
+            values["model"] = {"vectorizer": VECTORIZER, "classifier": CLASSIFIER}
         return {"kind": self.kind, "format": KEY_FORMAT, "config": values}
 
     @cached_property
