@@ -106,8 +106,9 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             ax.bar(x + (i - 1) * width, means, width, yerr=stds, capsize=3, label=labels[arm])
         ax.set_xticks(x, [s["task"] for s in summary])
         ax.set_ylabel("test accuracy")
-        ax.set_ylim(0, 1)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_ylim(0, 1.15)  # room for the legend above the bars
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.legend(loc="upper center", ncol=3, fontsize=8)
         ax.set_title("Pre-trained vs from scratch (± sd over seeds)")
         save_figure(fig, path, caption)
 
