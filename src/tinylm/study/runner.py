@@ -79,10 +79,11 @@ def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
     job = cell.job
     summary = store.summary(job)
     info = store.job_info(job)
+    arch = preset.arch if isinstance(preset.arch, str) else "custom"
     row = {
         "study": study,
         "preset": preset.name,
-        "arch": preset.arch if isinstance(preset.arch, str) else "custom",
+        "arch": None if job.kind == "baseline" else arch,  # TF-IDF has no network
         **cell.params,
         "test_accuracy": summary["test_accuracy"],
         "test_macro_f1": summary["test_macro_f1"],
