@@ -184,12 +184,11 @@ def finetune(
             record["test_accuracy"] = score("test")["accuracy"]
         history.append(record)
         run.log(record)
-        bar.set_postfix(
-            loss=f"{record['loss']:.3f}",
-            val=f"{record.get('val_accuracy', 0):.3f}",
-            tok_s=f"{record['tokens_per_s']:,.0f}",
-            mfu=f"{record['mfu']:.1%}",
-        )
+        shown = {"loss": f"{record['loss']:.3f}"}
+        if "val_accuracy" in record:  # no validation split: nothing to show
+            shown["val"] = f"{record['val_accuracy']:.3f}"
+        shown |= {"tok_s": f"{record['tokens_per_s']:,.0f}", "mfu": f"{record['mfu']:.1%}"}
+        bar.set_postfix(shown)
         if runtime.is_main:
             save_checkpoint(
                 run.path,
