@@ -119,10 +119,23 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             ]
             left.errorbar(ws, means, yerr=errors, marker="o", capsize=3, label=task)
             right.plot(ws, [p["fraction"] for p in points], marker="o", label=task)
+        sizes = grid(rows)
         for ax in (left, right):
             ax.set_xscale("log")
+            ax.set_xlim(sizes[0] / 1.3, sizes[-1] * 1.3)
+            ax.set_xticks(sizes, [f"{ws:,}" for ws in sizes])
+            ax.minorticks_off()
             ax.set_xlabel("Ws (paragraphs)")
             ax.legend(fontsize=8)
+        if all(math.isnan(p["fraction"]) for d in summary.values() for p in d["points"]):
+            right.text(
+                0.5,
+                0.5,
+                "no positive gap on the grid:\nno share to show",
+                ha="center",
+                va="center",
+                transform=right.transAxes,
+            )
         left.axhline(0, color="0.6", linewidth=0.8)
         left.set_ylabel("gap (pre-trained − scratch)")
         left.set_title("Gap against Ws (95% CI)")
