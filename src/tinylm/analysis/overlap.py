@@ -16,8 +16,11 @@ Counting is one bincount over the flat id array, so every Ws of a grid is scanne
 milliseconds once the corpus is in the token cache.
 """
 
+from pathlib import Path
+
 import numpy as np
 
+from tinylm.config import TaskConfig
 from tinylm.data.token_cache import TokenizedTexts
 
 
@@ -54,3 +57,24 @@ def overlap(task: np.ndarray, corpus: np.ndarray) -> dict:
             int(corpus[reverse].sum()) / corpus_tokens if corpus_tokens else float("nan")
         ),
     }
+
+
+def task_token_counts(
+    config: TaskConfig,
+    *,
+    data_dir: Path,
+    tokenizer,
+    cache_dir: Path,
+    splits: tuple[str, ...] = ("train", "test"),
+    progress: bool = False,
+) -> tuple[str, np.ndarray]:
+    """(the task's name, token counts of the given splits of its sample), special tokens left
+    out; the sample is the one fine-tuning draws from the same config."""
+    from tinylm.data.sampling import sample_task, tokenize_sample
+    from tinylm.data.tasks import load_task
+
+    sample = sample_task(load_task(config, data_dir), config)
+    tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress)
+    specials = (tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id)
+    counts = sum(token_counts(tokens[split], tokenizer.vocab_size, specials) for split in splits)
+    return sample.task.name, counts

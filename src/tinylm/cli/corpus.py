@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinylm.config import CorpusConfig, TaskConfig
+from tinylm.cli.overlap import add_task_sample_options, task_sample_config
+from tinylm.config import CorpusConfig
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
 
@@ -24,18 +25,12 @@ def add_parser(commands, parent) -> None:
         "frequency-weighted, saturating coverage of the task's train tokens, and writes them as "
         "a .jsonl.gz corpus that `tinylm pretrain --corpus FILE` reads.",
     )
-    p.add_argument("--task", required=True, help="agnews, dbpedia, fewrel, fewrel-val or a file")
+    add_task_sample_options(p)
     p.add_argument("--size", type=int, required=True, help="paragraphs to select")
     p.add_argument("--out", required=True, help="the corpus file to write (.jsonl.gz)")
     p.add_argument("--corpus", default="wikipedia", help="the pool: 'wikipedia' or a file")
     p.add_argument("--corpus-seed", type=int, default=42, help="the pool's permutation seed")
     p.add_argument("--lead-only", action="store_true")
-    p.add_argument("--seed", type=int, default=0, help="the task sample's seed")
-    p.add_argument("--train-per-label", type=int)
-    p.add_argument(
-        "--test-per-label", type=int, help="as the fine-tuning run will draw it (same sample)"
-    )
-    p.add_argument("--entity-markers", action="store_true")
     p.add_argument(
         "--saturation", type=int, default=5, help="occurrences that fully cover a token (5)"
     )
@@ -43,11 +38,9 @@ def add_parser(commands, parent) -> None:
 
 
 def run_select(args) -> int:
-    from tinylm.analysis.overlap import overlap, token_counts
+    from tinylm.analysis.overlap import overlap, task_token_counts, token_counts
     from tinylm.analysis.select import coverage, greedy_select
     from tinylm.data.corpus import load_corpus
-    from tinylm.data.sampling import sample_task, tokenize_sample
-    from tinylm.data.tasks import load_task
     from tinylm.tokenizer import load_tokenizer
 
     out = Path(args.out)
@@ -58,22 +51,19 @@ def run_select(args) -> int:
     pool_config = CorpusConfig(
         name=args.corpus, ws=args.size, seed=args.corpus_seed, lead_only=args.lead_only
     )
-    task_config = TaskConfig(
-        name=args.task,
-        train_per_label=args.train_per_label,
-        test_per_label=args.test_per_label,
-        seed=args.seed,
-        entity_markers=args.entity_markers,
-    )
     data_dir = resolve_data_dir(args.data_dir)
     cache_dir = resolve_cache_dir(args.cache_dir)
     tokenizer = load_tokenizer(data_dir)
     specials = (tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id)
     vocab = tokenizer.vocab_size
-
-    sample = sample_task(load_task(task_config, data_dir), task_config)
-    task_tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=not args.quiet)
-    task_counts = token_counts(task_tokens["train"], vocab, specials)
+    task_name, task_counts = task_token_counts(  # only the train texts steer the selection
+        task_sample_config(args),
+        data_dir=data_dir,
+        tokenizer=tokenizer,
+        cache_dir=cache_dir,
+        splits=("train",),
+        progress=not args.quiet,
+    )
     weights = task_counts / max(1, task_counts.sum())
     corpus = load_corpus(
         pool_config.name,
@@ -113,7 +103,7 @@ def run_select(args) -> int:
     report = {
         "out": str(out),
         "size": args.size,
-        "task": sample.task.name,
+        "task": task_name,
         "saturation": args.saturation,
         "selected": describe(corpus.tokens.select(chosen)),
         "random": describe(random.tokens),

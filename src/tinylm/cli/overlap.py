@@ -16,33 +16,40 @@ def add_parser(commands, parent) -> None:
         "tokens, how many the subset lacks (by type and by occurrence), the frequency-weighted "
         "overlap, and the corpus types the task never uses.",
     )
-    p.add_argument("--task", required=True, help="agnews, dbpedia, fewrel, fewrel-val or a file")
+    add_task_sample_options(p)
     p.add_argument("--ws", type=int, nargs="+", required=True, help="one or more subset sizes")
     p.add_argument("--corpus", default="wikipedia", help="'wikipedia' or a .txt/.jsonl(.gz) file")
     p.add_argument("--corpus-seed", type=int, default=42, help="the subsets' permutation seed")
     p.add_argument("--lead-only", action="store_true")
-    p.add_argument("--seed", type=int, default=0, help="the task sample's seed")
-    p.add_argument("--train-per-label", type=int)
-    p.add_argument("--test-per-label", type=int)
-    p.add_argument("--entity-markers", action="store_true")
     p.add_argument("--json", action="store_true", help="one JSON object per Ws")
     p.set_defaults(run=run_overlap)
 
 
-def run_overlap(args) -> int:
-    from tinylm.analysis.overlap import overlap, token_counts
-    from tinylm.data.corpus import load_corpus
-    from tinylm.data.sampling import sample_task, tokenize_sample
-    from tinylm.data.tasks import load_task
-    from tinylm.tokenizer import load_tokenizer
+def add_task_sample_options(p) -> None:
+    """The task sample's options, as `tinylm finetune` takes them (the same sample)."""
+    p.add_argument("--task", required=True, help="agnews, dbpedia, fewrel, fewrel-val or a file")
+    p.add_argument("--seed", type=int, default=0, help="the task sample's seed")
+    p.add_argument("--train-per-label", type=int)
+    p.add_argument("--test-per-label", type=int)
+    p.add_argument("--entity-markers", action="store_true")
 
-    task_config = TaskConfig(
+
+def task_sample_config(args) -> TaskConfig:
+    return TaskConfig(
         name=args.task,
         train_per_label=args.train_per_label,
         test_per_label=args.test_per_label,
         seed=args.seed,
         entity_markers=args.entity_markers,
     )
+
+
+def run_overlap(args) -> int:
+    from tinylm.analysis.overlap import overlap, task_token_counts, token_counts
+    from tinylm.data.corpus import load_corpus
+    from tinylm.tokenizer import load_tokenizer
+
+    task_config = task_sample_config(args)
     corpora = [
         CorpusConfig(name=args.corpus, ws=ws, seed=args.corpus_seed, lead_only=args.lead_only)
         for ws in args.ws
@@ -51,11 +58,13 @@ def run_overlap(args) -> int:
     cache_dir = resolve_cache_dir(args.cache_dir)
     tokenizer = load_tokenizer(data_dir)
     specials = (tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id)
-    vocab = tokenizer.vocab_size
-
-    sample = sample_task(load_task(task_config, data_dir), task_config)
-    tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=not args.quiet)
-    task_counts = sum(token_counts(tokens[split], vocab, specials) for split in ("train", "test"))
+    task_name, task_counts = task_token_counts(
+        task_config,
+        data_dir=data_dir,
+        tokenizer=tokenizer,
+        cache_dir=cache_dir,
+        progress=not args.quiet,
+    )
     corpus = load_corpus(
         args.corpus,
         data_dir=data_dir,
@@ -66,10 +75,10 @@ def run_overlap(args) -> int:
     for config in corpora:
         subset = corpus.subset(config.ws, config.seed, config.lead_only)
         figures = {
-            "task": sample.task.name,
+            "task": task_name,
             "corpus": config.name,
             "ws": config.ws,
-            **overlap(task_counts, token_counts(subset.tokens, vocab, specials)),
+            **overlap(task_counts, token_counts(subset.tokens, tokenizer.vocab_size, specials)),
         }
         if args.json:
             print(json.dumps(figures))
