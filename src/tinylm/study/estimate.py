@@ -23,13 +23,16 @@ from tinylm.train.checkpoint import list_checkpoints
 from tinylm.train.runtime import build_optimizer, setup_runtime
 
 BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
+# Per training job: building the model, loading data and weights, evaluating, saving (measured
+# on 2 cores: a 20-epoch fine-tuning of bert1-cpu spends about 8 s outside its steps).
+JOB_OVERHEAD_SECONDS = 8.0
 TIMED_STEPS = 2
 
 
 def job_cost(job: Job, store: Store, tokenizer) -> dict:
     """Steps, tokens and training FLOPs of the whole job."""
     if job.kind == "baseline":
-        return {"steps": 0, "tokens": 0, "flops": 0.0}
+        return {"steps": 0, "tokens": 0, "flops": 0.0, "shape": None}
     config = job.config
     train = config.train
     if job.kind == "pretrain":
@@ -54,11 +57,16 @@ def job_cost(job: Job, store: Store, tokenizer) -> dict:
     tokens = per_epoch_tokens * steps * train.batch_size // max(1, len(lengths))
     mean_length = int(lengths.mean()) if len(lengths) else 1
     flops = tokens * training_flops_per_token(config.arch, mean_length, share) + extra
-    return {"steps": steps, "tokens": tokens, "flops": float(flops)}
+    # the batch shape the rate is measured at: the job's batch size and its mean length
+    length = min(config.arch.max_length, max(16, 16 * round(mean_length / 16)))
+    shape = (train.batch_size, length)
+    return {"steps": steps, "tokens": tokens, "flops": float(flops), "shape": shape}
 
 
-def measure_flop_rate(arch: ModelConfig, kind: str, impl: ImplConfig, length: int = 96) -> float:
-    """Model FLOP/s of a few training steps on random batches of 32 x `length` tokens."""
+def measure_flop_rate(
+    arch: ModelConfig, kind: str, impl: ImplConfig, batch: int = 32, length: int = 96
+) -> float:
+    """Model FLOP/s of a few training steps on random batches of `batch` x `length` tokens."""
     runtime = setup_runtime(impl)
     torch.manual_seed(0)
     if kind == "pretrain":
@@ -69,7 +77,7 @@ def measure_flop_rate(arch: ModelConfig, kind: str, impl: ImplConfig, length: in
         share = 0.0
     model.to(runtime.device).train()
     optimizer = build_optimizer(model, TrainConfig(), runtime.device)
-    batch, length = 32, min(length, arch.max_length)
+    length = min(length, arch.max_length)
     ids = torch.randint(
         min(1000, arch.vocab_size // 2), arch.vocab_size, (batch, length), device=runtime.device
     )
@@ -113,10 +121,16 @@ def plan_report(jobs: list[Job], store: Store) -> dict:
         if job.kind == "baseline":
             seconds = BASELINE_SECONDS * remaining
         else:
-            rate_key = (job.kind, repr(job.config.arch))
+            rate_key = (job.kind, repr(job.config.arch), cost["shape"])
             if remaining and rate_key not in rates:
-                rates[rate_key] = measure_flop_rate(job.config.arch, job.kind, store.impl)
-            seconds = cost["flops"] * remaining / rates[rate_key] if remaining else 0.0
+                rates[rate_key] = measure_flop_rate(
+                    job.config.arch, job.kind, store.impl, *cost["shape"]
+                )
+            seconds = (
+                (cost["flops"] / rates[rate_key] + JOB_OVERHEAD_SECONDS) * remaining
+                if remaining
+                else 0.0
+            )
         rows.append({"job": job, "status": status, **cost, "seconds": seconds})
     return {
         "rows": rows,

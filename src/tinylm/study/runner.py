@@ -140,8 +140,9 @@ def preset_description(preset: Preset) -> str:
         for task in preset.tasks
     )
     grid = ", ".join(f"{ws:,}" for ws in preset.ws_grid)
+    arch = preset.arch if isinstance(preset.arch, str) else json.dumps(preset.arch)
     lines = [
-        f"- architecture: `{json.dumps(preset.arch)}`; seeds 0 to {preset.seeds - 1}",
+        f"- architecture: `{arch}`; seeds 0 to {preset.seeds - 1}",
         f"- corpus: {preset.corpus}, nested subsets (permutation seed {preset.corpus_seed}); "
         f"gap study at Ws = {preset.gap_ws:,}; Ws grid {grid}",
         f"- pre-training: {train(preset.pretrain)}",
