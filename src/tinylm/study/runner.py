@@ -13,7 +13,7 @@ from tinylm.study.results import Provenance, read_rows, write_rows
 from tinylm.tokenizer import load_tokenizer
 
 STUDIES = {module.NAME: module for module in (gap, ws)}
-PRESET_ORDER = ("paper", "cpu", "smoke")
+PRESET_ORDER = ("paper", "cpu", "demo", "smoke")
 
 
 def run_study(
