@@ -23,8 +23,9 @@ from tinylm.train.checkpoint import list_checkpoints
 from tinylm.train.runtime import build_optimizer, setup_runtime
 
 BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
-# Per training job: building the model, loading data and weights, evaluating, saving (measured
-# on 2 cores: a 20-epoch fine-tuning of bert1-cpu spends about 8 s outside its steps).
+# Per training job: building the model, loading data and weights, evaluating, saving. Calibrated
+# on the cpu preset (2 cores): with it, the estimated fine-tuning times (29-36 s) match the
+# measured ones (25-43 s).
 JOB_OVERHEAD_SECONDS = 8.0
 TIMED_STEPS = 2
 
