@@ -286,6 +286,20 @@ def test_cli_refuses_bad_options(argv, message, data_dir, capsys, tmp_path, monk
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"tasks": ("agnewz",)}, "unknown task 'agnewz'"),
+        ({"sizes": {"agnews": [500, 5]}}, "lower the per-label sizes"),
+        ({"ws_grid": (20, 100_000)}, "Ws = 100,000 is larger than the pool"),
+    ],
+)
+def test_bad_inputs_are_refused_before_any_job_runs(tmp_path, store, changes, message):
+    with pytest.raises(TinylmError, match=message):
+        run("ws", tiny_preset(**changes), tmp_path, store)
+    assert not store.root.exists() or not any(store.root.iterdir())
+
+
 def test_cli_refuses_an_unknown_study(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "laptop"])

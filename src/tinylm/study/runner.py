@@ -30,8 +30,10 @@ def run_study(
     if name not in STUDIES:
         raise TinylmError(f"unknown study {name!r}; known: {', '.join(STUDIES)}, all")
     study = STUDIES[name]
-    vocab_size = load_tokenizer(store.data_dir).vocab_size
-    cells = study.cells(JobFactory(preset, vocab_size), preset)
+    tokenizer = load_tokenizer(store.data_dir)
+    factory = JobFactory(preset, tokenizer.vocab_size)
+    check_inputs(factory, preset, store, tokenizer)
+    cells = study.cells(factory, preset)
     jobs = unique_jobs(cell.job for cell in cells)
     if dry_run:
         from tinylm.study.estimate import plan_report
@@ -59,6 +61,31 @@ def run_study(
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
     return {"folder": folder, "rows": rows}
+
+
+def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -> None:
+    """Refuses, before any job runs, tasks that cannot be sampled at the preset's sizes and
+    corpus sizes larger than the pool."""
+    from tinylm.data.corpus import load_corpus
+    from tinylm.data.sampling import sample_task
+    from tinylm.data.tasks import load_task
+
+    for task in preset.tasks:
+        config = factory.task(task, 0)
+        sample_task(load_task(config, store.data_dir), config)
+    corpus = load_corpus(
+        preset.corpus,
+        data_dir=store.data_dir,
+        tokenizer=tokenizer,
+        cache_dir=store.cache_dir,
+        progress=store.progress,
+    )
+    largest = max(preset.gap_ws, *preset.ws_grid)
+    if largest > len(corpus.pool()):
+        raise TinylmError(
+            f"preset {preset.name}: Ws = {largest:,} is larger than the pool of corpus "
+            f"{preset.corpus} ({len(corpus.pool()):,} paragraphs)"
+        )
 
 
 def describe(job: Job) -> str:
