@@ -4,7 +4,6 @@ two procedures in the same process, alternating A, B, A, B after a warm-up."""
 import ctypes
 import platform
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import torch
 
 from tinylm import __version__
+from tinylm.provenance import git_commit
 from tinylm.train.runtime import measure_matmul_flops
 
 
@@ -138,23 +138,9 @@ def machine() -> dict:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "tinylm": __version__,
-        "commit": _commit(),
+        "commit": git_commit(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
-
-
-def _commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None

@@ -11,7 +11,7 @@ import time
 import torch
 
 from tinylm.config import ImplConfig, ModelConfig, TrainConfig
-from tinylm.data.corpus import load_subset
+from tinylm.data.corpus import load_corpus
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.model.accounting import MASK_RATE, forward_flops_per_token, training_flops_per_token
@@ -30,20 +30,24 @@ JOB_OVERHEAD_SECONDS = 8.0
 TIMED_STEPS = 2
 
 
-def job_cost(job: Job, store: Store, tokenizer) -> dict:
-    """Steps, tokens and training FLOPs of the whole job."""
+def job_cost(job: Job, store: Store, tokenizer, corpora: dict) -> dict:
+    """Steps, tokens and training FLOPs of the whole job (`corpora`: those loaded so far)."""
     if job.kind == "baseline":
         return {"steps": 0, "tokens": 0, "flops": 0.0, "shape": None}
     config = job.config
     train = config.train
     if job.kind == "pretrain":
-        subset = load_subset(
-            config.corpus,
-            data_dir=store.data_dir,
-            tokenizer=tokenizer,
-            cache_dir=store.cache_dir,
-            progress=False,
-        )
+        corpus_config = config.corpus
+        if corpus_config.name not in corpora:
+            corpora[corpus_config.name] = load_corpus(
+                corpus_config.name,
+                data_dir=store.data_dir,
+                tokenizer=tokenizer,
+                cache_dir=store.cache_dir,
+                progress=False,
+            )
+        corpus = corpora[corpus_config.name]
+        subset = corpus.subset(corpus_config.ws, corpus_config.seed, corpus_config.lead_only)
         lengths = subset.tokens.lengths
         share, extra = MASK_RATE, 0.0
     else:
@@ -111,10 +115,11 @@ def plan_report(jobs: list[Job], store: Store) -> dict:
     """One row per job: its status, cost and the time still needed; and the totals."""
     tokenizer = load_tokenizer(store.data_dir)
     rates: dict[tuple, float] = {}
+    corpora: dict = {}
     rows = []
     for job in jobs:
         status = store.status(job)
-        cost = job_cost(job, store, tokenizer)
+        cost = job_cost(job, store, tokenizer, corpora)
         remaining = 0.0 if status == "cached" else 1.0
         if status.startswith("partial") and cost["steps"]:
             done = int(list_checkpoints(store.path(job))[-1].name.removeprefix("step-"))

@@ -6,12 +6,12 @@ Tables, plots and claims are always computed from results.csv as read back from 
 
 import csv
 import math
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinylm import __version__
+from tinylm.provenance import git_commit
 
 COLUMNS = (
     "study",
@@ -65,25 +65,8 @@ class Provenance:
 
 
 def provenance(command: str) -> Provenance:
-    return Provenance(command, git_commit(), time.strftime("%Y-%m-%d", time.gmtime()))
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """The working tree's commit (with -dirty when it has uncommitted changes), else the
-    package version."""
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=10"],
-            capture_output=True,
-            text=True,
-            cwd=cwd,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        out = None
-    if out is not None and out.returncode == 0 and out.stdout.strip():
-        return out.stdout.strip()
-    return f"tinylm {__version__} (no git checkout)"
+    commit = git_commit() or f"tinylm {__version__} (no git checkout)"
+    return Provenance(command, commit, time.strftime("%Y-%m-%d", time.gmtime()))
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
