@@ -5,11 +5,14 @@ Package map (one job per module):
   paths.py           where data and caches live (TINYLM_DATA_DIR, TINYLM_CACHE_DIR)
   config.py          typed, self-validating configuration dataclasses
   tokenizer.py       bert-base-uncased WordPiece through the `tokenizers` library
+  provenance.py      the git commit that produced a figure
   data/              the data layer: file layout, readers, token cache, corpora, tasks,
                      balanced sampling, `data check` and `data fetch`
   model/             the BERT model in one file, named architectures, FLOP and parameter
                      accounting, Hugging Face conversion
   train/             pre-training, fine-tuning, evaluation and what they share
+  analysis/          token overlap, task-aware corpus selection, missing-token ablations
+  study/             the paper's studies: presets, job engine and run store, outputs
   bench/             benchmarks against the reference procedure
   cli/               the `tinylm` command line
 """
