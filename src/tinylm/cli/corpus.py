@@ -1,9 +1,7 @@
 """`tinylm corpus select --task T --size N --out FILE.jsonl.gz`: a task-aware pre-training
 corpus (analysis/select.py gives the objective), from Wikipedia or any local corpus file."""
 
-import gzip
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,7 @@ def add_parser(commands, parent) -> None:
 def run_select(args) -> int:
     from tinylm.analysis.overlap import overlap, task_token_counts, token_counts
     from tinylm.analysis.select import coverage, greedy_select
-    from tinylm.data.corpus import load_corpus
+    from tinylm.data.corpus import load_corpus, write_corpus
     from tinylm.tokenizer import load_tokenizer
 
     out = Path(args.out)
@@ -83,13 +81,7 @@ def run_select(args) -> int:
         progress=not args.quiet,
     )
 
-    texts = corpus.texts(chosen)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.name}.tmp")
-    with gzip.open(temp, "wt", encoding="utf-8") as f:
-        for text in texts:
-            f.write(json.dumps({"text": text}) + "\n")
-    os.replace(temp, out)
+    write_corpus(out, corpus.texts(chosen))
 
     def describe(tokens) -> dict:
         counts = token_counts(tokens, vocab, specials)

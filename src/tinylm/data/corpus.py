@@ -167,3 +167,17 @@ def load_subset(
         config.name, data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir, progress=progress
     )
     return corpus.subset(config.ws, config.seed, config.lead_only)
+
+
+def write_corpus(path: Path, texts: list[str]) -> None:
+    """Writes paragraphs as a .jsonl.gz corpus (one {"text": ...} per line), atomically."""
+    import gzip
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    with gzip.open(temp, "wt", encoding="utf-8") as f:
+        for text in texts:
+            f.write(json.dumps({"text": text}) + "\n")
+    os.replace(temp, path)

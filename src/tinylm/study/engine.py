@@ -1,9 +1,10 @@
 """The study engine: jobs, their keys, the run store, and running with resume.
 
-A job is one pre-training, fine-tuning or baseline run. Its key is the hash of everything
-that determines its result: the resolved config without the implementation section (which
-decides how a run executes, never what it computes), and for a fine-tuning job the key of
-its pre-trained model rather than a path. Jobs live in the store (`runs/` by default) as
+A job is one built corpus, pre-training, fine-tuning or baseline run. Its key is the hash of
+everything that determines its result: the resolved config without the implementation section
+(which decides how a run executes, never what it computes), and for a job that starts from
+another's output (a fine-tuning from its pre-trained model, a pre-training on a built corpus)
+that job's key rather than a path. Jobs live in the store (`runs/` by default) as
 `<kind>-<key>/`, and a job is done when its summary.json exists. Every study and task that
 needs a job finds it there, so a pre-trained model is made once; an interrupted job goes on
 from its last checkpoint, and a finished one is never run again.
@@ -20,20 +21,23 @@ from pathlib import Path
 from tinylm.config import CorpusConfig, ImplConfig, TaskConfig
 from tinylm.errors import TinylmError
 from tinylm.model.architectures import resolve_architecture
+from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
 from tinylm.study.presets import Preset
 from tinylm.train.checkpoint import list_checkpoints
 from tinylm.train.finetune import FinetuneConfig
 from tinylm.train.pretrain import PretrainConfig
 
 KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
-KINDS = ("pretrain", "finetune", "baseline")
+KINDS = ("corpus", "pretrain", "finetune", "baseline")  # the order jobs run in
 
 
 @dataclass(frozen=True)
 class Job:
-    kind: str  # pretrain | finetune | baseline
-    config: PretrainConfig | FinetuneConfig | TaskConfig
-    init: "Job | None" = None  # a fine-tuning job's pre-trained model; None: from scratch
+    kind: str  # corpus | pretrain | finetune | baseline
+    config: CorpusRecipe | PretrainConfig | FinetuneConfig | TaskConfig
+    # what the job starts from: a fine-tuning's pre-trained model (None: from scratch), a
+    # pre-training's built corpus (None: a random subset named by its config)
+    init: "Job | None" = None
 
     @cached_property
     def identity(self) -> dict:
@@ -42,6 +46,8 @@ class Job:
         values.pop("impl", None)
         if self.kind == "finetune":
             values["init"] = self.init.key if self.init is not None else None
+        if self.kind == "pretrain" and self.init is not None:
+            values["init"] = self.init.key  # absent otherwise: random-subset keys stay as they were
         if self.kind == "baseline":
             from tinylm.study.baseline import CLASSIFIER, VECTORIZER
 
@@ -85,6 +91,23 @@ class JobFactory:
             train=preset.train_config("pretrain", seed),
         )
         return Job("pretrain", config)
+
+    def corpus(self, method: str, task: str, seed: int, ws: int, **options) -> Job:
+        """A corpus built from the random subset of size `ws` against the task sample of
+        `seed` (study/corpora.py)."""
+        preset = self.preset
+        pool = CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed)
+        recipe = CorpusRecipe(method=method, pool=pool, task=self.task(task, seed), **options)
+        return Job("corpus", recipe)
+
+    def pretrain_on(self, corpus: Job, seed: int) -> Job:
+        """Pre-training on a built corpus: all of it, in the order of the preset's seed."""
+        config = PretrainConfig(
+            arch=self.arch,
+            corpus=CorpusConfig(name=CORPUS_FILE, ws=None, seed=self.preset.corpus_seed),
+            train=self.preset.train_config("pretrain", seed),
+        )
+        return Job("pretrain", config, corpus)
 
     def task(self, name: str, seed: int) -> TaskConfig:
         train, test = self.preset.sizes.get(name, (None, None))
@@ -175,10 +198,29 @@ class Store:
             "resume": True,
             "progress": self.progress,
         }
+        if job.kind == "corpus":
+            from tinylm.study.corpora import build_corpus
+            from tinylm.tokenizer import load_tokenizer
+
+            summary = build_corpus(
+                job.config,
+                path,
+                data_dir=self.data_dir,
+                cache_dir=self.cache_dir,
+                tokenizer=load_tokenizer(self.data_dir),
+            )
+            _write_json(path / "summary.json", summary)
+            return summary
         if job.kind == "pretrain":
             from tinylm.train.pretrain import pretrain
 
-            return pretrain(dataclasses.replace(job.config, impl=self.impl), **common)
+            config = dataclasses.replace(job.config, impl=self.impl)
+            if job.init is not None:  # the built corpus, read from its job's folder
+                built = str(self.path(job.init) / CORPUS_FILE)
+                config = dataclasses.replace(
+                    config, corpus=dataclasses.replace(config.corpus, name=built)
+                )
+            return pretrain(config, **common)
         if job.kind == "finetune":
             from tinylm.train.finetune import finetune
 
@@ -193,12 +235,12 @@ class Store:
 
 
 def unique_jobs(jobs) -> list[Job]:
-    """Each job once, every pre-trained model before the jobs that start from it."""
+    """Each job once, every job after the jobs it starts from."""
     seen: dict[str, Job] = {}
     for job in jobs:
-        for needed in (job.init, job):
-            if needed is not None:
-                seen.setdefault(needed.key, needed)
+        while job is not None:
+            seen.setdefault(job.key, job)
+            job = job.init
     order = {kind: i for i, kind in enumerate(KINDS)}
     return sorted(seen.values(), key=lambda job: order[job.kind])
 

@@ -6,6 +6,7 @@ cache) times the analytic FLOPs per token of model/accounting.py. The time is FL
 the measured FLOP rate, so it inherits the model FLOPs utilisation of the timed steps.
 """
 
+import dataclasses
 import time
 
 import torch
@@ -16,6 +17,7 @@ from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.model.accounting import MASK_RATE, forward_flops_per_token, training_flops_per_token
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
+from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import Job, Store
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import schedule_length
@@ -23,6 +25,7 @@ from tinylm.train.checkpoint import list_checkpoints
 from tinylm.train.runtime import build_optimizer, setup_runtime
 
 BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
+CORPUS_SECONDS = 30.0  # building a corpus for a task (a greedy selection: 20 to 45 s on 2 cores)
 # Per training job: building the model, loading data and weights, evaluating, saving. Calibrated
 # on the cpu preset (2 cores): with it, the estimated fine-tuning times (29-36 s) match the
 # measured ones (25-43 s).
@@ -32,12 +35,21 @@ TIMED_STEPS = 2
 
 def job_cost(job: Job, store: Store, tokenizer, corpora: dict) -> dict:
     """Steps, tokens and training FLOPs of the whole job (`corpora`: those loaded so far)."""
-    if job.kind == "baseline":
+    if job.kind in ("baseline", "corpus"):
         return {"steps": 0, "tokens": 0, "flops": 0.0, "shape": None}
     config = job.config
     train = config.train
     if job.kind == "pretrain":
         corpus_config = config.corpus
+        if job.init is not None:
+            built = store.path(job.init) / CORPUS_FILE
+            # Before the corpus is built, the random subset it starts from stands in for it
+            # (same paragraph count; the ablation and swaps keep its tokens within 2%).
+            corpus_config = (
+                dataclasses.replace(corpus_config, name=str(built))
+                if store.done(job.init)
+                else job.init.config.pool
+            )
         if corpus_config.name not in corpora:
             corpora[corpus_config.name] = load_corpus(
                 corpus_config.name,
@@ -124,8 +136,8 @@ def plan_report(jobs: list[Job], store: Store) -> dict:
         if status.startswith("partial") and cost["steps"]:
             done = int(list_checkpoints(store.path(job))[-1].name.removeprefix("step-"))
             remaining = max(0.0, 1 - done / cost["steps"])
-        if job.kind == "baseline":
-            seconds = BASELINE_SECONDS * remaining
+        if job.kind in ("baseline", "corpus"):
+            seconds = remaining * (BASELINE_SECONDS if job.kind == "baseline" else CORPUS_SECONDS)
         else:
             rate_key = (job.kind, repr(job.config.arch), cost["shape"])
             if remaining and rate_key not in rates:

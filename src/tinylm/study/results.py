@@ -20,6 +20,8 @@ COLUMNS = (
     "arm",  # pretrained | scratch | tfidf
     "arch",
     "ws",  # the pre-training corpus size (empty for scratch and tfidf)
+    "corpus",  # random | custom | ablation | reverse-more | reverse-fewer (pre-trained arm)
+    "removed",  # ablation: task types removed from the corpus
     "seed",
     "test_accuracy",
     "test_macro_f1",
@@ -34,10 +36,18 @@ COLUMNS = (
     "pretrain_steps",
     "pretrain_tokens",
     "pretrain_loss",
+    # the pre-training corpus against the task sample (overlap study; analysis/overlap.py)
+    "missing_types",
+    "missing_tokens",
+    "type_overlap",
+    "weighted_overlap",
+    "reverse_missing_share",
+    "corpus_tokens",
     "seconds",  # wall time of this run's job (the fine-tuning, or the baseline fit)
     "pretrain_seconds",
     "job",  # the run folder in the store
     "pretrain_job",
+    "corpus_job",  # the built corpus's folder in the store
     "commit",
     "command",
 )
@@ -47,8 +57,10 @@ TEXT_COLUMNS = {
     "task",
     "arm",
     "arch",
+    "corpus",
     "job",
     "pretrain_job",
+    "corpus_job",
     "commit",
     "command",
 }

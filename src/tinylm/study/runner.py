@@ -6,13 +6,13 @@ import time
 from pathlib import Path
 
 from tinylm.errors import TinylmError
-from tinylm.study import gap, ws
+from tinylm.study import gap, overlap, ws
 from tinylm.study.engine import Cell, Job, JobFactory, Store, unique_jobs
 from tinylm.study.presets import Preset
 from tinylm.study.results import Provenance, read_rows, write_rows
 from tinylm.tokenizer import load_tokenizer
 
-STUDIES = {module.NAME: module for module in (gap, ws)}
+STUDIES = {module.NAME: module for module in (gap, ws, overlap)}
 PRESET_ORDER = ("paper", "cpu", "demo", "smoke")
 
 
@@ -51,9 +51,7 @@ def run_study(
         echo(f"[{index}/{len(pending)}] {describe(job)} ({store.status(job)})")
         start = time.perf_counter()
         summary = store.run(job)
-        figure = summary.get("test_accuracy", summary.get("final_loss"))
-        what = "accuracy" if "test_accuracy" in summary else "loss"
-        echo(f"    {what} {figure:.4f} in {format_seconds(time.perf_counter() - start)}")
+        echo(f"    {outcome(summary)} in {format_seconds(time.perf_counter() - start)}")
 
     folder = out / name / preset.name
     write_rows(folder / "results.csv", [result_row(name, preset, c, store) for c in cells])
@@ -80,7 +78,7 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
         cache_dir=store.cache_dir,
         progress=store.progress,
     )
-    largest = max(preset.gap_ws, *preset.ws_grid)
+    largest = max(preset.gap_ws, preset.fixed_ws, *preset.ws_grid)
     if largest > len(corpus.pool()):
         raise TinylmError(
             f"preset {preset.name}: Ws = {largest:,} is larger than the pool of corpus "
@@ -90,16 +88,38 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
 
 def describe(job: Job) -> str:
     config = job.config
+    if job.kind == "corpus":
+        return f"corpus {recipe_name(config)} seed={config.task.seed}"
     if job.kind == "pretrain":
-        return f"pretrain Ws={config.corpus.ws:,} seed={config.train.seed}"
+        return f"pretrain {corpus_name(job)} seed={config.train.seed}"
     if job.kind == "finetune":
-        start = (
-            "from scratch"
-            if job.init is None
-            else f"from the Ws={job.init.config.corpus.ws:,} model"
-        )
+        start = "from scratch" if job.init is None else f"from the {corpus_name(job.init)} model"
         return f"finetune {config.task.name} seed={config.train.seed} {start}"
     return f"tfidf {config.name} seed={config.seed}"
+
+
+def outcome(summary: dict) -> str:
+    """A job's headline figure."""
+    if "test_accuracy" in summary:
+        return f"accuracy {summary['test_accuracy']:.4f}"
+    if "final_loss" in summary:
+        return f"loss {summary['final_loss']:.4f}"
+    return (
+        f"{summary['paragraphs']:,} paragraphs, {summary['corpus_tokens']:,} tokens, "
+        f"{summary['missing_types']:,} task types missing "
+        f"(random: {summary['random']['missing_types']:,})"
+    )
+
+
+def corpus_name(pretrain: Job) -> str:
+    if pretrain.init is None:
+        return f"Ws={pretrain.config.corpus.ws:,}"
+    return recipe_name(pretrain.init.config)
+
+
+def recipe_name(recipe) -> str:
+    label = f"{recipe.label} -{recipe.removed}" if recipe.method == "ablation" else recipe.label
+    return f"{label} Ws={recipe.pool.ws:,} ({recipe.task.name})"
 
 
 def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
@@ -130,6 +150,8 @@ def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
     if job.init is not None:
         pretrained = store.summary(job.init)
         train = job.init.config.train
+        built = job.init.init
+        row.setdefault("corpus", "random" if built is None else built.config.label)
         row.update(
             pretrain_epochs=train.epochs,
             pretrain_lr=train.lr,
@@ -139,6 +161,9 @@ def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
             pretrain_seconds=store.job_info(job.init).get("seconds"),
             pretrain_job=job.init.name,
         )
+    extras = getattr(STUDIES[study], "row_extras", None)
+    if extras is not None:
+        row.update(extras(cell, store))
     return row
 
 
