@@ -48,3 +48,19 @@ def real_cache_dir() -> Path:
     from tinylm.paths import resolve_cache_dir
 
     return resolve_cache_dir(USER_CACHE_DIR)
+
+
+@pytest.fixture
+def store(tmp_path, data_dir, cache_dir):
+    """An empty run store for study tests, on the tiny data."""
+    from tinylm.config import ImplConfig
+    from tinylm.study.engine import Store
+
+    return Store(
+        tmp_path / "runs",
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        impl=ImplConfig(device="cpu"),
+        progress=False,
+        origin={"command": "pytest", "commit": "test"},
+    )

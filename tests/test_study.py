@@ -8,74 +8,15 @@ import shutil
 import pytest
 import yaml
 
+from studykit import count_executions, run, tiny_preset
 from tinylm.cli import main
 from tinylm.config import ImplConfig
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.study import engine
-from tinylm.study.engine import JobFactory, Store, unique_jobs
-from tinylm.study.presets import PRESETS, Preset, get_preset
-from tinylm.study.results import Provenance, read_rows
-from tinylm.study.runner import run_study
+from tinylm.study.engine import JobFactory, unique_jobs
+from tinylm.study.presets import PRESETS, get_preset
+from tinylm.study.results import read_rows
 from tinylm.study.stats import estimate, paired
-
-TINY_ARCH = {"layers": 1, "heads": 2, "hidden": 32, "intermediate": 64, "max_length": 64}
-
-
-def tiny_preset(**changes) -> Preset:
-    fields = {
-        "name": "tiny",
-        "arch": TINY_ARCH,
-        "tasks": ("agnews", "fewrel-val"),
-        "seeds": 2,
-        "gap_ws": 40,
-        "ws_grid": (20, 40),
-        "pretrain": {"epochs": 1, "lr": 1e-3, "batch_size": 8},
-        "finetune": {"epochs": 2, "lr": 1e-3, "batch_size": 8},
-        "sizes": {"agnews": [6, 5], "fewrel-val": [5, 4]},
-    }
-    return Preset.from_dict({**fields, **changes})
-
-
-@pytest.fixture
-def store(tmp_path, data_dir, cache_dir):
-    return Store(
-        tmp_path / "runs",
-        data_dir=data_dir,
-        cache_dir=cache_dir,
-        impl=ImplConfig(device="cpu"),
-        progress=False,
-        origin={"command": "pytest", "commit": "test"},
-    )
-
-
-PROVENANCE = Provenance("tinylm study (test)", "abc123", "2026-11-21")
-
-
-def run(name, preset, tmp_path, store, **kw):
-    return run_study(
-        name,
-        preset,
-        out=tmp_path / "results",
-        store=store,
-        provenance=PROVENANCE,
-        echo=lambda *_: None,
-        **kw,
-    )
-
-
-def count_executions(monkeypatch, fail_at: int | None = None) -> list:
-    """Records every job the store executes; raises KeyboardInterrupt at call `fail_at`."""
-    calls = []
-    execute = engine.Store._execute
-
-    def recording(self, job, path):
-        calls.append(job)
-        if fail_at is not None and len(calls) == fail_at:
-            raise KeyboardInterrupt
-        return execute(self, job, path)
-
-    monkeypatch.setattr(engine.Store, "_execute", recording)
-    return calls
 
 
 def test_gap_study_writes_every_output(tmp_path, store):
@@ -335,7 +276,22 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
                 assert 0.0 < row["pretrain_loss"] < math.log(30_522)
         assert (out / study / "smoke" / "table.md").is_file()
         assert (out / study / "smoke" / f"{study}.png").stat().st_size > 10_000
+    built = 1 + len(smoke.ablation_removed) + len(smoke.reverse)  # custom, ablations, swaps
+    rows = read_rows(out / "overlap" / "smoke" / "results.csv")
+    assert len(rows) == len(smoke.tasks) * smoke.seeds * (1 + len(smoke.ws_grid) + built)
+    by = {(r["seed"], r["corpus"], r["ws"]): r for r in rows if r["arm"] == "pretrained"}
+    for seed in range(smoke.seeds):
+        random = by[(seed, "random", smoke.fixed_ws)]
+        assert random["missing_types"] > 0 and 0.5 < random["weighted_overlap"] < 1
+        ablation = by[(seed, "ablation", smoke.fixed_ws)]
+        assert ablation["missing_types"] > random["missing_types"]
+        assert ablation["corpus_tokens"] == pytest.approx(random["corpus_tokens"], rel=0.02)
+        assert by[(seed, "custom", smoke.fixed_ws)]["missing_types"] < random["missing_types"]
+        swapped = by[(seed, "reverse-more", smoke.fixed_ws)]
+        assert swapped["missing_types"] == random["missing_types"]
+        assert swapped["reverse_missing_share"] > random["reverse_missing_share"]
+    assert (out / "overlap" / "smoke" / "overlap.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]
-    assert len(verdicts) >= 3
+    assert len(verdicts) >= 6
     assert set(verdicts) <= {"holds", "does not hold", "inconclusive", "not tested"}

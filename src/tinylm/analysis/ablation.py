@@ -72,22 +72,10 @@ def without_types(
             f"the pool has {len(candidates)} paragraphs free of the targets; "
             f"{len(removed)} are needed"
         )
-    # Candidates by length, each bucket in pool order; every removed paragraph takes the first
-    # unused candidate of its own length, else of the nearest length that has one left.
+    # every removed paragraph takes the first unused candidate in pool order
+    replacements = length_matched(tokens.lengths, removed, candidates)
     lengths = tokens.lengths
-    buckets: dict[int, list[int]] = {}
-    for paragraph in candidates[::-1]:  # reversed, so pop() yields pool order
-        buckets.setdefault(int(lengths[paragraph]), []).append(int(paragraph))
-    replacements = []
-    longest = int(lengths.max())
-    for paragraph in removed:
-        length = int(lengths[paragraph])
-        for distance in range(longest + 1):
-            bucket = buckets.get(length - distance) or buckets.get(length + distance)
-            if bucket:
-                replacements.append(bucket.pop())
-                break
-    corpus = np.concatenate([keep, np.asarray(replacements, dtype=np.int64)])
+    corpus = np.concatenate([keep, replacements])
     before, after = int(lengths[subset].sum()), int(lengths[corpus].sum())
     if abs(after - before) > tolerance * before:
         raise ValueError(
@@ -95,3 +83,21 @@ def without_types(
             f"(beyond {tolerance:.0%}): too few target-free paragraphs of matching length"
         )
     return corpus
+
+
+def length_matched(lengths: np.ndarray, leaving: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """One replacement per leaving paragraph: the first unused candidate (in the order given)
+    of its length, else of the nearest length that has one left."""
+    buckets: dict[int, list[int]] = {}
+    for paragraph in candidates[::-1]:  # reversed, so pop() yields the given order
+        buckets.setdefault(int(lengths[paragraph]), []).append(int(paragraph))
+    chosen = []
+    longest = int(lengths.max())
+    for paragraph in leaving:
+        length = int(lengths[paragraph])
+        for distance in range(longest + 1):
+            bucket = buckets.get(length - distance) or buckets.get(length + distance)
+            if bucket:
+                chosen.append(bucket.pop())
+                break
+    return np.asarray(chosen, dtype=np.int64)

@@ -17,7 +17,7 @@ What changes is how the corpus spends its tokens: on the task's types or on othe
 
 import numpy as np
 
-from tinylm.analysis.ablation import TOLERANCE
+from tinylm.analysis.ablation import TOLERANCE, length_matched
 from tinylm.data.token_cache import TokenizedTexts
 
 DIRECTIONS = ("more", "fewer")
@@ -68,8 +68,7 @@ def swap_foreign(
     brings_new[pair_para[held_by[pair_type] == 0]] = True
     candidates = order[~in_subset[order] & ~brings_new[order]]
 
-    # "more": the least foreign leave first, and each length bucket pops its most foreign
-    # newcomer first; "fewer": the opposite.
+    # "more": the least foreign leave first; "fewer": the most foreign.
     key = share if direction == "more" else -share
     wanted = round(fraction * len(subset))
     leaving = []
@@ -88,22 +87,14 @@ def swap_foreign(
     if len(candidates) < wanted:
         raise ValueError(f"the pool has {len(candidates)} eligible newcomers; {wanted} needed")
 
+    # "more": the most foreign candidates first; "fewer": the least foreign first
+    newcomers = length_matched(
+        tokens.lengths, np.asarray(leaving), candidates[np.argsort(-key[candidates], kind="stable")]
+    )
     lengths = tokens.lengths
-    buckets: dict[int, list[int]] = {}
-    for paragraph in candidates[np.argsort(key[candidates], kind="stable")]:
-        buckets.setdefault(int(lengths[paragraph]), []).append(int(paragraph))
-    newcomers = []
-    longest = int(lengths.max())
-    for paragraph in leaving:
-        length = int(lengths[paragraph])
-        for distance in range(longest + 1):
-            bucket = buckets.get(length - distance) or buckets.get(length + distance)
-            if bucket:
-                newcomers.append(bucket.pop())
-                break
     left = np.zeros(n, dtype=bool)
     left[leaving] = True
-    corpus = np.concatenate([subset[~left[subset]], np.asarray(newcomers, dtype=np.int64)])
+    corpus = np.concatenate([subset[~left[subset]], newcomers])
     before, after = int(lengths[subset].sum()), int(lengths[corpus].sum())
     if abs(after - before) > tolerance * before:
         raise ValueError(

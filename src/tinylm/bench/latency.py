@@ -23,7 +23,11 @@ def _sequential(members, ids, mask):
 
 
 def _parallel(pool: ThreadPoolExecutor, members, ids, mask):
-    futures = [pool.submit(lambda m=m: m(ids, mask).logits.softmax(-1)) for m in members]
+    def probabilities(model):
+        with torch.no_grad():  # grad mode is per thread: the caller's no_grad does not reach here
+            return model(ids, mask).logits.softmax(-1)
+
+    futures = [pool.submit(probabilities, m) for m in members]
     return torch.stack([f.result() for f in futures]).mean(0)
 
 
@@ -75,8 +79,16 @@ def bench_latency(
         "machine": machine(),
     }
     if len(models) > 1:
-        pool = ThreadPoolExecutor(max_workers=len(models))
-        report["committee"] = {
+        report["committee"] = committee_latency(models, tokens, pad_id, examples, batches)
+    return report
+
+
+def committee_latency(
+    models: list, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+) -> dict:
+    """`measure` of the soft committee, members run sequential and parallel."""
+    with ThreadPoolExecutor(max_workers=len(models)) as pool:
+        return {
             "sequential": measure(
                 lambda ids, mask: _sequential(models, ids, mask), tokens, pad_id, examples, batches
             ),
@@ -88,5 +100,3 @@ def bench_latency(
                 batches,
             ),
         }
-        pool.shutdown()
-    return report

@@ -10,7 +10,7 @@ import os
 import sys
 
 from tinylm import __version__
-from tinylm.cli import bench, corpus, data, model, overlap, study, tokenize, train
+from tinylm.cli import bench, committee, corpus, data, model, overlap, study, tokenize, train
 from tinylm.errors import TinylmError
 
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_parser(commands, parent)
     overlap.add_parser(commands, parent)
     corpus.add_parser(commands, parent)
+    committee.add_parser(commands, parent)
     return parser
 
 

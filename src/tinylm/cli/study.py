@@ -1,7 +1,7 @@
 """`tinylm study NAME --preset smoke|cpu|paper`: the paper's questions, one command each.
 
-NAME is a study (gap, ws), `all` (every study, sharing their pre-trained models), or `report`
-(rebuild results/report.md from the results.csv files already there).
+NAME is a study (gap, ws, overlap), `all` (every study, sharing their pre-trained models), or
+`report` (rebuild results/report.md from the results.csv files already there).
 """
 
 import shlex
@@ -20,7 +20,7 @@ def add_parser(commands, parent) -> None:
     p = commands.add_parser(
         "study",
         parents=[parent],
-        help="run a study of the paper (gap, ws) on a preset",
+        help="run a study of the paper (gap, ws, overlap) on a preset",
         description="Runs a study: pre-trains and fine-tunes what it needs (reusing every job "
         "already in the run store), then writes results.csv, table.md and a plot to "
         "OUT/NAME/PRESET/ and rebuilds OUT/report.md.",

@@ -238,7 +238,7 @@ def run_finetune(args) -> int:
     return 0
 
 
-def _model_and_tokenizer(path: str, data_dir_arg):
+def load_classifier(path: str, data_dir_arg):
     from tinylm.model.bert import BertForSequenceClassification, load_pretrained
     from tinylm.tokenizer import load_tokenizer
 
@@ -256,12 +256,32 @@ def _model_and_tokenizer(path: str, data_dir_arg):
     return model.eval(), tokenizer
 
 
-def run_evaluate(args) -> int:
+def sample_for(config: TaskConfig, label_names: list[str], tokenizer, args):
+    """(task, sample, tokens) of a task sample for a model that predicts `label_names`;
+    refuses a task whose labels differ."""
     from tinylm.data.sampling import sample_task, tokenize_sample
     from tinylm.data.tasks import is_task_file, load_task
+
+    data_dir = (
+        None if is_task_file(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
+    )
+    task = load_task(config, data_dir)
+    if task.label_names != label_names:
+        raise TinylmError(
+            f"the model's labels {label_names[:4]}... are not those of task {task.name} "
+            f"{task.label_names[:4]}..."
+        )
+    sample = sample_task(task, config)
+    tokens = tokenize_sample(
+        sample, tokenizer, resolve_cache_dir(args.cache_dir), progress=not args.quiet
+    )
+    return task, sample, tokens
+
+
+def run_evaluate(args) -> int:
     from tinylm.train.evaluation import evaluate
 
-    model, tokenizer = _model_and_tokenizer(args.model, args.data_dir)
+    model, tokenizer = load_classifier(args.model, args.data_dir)
     run_config = Path(args.model) / "config.yaml"
     task_fields = {}
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
@@ -278,19 +298,7 @@ def run_evaluate(args) -> int:
     if not task_fields:
         raise TinylmError("--task is required for a model folder outside its run")
     config = TaskConfig.from_dict(task_fields)
-    data_dir = (
-        None if is_task_file(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
-    )
-    task = load_task(config, data_dir)
-    if task.label_names != model.label_names:
-        raise TinylmError(
-            f"the model's labels {model.label_names[:4]}... are not the task's "
-            f"{task.label_names[:4]}..."
-        )
-    sample = sample_task(task, config)
-    tokens = tokenize_sample(
-        sample, tokenizer, resolve_cache_dir(args.cache_dir), progress=not args.quiet
-    )
+    task, sample, tokens = sample_for(config, model.label_names, tokenizer, args)
     report = evaluate(
         model,
         tokens[args.split],
@@ -319,7 +327,7 @@ def run_predict(args) -> int:
         texts += [line for line in split_lines(content) if line.strip()]
     if not texts:
         raise TinylmError("no text to classify: give TEXT arguments or --file")
-    model, tokenizer = _model_and_tokenizer(args.model, args.data_dir)
+    model, tokenizer = load_classifier(args.model, args.data_dir)
     tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
     probabilities = predict_logits(
         model, tokens, pad_id=tokenizer.pad_id, device=torch.device("cpu")

@@ -102,8 +102,8 @@ def build_corpus(
 
     summary = {"method": recipe.method, "label": recipe.label, **figures(chosen)}
     summary["random"] = figures(subset.indices)
-    if recipe.method == "custom":
-        summary["coverage"] = coverage(
-            token_counts(corpus.tokens.select(chosen), vocab, specials), weights, recipe.saturation
-        )
+    if recipe.method == "custom":  # the objective it maximised, and the random subset's
+        for name, indices in (("coverage", chosen), ("random_coverage", subset.indices)):
+            counts_in = token_counts(corpus.tokens.select(indices), vocab, specials)
+            summary[name] = coverage(counts_in, weights, recipe.saturation)
     return summary

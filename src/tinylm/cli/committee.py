@@ -1,0 +1,124 @@
+"""`tinylm committee --members DIR... --task T`: a committee of fine-tuned classifiers on a
+task's test sample: each member's accuracy, the committee's by soft vote (the paper's),
+logit average and majority vote, latency and throughput with the members run one after
+another and in parallel, and FLOPs per example (src/tinylm/committee.py)."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tinylm.config import TaskConfig
+from tinylm.errors import TinylmError
+
+
+def add_parser(commands, parent) -> None:
+    p = commands.add_parser(
+        "committee",
+        parents=[parent],
+        help="evaluate a committee of fine-tuned classifiers",
+        description="Scores each member and the committee (soft vote, logit average, majority "
+        "vote) on a task's test sample, and times it at batch 1 and 32 with the members run "
+        "sequentially and in parallel.",
+    )
+    p.add_argument("--members", nargs="+", required=True, metavar="DIR", help="run or model dirs")
+    p.add_argument("--task", help="default: the task the member runs were fine-tuned on")
+    p.add_argument("--test-per-label", type=int, help="outside a run: the test sample's size")
+    p.add_argument("--sample-seed", type=int, default=0, help="outside a run: its seed")
+    p.add_argument("--no-latency", action="store_true", help="accuracy and FLOPs only")
+    p.add_argument("--examples", type=int, default=50, help="batch-1 timings (default 50)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_committee)
+
+
+def run_committee(args) -> int:
+    from tinylm.cli.train import load_classifier, sample_for
+    from tinylm.committee import check_members, evaluate_committee
+
+    if args.examples <= 0:
+        raise TinylmError(f"--examples must be positive, got {args.examples}")
+    folders = [Path(m) for m in args.members]
+    for folder in folders:
+        if not folder.is_dir():
+            raise TinylmError(f"member folder {folder} does not exist")
+    if len({f.resolve() for f in folders}) < len(folders):
+        raise TinylmError("a member is listed twice")
+    config = _task_config(folders, args)
+    loaded = {str(f): load_classifier(str(f), args.data_dir) for f in folders}
+    members = {name: model for name, (model, _) in loaded.items()}
+    check_members(members)
+    if len({model.config.vocab_size for model in members.values()}) > 1:
+        raise TinylmError("members have different vocabularies; they cannot share the input")
+    # one tokenization serves every member: at the shortest maximum length among them
+    shortest = min(members, key=lambda name: members[name].config.max_length)
+    tokenizer = loaded[shortest][1]
+
+    labels = next(iter(members.values())).label_names
+    task, sample, tokens = sample_for(config, labels, tokenizer, args)
+    report = evaluate_committee(
+        members,
+        tokens["test"],
+        sample.split("test").labels,
+        pad_id=tokenizer.pad_id,
+        latency=not args.no_latency,
+        examples=args.examples,
+    )
+    report = {"task": task.name, **report}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def _task_config(folders: list[Path], args) -> TaskConfig:
+    """The test sample: that of the member runs (they must agree on the task), else --task
+    with --test-per-label and --sample-seed."""
+    runs = {}
+    for folder in folders:
+        run_config = folder / "config.yaml"
+        if run_config.is_file():
+            fields = (yaml.safe_load(run_config.read_text()) or {}).get("task") or {}
+            if fields.get("name"):
+                runs[folder] = fields
+    tasks = {fields["name"] for fields in runs.values()}
+    if len(tasks) > 1:
+        listing = ", ".join(f"{f} ({fields['name']})" for f, fields in runs.items())
+        raise TinylmError(f"members were fine-tuned on different tasks: {listing}")
+    if args.task and tasks and args.task not in tasks:
+        raise TinylmError(f"the members were fine-tuned on {tasks.pop()}, not {args.task}")
+    if runs and args.test_per_label is None:
+        return TaskConfig.from_dict(next(iter(runs.values())))  # the runs' own test sample
+    if not args.task and not tasks:
+        raise TinylmError("--task is required when no member is a fine-tuning run folder")
+    # A test sample does not depend on the train sample's size (data/sampling.py).
+    return TaskConfig(
+        name=args.task or tasks.pop(),
+        train_per_label=1,
+        test_per_label=args.test_per_label,
+        seed=args.sample_seed,
+    )
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['task']}: {report['n']} test texts"]
+    for name, accuracy in zip(report["members"], report["member_accuracies"], strict=True):
+        lines.append(f"  member {name}: accuracy {accuracy:.4f}")
+    lines.append(
+        f"  committee: soft {report['accuracy_soft']:.4f}, logit {report['accuracy_logit']:.4f}"
+        f", hard {report['accuracy_hard']:.4f}"
+    )
+    lines.append(f"  forward FLOPs per example: {report['flops_per_example'] / 1e6:,.1f} M")
+    if "latency_ms" in report:
+        lines.append(
+            f"  batch 1: {report['latency_ms']:.2f} ms parallel "
+            f"(p90 {report['latency_ms_p90']:.2f}), "
+            f"{report['latency_ms_sequential']:.2f} ms sequential "
+            f"(p90 {report['latency_ms_sequential_p90']:.2f})"
+        )
+        lines.append(
+            f"  batch 32: {report['throughput_per_s']:,.0f} texts/s parallel, "
+            f"{report['throughput_per_s_sequential']:,.0f} sequential "
+            f"({report['threads']} threads)"
+        )
+    return "\n".join(lines)
