@@ -8,11 +8,16 @@ import pytest
 import torch
 import yaml
 
+from studykit import run, tiny_preset
 from tinylm.cli import main
 from tinylm.committee import combine, evaluate_committee, member_logits
-from tinylm.config import ModelConfig
+from tinylm.config import ModelConfig, TaskConfig
+from tinylm.data.sampling import sample_task
+from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.model.bert import BertForSequenceClassification
+from tinylm.study.committee import LOGITS_FILE
+from tinylm.study.results import read_rows
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import pad
 
@@ -167,3 +172,40 @@ def test_cli_committee_refuses_bad_member_lists(members, tmp_path, data_dir, cap
     assert code == 2 and "--task is required" in err
     code, _, err = committee(capsys, "--members", str(members[0]), str(members[0]), *base)
     assert code == 2 and "listed twice" in err
+
+
+def test_committee_study_on_tiny_data(tmp_path, store):
+    members = ("bert1-cpu", "bert1-c2-k3-d64-a8-cpu", "bert1-c3-k3-d32-a12-cpu")
+    preset = tiny_preset(
+        tasks=("agnews",), committee_members=members, committee_reference="bert6-cpu"
+    )
+    run("committee", preset, tmp_path, store)
+    folder = tmp_path / "results" / "committee" / "tiny"
+    rows = read_rows(folder / "results.csv")
+    # per seed: 3 members, the reference, and the committees of 2 and 3 members (4)
+    assert len(rows) == 2 * (3 + 1 + 4)
+    by = {(r["seed"], r["members"]): r for r in rows}
+    names = ("cpu", "c2-k3-d64-a8", "c3-k3-d32-a12")
+    for seed in (0, 1):
+        config = TaskConfig(name="agnews", train_per_label=6, test_per_label=5, seed=seed)
+        truth = sample_task(load_task(config, store.data_dir), config).split("test").labels
+        logits = {n: np.load(store.root / by[(seed, n)]["job"] / LOGITS_FILE) for n in names}
+        for name in names:  # the kept logits score what the fine-tuning reported
+            row = by[(seed, name)]
+            assert row["size"] == 1 and row["arm"] == "member"
+            accuracy = (logits[name].argmax(-1) == truth).mean()
+            assert row["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+        for combo in ((names[0], names[1]), names):
+            row = by[(seed, "+".join(combo))]
+            assert row["size"] == len(combo) and row["arm"] == "committee"
+            mean = torch.stack([torch.tensor(logits[n]).softmax(-1) for n in combo]).mean(0)
+            accuracy = (mean.argmax(-1).numpy() == truth).mean()
+            assert row["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+            flops = sum(by[(seed, n)]["flops_per_example"] for n in combo)
+            assert row["flops_per_example"] == pytest.approx(flops, rel=1e-6)
+            assert row["latency_ms"] > 0 and row["latency_ms_sequential"] > 0
+    table = (folder / "table.md").read_text()
+    assert "bert6 (reference)" in table and "Pareto" in table
+    assert (folder / "committee.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (tmp_path / "results" / "report.md").read_text()
+    assert "A soft committee of 3 BERT-1 variants matches BERT-6 (agnews)" in report

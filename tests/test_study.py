@@ -291,6 +291,11 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
         assert swapped["missing_types"] == random["missing_types"]
         assert swapped["reverse_missing_share"] > random["reverse_missing_share"]
     assert (out / "overlap" / "smoke" / "overlap.png").stat().st_size > 10_000
+    members = len(smoke.committee_members)
+    rows = read_rows(out / "committee" / "smoke" / "results.csv")
+    committees = 2**members - 1 - members  # subsets of two members or more
+    assert len(rows) == len(smoke.tasks) * smoke.seeds * (members + 1 + committees)
+    assert all(r["latency_ms"] > 0 and r["flops_per_example"] > 0 for r in rows)
     report = (out / "report.md").read_text()
     verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]
     assert len(verdicts) >= 6

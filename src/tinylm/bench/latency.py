@@ -52,7 +52,7 @@ def measure(run, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batche
     return {
         "p50_ms": float(np.percentile(single, 50)),
         "p90_ms": float(np.percentile(single, 90)),
-        "throughput_per_s": 32 * len(batched) / sum(batched),
+        "throughput_per_s": 32 * len(batched) / sum(batched) if batched else None,
     }
 
 

@@ -57,7 +57,7 @@ def run_study_command(args) -> int:
     from tinylm.study.engine import Store
     from tinylm.study.presets import get_preset
     from tinylm.study.results import provenance
-    from tinylm.study.runner import STUDIES, run_study, write_report
+    from tinylm.study.runner import STUDIES, applies, run_study, write_report
 
     command = "tinylm " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "tinylm study"
     origin = provenance(command)
@@ -89,7 +89,10 @@ def run_study_command(args) -> int:
         progress=not args.quiet,
         origin={"command": origin.command, "commit": origin.commit},
     )
-    names = list(STUDIES) if args.name == "all" else [args.name]
+    if args.name == "all":  # every study the preset defines
+        names = [name for name, study in STUDIES.items() if applies(study, preset)]
+    else:
+        names = [args.name]
     for name in names:
         result = run_study(
             name, preset, out=out, store=store, provenance=origin, dry_run=args.dry_run

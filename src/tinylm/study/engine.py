@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from tinylm.config import CorpusConfig, ImplConfig, TaskConfig
+from tinylm.config import Config, CorpusConfig, ImplConfig, ModelConfig, TaskConfig
 from tinylm.errors import TinylmError
 from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
@@ -28,13 +28,13 @@ from tinylm.train.finetune import FinetuneConfig
 from tinylm.train.pretrain import PretrainConfig
 
 KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
-KINDS = ("corpus", "pretrain", "finetune", "baseline")  # the order jobs run in
+KINDS = ("corpus", "pretrain", "finetune", "baseline", "timing")  # the order jobs run in
 
 
 @dataclass(frozen=True)
 class Job:
-    kind: str  # corpus | pretrain | finetune | baseline
-    config: CorpusRecipe | PretrainConfig | FinetuneConfig | TaskConfig
+    kind: str  # corpus | pretrain | finetune | baseline | timing
+    config: Config  # CorpusRecipe, PretrainConfig, FinetuneConfig, TaskConfig or TimingConfig
     # what the job starts from: a fine-tuning's pre-trained model (None: from scratch), a
     # pre-training's built corpus (None: a random subset named by its config)
     init: "Job | None" = None
@@ -80,13 +80,19 @@ class JobFactory:
         self.preset = preset
         # Named architectures carry BERT's vocabulary size; a data directory with another
         # vocabulary gets the same architecture at its own size.
-        arch = resolve_architecture(preset.arch)
-        self.arch = dataclasses.replace(arch, vocab_size=vocab_size)
+        self.vocab_size = vocab_size
+        self.arch = self.architecture(preset.arch)
 
-    def pretrain(self, ws: int, seed: int) -> Job:
+    def architecture(self, spec: str | dict | None = None) -> ModelConfig:
+        """A named (or mapped) architecture at this vocabulary's size; None: the preset's."""
+        if spec is None:
+            return self.arch
+        return dataclasses.replace(resolve_architecture(spec), vocab_size=self.vocab_size)
+
+    def pretrain(self, ws: int, seed: int, arch: str | dict | None = None) -> Job:
         preset = self.preset
         config = PretrainConfig(
-            arch=self.arch,
+            arch=self.architecture(arch),
             corpus=CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
             train=preset.train_config("pretrain", seed),
         )
@@ -113,12 +119,14 @@ class JobFactory:
         train, test = self.preset.sizes.get(name, (None, None))
         return TaskConfig(name=name, train_per_label=train, test_per_label=test, seed=seed)
 
-    def finetune(self, task: str, seed: int, init: Job | None) -> Job:
+    def finetune(
+        self, task: str, seed: int, init: Job | None, arch: str | dict | None = None
+    ) -> Job:
         # The whole train sample trains, and the last epoch's accuracy is reported (the
         # paper's protocol, without its reading of the test split after every epoch).
         config = FinetuneConfig(
             task=self.task(task, seed),
-            arch=self.arch,
+            arch=self.architecture(arch),
             train=self.preset.train_config("finetune", seed),
             select="last",
         )
@@ -198,6 +206,12 @@ class Store:
             "resume": True,
             "progress": self.progress,
         }
+        if job.kind == "timing":  # latency of models already in the store (study/committee.py)
+            from tinylm.study.committee import run_timing
+
+            summary = run_timing(job.config, self)
+            _write_json(path / "summary.json", summary)
+            return summary
         if job.kind == "corpus":
             from tinylm.study.corpora import build_corpus
             from tinylm.tokenizer import load_tokenizer

@@ -20,6 +20,7 @@ import yaml
 from tinylm.config import Config, TrainConfig
 from tinylm.data.io import read_text
 from tinylm.errors import ConfigError, TinylmError
+from tinylm.model.architectures import get_architecture
 
 
 @dataclass
@@ -43,6 +44,11 @@ class Preset(Config):
     ablation_removed: tuple[int, ...] = ()
     reverse: tuple[str, ...] = ()  # "more" and/or "fewer" tokens the task never uses
     reverse_fraction: float = 0.3
+    # The `committee` study: member architectures, each pre-trained on Ws = committee_ws
+    # (None: gap_ws) and fine-tuned, their soft committees, and the reference they face.
+    committee_members: tuple[str, ...] = ()
+    committee_reference: str | None = None
+    committee_ws: int | None = None
     notes: tuple[str, ...] = ()  # where and why the preset departs from the paper
 
     def validate(self):
@@ -66,6 +72,18 @@ class Preset(Config):
             raise ConfigError("reverse", f"directions are 'more' and 'fewer', got {self.reverse}")
         if not 0 < self.reverse_fraction <= 1:
             raise ConfigError("reverse_fraction", f"must be in (0, 1], got {self.reverse_fraction}")
+        if self.committee_members and self.committee_reference is None:
+            raise ConfigError("committee_reference", "a committee needs a reference model")
+        if len(set(self.committee_members)) != len(self.committee_members):
+            raise ConfigError("committee_members", "a member is listed twice")
+        if self.committee_ws is not None and self.committee_ws <= 0:
+            raise ConfigError("committee_ws", f"must be positive, got {self.committee_ws}")
+        for name in (*self.committee_members, self.committee_reference):
+            if name is not None:
+                try:
+                    get_architecture(name)
+                except TinylmError as err:
+                    raise ConfigError("committee_members", str(err)) from None
         for section in ("pretrain", "finetune"):
             try:
                 TrainConfig.from_dict(getattr(self, section))
@@ -105,6 +123,15 @@ PRESETS = {
         pretrain={**PAPER_TRAIN, "epochs": 50, "warmup_epochs": 1.0},
         finetune={**PAPER_TRAIN, "epochs": 50},
         sizes={"agnews": [1000, 1000], "dbpedia": [100, 100], "fewrel": [630, 70]},
+        committee_members=(
+            "bert1-c0-a24",
+            "bert1-c2-k3-d64-a12",
+            "bert1-c2-k3-d64-a8",
+            "bert1-c3-k3-d32-a12",
+            "bert1-c2-k16x3-d64-a12",
+        ),
+        committee_reference="bert6",
+        committee_ws=40_000,
         notes=(
             "Subsets are drawn from all paragraphs, not only article leads: the data's "
             "27,644 leads cannot make Ws = 90,000.",
@@ -122,8 +149,17 @@ PRESETS = {
         finetune={"epochs": 20, "lr": 3e-4, "batch_size": 16},
         sizes={"agnews": [100, 250], "dbpedia": [30, 100], "fewrel-val": [40, 60]},
         overlap_ws=2_000,
-        ablation_removed=(400,),
+        ablation_removed=(400, 1_000),
         reverse=("more",),
+        committee_members=(
+            "bert1-c0-a24-cpu",
+            "bert1-c2-k3-d64-a12-cpu",
+            "bert1-c2-k3-d64-a8-cpu",
+            "bert1-c3-k3-d32-a12-cpu",
+            "bert1-c2-k16x3-d64-a12-cpu",
+        ),
+        committee_reference="bert6-cpu",
+        committee_ws=2_000,
         notes=(
             "Architecture: the CPU twin of BERT-1 (one layer, hidden 192), about 8,000 "
             "training tokens/s on 2 cores; BERT-6's twin is 2.3x slower and would not fit "
@@ -143,9 +179,9 @@ PRESETS = {
             "FewRel is its 16 public validation relations (fewrel-val); the paper's 64 "
             "training relations are not in the data.",
             "Overlap study: its built corpora at Ws = 2,000 (a grid point, so the random "
-            "subset of that size is the reference), one ablation level (400 task types "
-            "removed) and one reverse direction (more foreign tokens): each built corpus costs "
-            "about 26 minutes over three tasks and three seeds.",
+            "subset of that size is the reference), two ablation levels (400 and 1,000 task "
+            "types removed) and one reverse direction (more foreign tokens): each built corpus "
+            "costs about 26 minutes over three tasks and three seeds.",
         ),
     ),
     "demo": Preset(
@@ -172,6 +208,8 @@ PRESETS = {
         sizes={"agnews": [16, 16], "dbpedia": [8, 8], "fewrel-val": [8, 8]},
         ablation_removed=(5,),
         reverse=("more",),
+        committee_members=("bert1-c2-k3-d64-a8-cpu", "bert1-c3-k3-d32-a12-cpu"),
+        committee_reference="bert6-cpu",
         notes=("Sizes for a pipeline check only: its figures are noise.",),
     ),
 }

@@ -13,6 +13,16 @@ from pathlib import Path
 from tinylm import __version__
 from tinylm.provenance import git_commit
 
+# the timing of a model or committee on this machine (committee study)
+TIMING_COLUMNS = (
+    "flops_per_example",
+    "latency_ms",
+    "latency_ms_p90",
+    "latency_ms_sequential",
+    "latency_ms_sequential_p90",
+    "throughput_per_s",
+    "throughput_per_s_sequential",
+)
 COLUMNS = (
     "study",
     "preset",
@@ -43,6 +53,11 @@ COLUMNS = (
     "weighted_overlap",
     "reverse_missing_share",
     "corpus_tokens",
+    # committee study: the members of a committee ("+"-joined; a model's own name), their
+    # number, and the timing of the model or committee
+    "members",
+    "size",
+    *TIMING_COLUMNS,
     "seconds",  # wall time of this run's job (the fine-tuning, or the baseline fit)
     "pretrain_seconds",
     "job",  # the run folder in the store
@@ -58,6 +73,7 @@ TEXT_COLUMNS = {
     "arm",
     "arch",
     "corpus",
+    "members",
     "job",
     "pretrain_job",
     "corpus_job",

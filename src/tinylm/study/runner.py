@@ -6,13 +6,13 @@ import time
 from pathlib import Path
 
 from tinylm.errors import TinylmError
-from tinylm.study import gap, overlap, ws
+from tinylm.study import committee, gap, overlap, ws
 from tinylm.study.engine import Cell, Job, JobFactory, Store, unique_jobs
 from tinylm.study.presets import Preset
 from tinylm.study.results import Provenance, read_rows, write_rows
 from tinylm.tokenizer import load_tokenizer
 
-STUDIES = {module.NAME: module for module in (gap, ws, overlap)}
+STUDIES = {module.NAME: module for module in (gap, ws, overlap, committee)}
 PRESET_ORDER = ("paper", "cpu", "demo", "smoke")
 
 
@@ -30,11 +30,16 @@ def run_study(
     if name not in STUDIES:
         raise TinylmError(f"unknown study {name!r}; known: {', '.join(STUDIES)}, all")
     study = STUDIES[name]
+    if not applies(study, preset):
+        raise TinylmError(f"preset {preset.name} defines no {name} study ({study.NEEDS})")
     tokenizer = load_tokenizer(store.data_dir)
     factory = JobFactory(preset, tokenizer.vocab_size)
     check_inputs(factory, preset, store, tokenizer)
     cells = study.cells(factory, preset)
-    jobs = unique_jobs(cell.job for cell in cells)
+    extra_jobs = getattr(study, "extra_jobs", None)
+    jobs = unique_jobs(
+        [*(cell.job for cell in cells), *(extra_jobs(factory, preset) if extra_jobs else [])]
+    )
     if dry_run:
         from tinylm.study.estimate import plan_report
 
@@ -54,11 +59,21 @@ def run_study(
         echo(f"    {outcome(summary)} in {format_seconds(time.perf_counter() - start)}")
 
     folder = out / name / preset.name
-    write_rows(folder / "results.csv", [result_row(name, preset, c, store) for c in cells])
+    rows = [result_row(name, preset, c, store) for c in cells]
+    if hasattr(study, "extra_rows"):  # rows that are not one job each (committees)
+        rows = study.extra_rows(factory, preset, rows, store)
+    write_rows(folder / "results.csv", rows)
     rows = read_rows(folder / "results.csv")
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
     return {"folder": folder, "rows": rows}
+
+
+def applies(study, preset: Preset) -> bool:
+    """Whether the preset defines what the study needs (every preset defines gap, ws and
+    overlap; a committee needs member architectures)."""
+    check = getattr(study, "applies", None)
+    return check is None or check(preset)
 
 
 def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -> None:
@@ -78,7 +93,7 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
         cache_dir=store.cache_dir,
         progress=store.progress,
     )
-    largest = max(preset.gap_ws, preset.fixed_ws, *preset.ws_grid)
+    largest = max(preset.gap_ws, preset.fixed_ws, preset.committee_ws or 0, *preset.ws_grid)
     if largest > len(corpus.pool()):
         raise TinylmError(
             f"preset {preset.name}: Ws = {largest:,} is larger than the pool of corpus "
@@ -95,6 +110,8 @@ def describe(job: Job) -> str:
     if job.kind == "finetune":
         start = "from scratch" if job.init is None else f"from the {corpus_name(job.init)} model"
         return f"finetune {config.task.name} seed={config.train.seed} {start}"
+    if job.kind == "timing":
+        return f"timing {config.task.name}: {len(config.members)} members and the reference"
     return f"tfidf {config.name} seed={config.seed}"
 
 
@@ -104,6 +121,8 @@ def outcome(summary: dict) -> str:
         return f"accuracy {summary['test_accuracy']:.4f}"
     if "final_loss" in summary:
         return f"loss {summary['final_loss']:.4f}"
+    if "figures" in summary:
+        return f"{len(summary['figures'])} models and committees timed"
     return (
         f"{summary['paragraphs']:,} paragraphs, {summary['corpus_tokens']:,} tokens, "
         f"{summary['missing_types']:,} task types missing "
@@ -113,7 +132,11 @@ def outcome(summary: dict) -> str:
 
 def corpus_name(pretrain: Job) -> str:
     if pretrain.init is None:
-        return f"Ws={pretrain.config.corpus.ws:,}"
+        arch = pretrain.config.arch
+        shape = f"{arch.layers}L H{arch.hidden}" + (
+            f" conv{arch.conv_layers}" if arch.conv_layers else ""
+        )
+        return f"Ws={pretrain.config.corpus.ws:,} {shape}"
     return recipe_name(pretrain.init.config)
 
 
@@ -201,6 +224,17 @@ def preset_description(preset: Preset) -> str:
         f"- fine-tuning: {train(preset.finetune)}; the last epoch is reported",
         f"- train / test examples per label: {sizes}",
     ]
+    built = ["custom selection"]
+    built += [f"ablation of {n:,} task types" for n in preset.ablation_removed]
+    built += [
+        f"swap {preset.reverse_fraction:.0%} toward {d} foreign tokens" for d in preset.reverse
+    ]
+    lines.append(f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}")
+    if preset.committee_members:
+        lines.append(
+            f"- committee study: members {', '.join(preset.committee_members)}; reference "
+            f"{preset.committee_reference}; Ws = {preset.committee_ws or preset.gap_ws:,}"
+        )
     lines += [f"- note: {note}" for note in preset.notes]
     return "\n".join(lines)
 
