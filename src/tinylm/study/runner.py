@@ -133,9 +133,10 @@ def outcome(summary: dict) -> str:
 def corpus_name(pretrain: Job) -> str:
     if pretrain.init is None:
         arch = pretrain.config.arch
-        shape = f"{arch.layers}L H{arch.hidden}" + (
-            f" conv{arch.conv_layers}" if arch.conv_layers else ""
-        )
+        shape = f"{arch.layers}L H{arch.hidden}"
+        if arch.conv_layers:
+            kernel = "x".join(map(str, arch.conv_kernel))
+            shape += f" conv {arch.conv_layers}x{kernel} d{arch.conv_channels}"
         return f"Ws={pretrain.config.corpus.ws:,} {shape}"
     return recipe_name(pretrain.init.config)
 
