@@ -124,11 +124,13 @@ def test_overlap_study_on_tiny_data(tmp_path, store, monkeypatch):
     assert calls == []  # every job, corpus jobs included, is found in the store
 
 
-def test_an_impossible_ablation_is_refused_with_its_reason(tmp_path, store):
-    # the tiny corpus repeats its words: no task type is rare enough to remove
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_impossible_ablation_is_refused_with_its_reason(tmp_path, store, workers):
+    # the tiny corpus repeats its words: no task type is rare enough to remove; in a worker
+    # process too, the error reaches the caller
     preset = tiny_preset(tasks=("agnews",), seeds=1, ablation_removed=(3,))
     with pytest.raises(TinylmError, match="cannot build the ablation corpus"):
-        run("overlap", preset, tmp_path, store)
+        run("overlap", preset, tmp_path, store, workers=workers)
 
 
 def test_correlations_by_hand():

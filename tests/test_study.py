@@ -8,14 +8,15 @@ import shutil
 import pytest
 import yaml
 
-from studykit import count_executions, run, tiny_preset
+from studykit import PROVENANCE, count_executions, run, tiny_preset
 from tinylm.cli import main
 from tinylm.config import ImplConfig
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.study import engine
-from tinylm.study.engine import JobFactory, unique_jobs
+from tinylm.study.engine import JobFactory, Store, unique_jobs
 from tinylm.study.presets import PRESETS, get_preset
 from tinylm.study.results import read_rows
+from tinylm.study.runner import run_study
 from tinylm.study.stats import estimate, paired
 
 
@@ -300,3 +301,33 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
     verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]
     assert len(verdicts) >= 6
     assert set(verdicts) <= {"holds", "does not hold", "inconclusive", "not tested"}
+
+
+def test_parallel_jobs_give_the_results_of_a_sequential_run(tmp_path, data_dir, cache_dir):
+    preset = tiny_preset(tasks=("agnews",))
+    results = {}
+    for workers in (1, 2):
+        store = Store(
+            tmp_path / f"runs{workers}",
+            data_dir=data_dir,
+            cache_dir=cache_dir,
+            impl=ImplConfig(device="cpu", threads=1),
+            progress=False,
+        )
+        lines = []
+        run_study(
+            "ws",
+            preset,
+            out=tmp_path / f"results{workers}",
+            store=store,
+            provenance=PROVENANCE,
+            workers=workers,
+            echo=lines.append,
+        )
+        rows = read_rows(tmp_path / f"results{workers}" / "ws" / "tiny" / "results.csv")
+        results[workers] = [
+            (r["seed"], r["arm"], r["ws"], r["test_accuracy"], r["pretrain_loss"]) for r in rows
+        ]
+        if workers == 2:
+            assert "2 at a time" in lines[1] and len(lines) == 2 + 10  # header, pool, 10 jobs
+    assert results[1] == results[2]

@@ -47,6 +47,12 @@ def add_parser(commands, parent) -> None:
         action="store_true",
         help="print the jobs, what is cached, their FLOPs and the time they would take",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="jobs run at once, one process each (default 1; on a CPU, e.g. one per core)",
+    )
     p.add_argument("--device")
     p.add_argument("--precision")
     p.add_argument("--threads", type=int)
@@ -67,6 +73,8 @@ def run_study_command(args) -> int:
             raise TinylmError(f"{out} does not exist: run a study first")
         print(f"wrote {write_report(out, origin)}")
         return 0
+    if args.jobs <= 0:
+        raise TinylmError(f"--jobs must be positive, got {args.jobs}")
     if args.seeds is not None and args.seeds <= 0:
         raise TinylmError(f"--seeds must be positive, got {args.seeds}")
     preset = get_preset(args.preset).with_options(seeds=args.seeds, tasks=args.tasks)
@@ -95,7 +103,13 @@ def run_study_command(args) -> int:
         names = [args.name]
     for name in names:
         result = run_study(
-            name, preset, out=out, store=store, provenance=origin, dry_run=args.dry_run
+            name,
+            preset,
+            out=out,
+            store=store,
+            provenance=origin,
+            dry_run=args.dry_run,
+            workers=args.jobs,
         )
         if not args.dry_run:
             folder = result["folder"]
