@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tinylm.config import Config, CorpusConfig, ImplConfig, ModelConfig, TaskConfig
 from tinylm.errors import TinylmError
+from tinylm.lock import FolderLock
 from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
 from tinylm.study.presets import Preset
@@ -185,18 +186,20 @@ class Store:
         if job.init is not None and not self.done(job.init):
             raise TinylmError(f"{job.name} needs {job.init.name}, which has not run")
         path = self.path(job)
-        path.mkdir(parents=True, exist_ok=True)
-        spent = self.job_info(job).get("seconds", 0.0)  # time spent before an interruption
+        with FolderLock(path):  # another study running the same job: refused, not doubled
+            if self.done(job):  # it finished while this process was getting here
+                return self.summary(job)
+            spent = self.job_info(job).get("seconds", 0.0)  # time spent before an interruption
 
-        def record(seconds: float) -> None:
-            info = {**job.identity, "key": job.key, "seconds": seconds, **self.origin}
-            _write_json(path / "job.json", info)
+            def record(seconds: float) -> None:
+                info = {**job.identity, "key": job.key, "seconds": seconds, **self.origin}
+                _write_json(path / "job.json", info)
 
-        record(spent)
-        start = time.perf_counter()
-        summary = self._execute(job, path)
-        record(spent + time.perf_counter() - start)
-        return summary
+            record(spent)
+            start = time.perf_counter()
+            summary = self._execute(job, path)
+            record(spent + time.perf_counter() - start)
+            return summary
 
     def _execute(self, job: Job, path: Path) -> dict:
         common = {
