@@ -334,39 +334,15 @@ def test_parallel_jobs_give_the_results_of_a_sequential_run(tmp_path, data_dir, 
 
 
 def test_a_job_another_process_is_running_is_refused(tmp_path, store):
-    import subprocess
-    import sys
-    import textwrap
-
-    preset = tiny_preset(tasks=("agnews",), seeds=1)
+    from processes import lock_held_by_another_process
     from tinylm.tokenizer import load_tokenizer
 
+    preset = tiny_preset(tasks=("agnews",), seeds=1)
     job = JobFactory(preset, load_tokenizer(store.data_dir).vocab_size).pretrain(40, 0)
-    folder = store.path(job)
-    folder.mkdir(parents=True)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sys, time
-                from tinylm.lock import FolderLock
-                FolderLock({str(folder)!r}).acquire()
-                print("locked", flush=True)
-                time.sleep(60)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(TinylmError, match=rf"in use by another run \(process {holder.pid}\)"):
-            run("gap", preset, tmp_path, store)
-    finally:
-        holder.kill()  # SIGKILL: the kernel drops the lock with the process
-        holder.wait()
-    run("gap", preset, tmp_path, store)  # nothing stuck: the study now runs
+    with (
+        lock_held_by_another_process(store.path(job)) as pid,
+        pytest.raises(TinylmError, match=rf"in use by another run \(process {pid}\)"),
+    ):
+        run("gap", preset, tmp_path, store)
+    run("gap", preset, tmp_path, store)  # the holder was killed: nothing stays stuck
     assert store.done(job)

@@ -551,3 +551,30 @@ def test_length_grouping_sees_every_example_once_with_less_padding():
     again = BatchPlan(lengths, 32, seed=1, group_by_length=True)
     assert all(np.array_equal(again.indices(s), grouped.indices(s)) for s in (0, 99, 100, 150))
     assert not np.array_equal(grouped.indices(0), grouped.indices(100))  # epochs differ
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused(
+    capsys, data_dir, cache_dir, tmp_path, config_file
+):
+    import subprocess
+    import sys
+
+    from processes import lock_held_by_another_process
+
+    out = tmp_path / "run"
+    argv = ["pretrain", "--config", config_file, "--epochs", 1, "--data-dir", data_dir]
+    argv += ["--cache-dir", cache_dir, "--out", out, "--quiet"]
+    with lock_held_by_another_process(out) as pid:
+        code, _, err = cli(capsys, *argv)
+        assert code == 2 and f"in use by another run (process {pid})" in err
+        assert not (out / "config.yaml").exists()  # nothing written
+    code, _, err = cli(capsys, *argv)  # the holder was killed: nothing stays stuck
+    assert code == 0, err
+    assert (out / "summary.json").is_file()
+    # the finished run released its folder: a resume in another process is not refused
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tinylm", *map(str, argv), "--resume"],
+        capture_output=True,
+        text=True,
+    )
+    assert "in use" not in resumed.stderr

@@ -19,10 +19,15 @@ except ImportError:  # pragma: no cover - Windows
 LOCK_FILE = ".lock"
 
 
+# Locks this process holds: path -> [fd, holders]. A process may lock a folder it already
+# holds (a study job, then the training run inside it): locks exclude other processes only.
+_HELD: dict[Path, list] = {}
+
+
 class FolderLock:
     def __init__(self, folder: str | os.PathLike):
-        self.path = Path(folder) / LOCK_FILE
-        self._fd: int | None = None
+        self.path = (Path(folder) / LOCK_FILE).absolute()
+        self._holding = False
 
     def __enter__(self) -> "FolderLock":
         self.acquire()
@@ -32,7 +37,11 @@ class FolderLock:
         self.release()
 
     def acquire(self) -> None:
-        if fcntl is None or self._fd is not None:
+        if fcntl is None or self._holding:
+            return
+        if self.path in _HELD:
+            _HELD[self.path][1] += 1
+            self._holding = True
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -47,10 +56,16 @@ class FolderLock:
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+        _HELD[self.path] = [fd, 1]
+        self._holding = True
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if not self._holding:
+            return
+        self._holding = False
+        held = _HELD[self.path]
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[self.path]
+            fcntl.flock(held[0], fcntl.LOCK_UN)
+            os.close(held[0])

@@ -10,22 +10,33 @@ import yaml
 
 from tinylm import __version__
 from tinylm.errors import TinylmError
+from tinylm.lock import FolderLock
 from tinylm.train.checkpoint import list_checkpoints
 
 
 class RunDir:
+    """The folder, locked by the writing process from here until the summary is written (or
+    the process ends): a second run pointed at it is refused (tinylm/lock.py)."""
+
     def __init__(self, path: str | os.PathLike, *, resume: bool, writer: bool = True):
         self.path = Path(path)
         self.writer = writer
+        self._lock = FolderLock(self.path)
+        if writer:
+            self._lock.acquire()
         self.checkpoints = list_checkpoints(self.path)
         started = self.checkpoints or (self.path / "summary.json").exists()
         if started and not resume:
+            self._lock.release()
             raise TinylmError(
                 f"{self.path} already holds a run; pass --resume to continue it, "
                 "or choose another --out"
             )
         if writer:
             self.path.mkdir(parents=True, exist_ok=True)
+
+    def __del__(self):
+        self._lock.release()
 
     @property
     def latest_checkpoint(self) -> Path | None:
@@ -39,6 +50,7 @@ class RunDir:
 
     def write_summary(self, summary: dict) -> None:
         self._write("summary.json", json.dumps(summary, indent=2) + "\n")
+        self._lock.release()  # the run is complete
 
     def log(self, record: dict) -> None:
         if self.writer:
