@@ -42,10 +42,14 @@ def members(tmp_path, data_dir):
     return [make_member(tmp_path / f"m{seed}", data_dir, seed) for seed in range(3)]
 
 
-def committee(capsys, *argv):
-    code = main(["committee", *argv])
+def cli(capsys, *argv):
+    code = main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def committee(capsys, *argv):
+    return cli(capsys, "committee", *argv)
 
 
 def test_combiners_by_hand():
@@ -209,3 +213,10 @@ def test_committee_study_on_tiny_data(tmp_path, store):
     assert (folder / "committee.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "results" / "report.md").read_text()
     assert "A soft committee of 3 BERT-1 variants matches BERT-6 (agnews)" in report
+
+
+def test_a_preset_without_members_has_no_committee_study(data_dir, tmp_path, capsys):
+    argv = ["study", "committee", "--preset", "demo", "--data-dir", str(data_dir)]
+    code, _, err = cli(capsys, *argv, "--out", str(tmp_path / "r"))
+    assert code == 2 and "defines no committee study" in err
+    assert not (tmp_path / "r").exists()
