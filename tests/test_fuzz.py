@@ -126,6 +126,12 @@ def test_csv_tasks_read_back_what_was_written(rows, quoting, ending):
     writer.writerow(["text", "label"])
     writer.writerows(rows)
     path = _write(".csv", buffer.getvalue().encode("utf-8"))
+    if quoting == csv.QUOTE_MINIMAL and ending == "\n" and any("\r" in t for t, _ in rows):
+        # csv.writer leaves a lone \r unquoted here: the file breaks a row (RFC 4180 allows
+        # CR only inside quotes), and the loader says where
+        with pytest.raises(TinylmError, match="data row .* column"):
+            load_task(TaskConfig(name=str(path)), None)
+        return
     kept = [(text.strip(), label) for text, label in rows if text.strip()]
     if not kept:
         with pytest.raises(TinylmError, match="no data rows|no example with a non-blank text"):

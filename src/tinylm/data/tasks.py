@@ -274,9 +274,13 @@ def file_task(path: Path, config: TaskConfig) -> TaskData:
                 f"(columns: {', '.join(columns)}); use --text-column / --label-column"
             )
         t, lab = columns.index(text_col), columns.index(label_col)
-        records = [(row[t], row[lab]) for row in rows if len(row) > max(t, lab)]
-        if len(records) < len(rows):
-            raise TinylmError(f"{path}: some rows have fewer columns than the header")
+        for number, row in enumerate(rows, start=1):
+            if len(row) <= max(t, lab):
+                raise TinylmError(
+                    f"{path}: data row {number} has {len(row)} column(s), the header "
+                    f"{len(columns)} (a line break inside an unquoted field?)"
+                )
+        records = [(row[t], row[lab]) for row in rows]
     else:
         records = []
         for number, obj in enumerate(iter_jsonl(path), start=1):
