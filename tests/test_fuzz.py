@@ -21,7 +21,14 @@ from tinylm.data.tasks import load_task
 from tinylm.errors import TinylmError
 from tinylm.tokenizer import load_tokenizer
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized, so CI sees the same examples every run; randomized runs with more examples
+# are recorded in docs/reliability.md.
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 # Any Unicode text, including line and paragraph separators, controls and surrogate-free
 # astral characters; sometimes very long.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40) | st.text(
