@@ -27,7 +27,7 @@ COLUMNS = (
     "study",
     "preset",
     "task",
-    "arm",  # pretrained | scratch | tfidf
+    "arm",  # pretrained | scratch | tfidf; committee study: member | reference | committee
     "arch",
     "ws",  # the pre-training corpus size (empty for scratch and tfidf)
     "corpus",  # random | custom | ablation | reverse-more | reverse-fewer (pre-trained arm)
