@@ -1,6 +1,6 @@
 """The study engine: jobs, their keys, the run store, and running with resume.
 
-A job is one built corpus, pre-training, fine-tuning or baseline run. Its key is the hash of
+A job is one built corpus, pre-training, fine-tuning, baseline or timing run. Its key is the hash of
 everything that determines its result: the resolved config without the implementation section
 (which decides how a run executes, never what it computes), and for a job that starts from
 another's output (a fine-tuning from its pre-trained model, a pre-training on a built corpus)
@@ -186,6 +186,7 @@ class Store:
         if job.init is not None and not self.done(job.init):
             raise TinylmError(f"{job.name} needs {job.init.name}, which has not run")
         path = self.path(job)
+        path.mkdir(parents=True, exist_ok=True)
         with FolderLock(path):  # another study running the same job: refused, not doubled
             if self.done(job):  # it finished while this process was getting here
                 return self.summary(job)
