@@ -578,3 +578,41 @@ def test_a_second_run_on_a_folder_in_use_is_refused(
         text=True,
     )
     assert "in use" not in resumed.stderr
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
+    capsys, data_dir, cache_dir, tmp_path, config_file, monkeypatch
+):
+    import tinylm.train.pretrain as pretrain_module
+
+    applied = []
+    original = pretrain_module.apply_gradients
+
+    def poisoning(model, optimizer, grad_clip):
+        original(model, optimizer, grad_clip)
+        applied.append(1)
+        if len(applied) == 5:  # after step 5 the weights are NaN: step 6's loss is NaN
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.fill_(float("nan"))
+
+    monkeypatch.setattr(pretrain_module, "apply_gradients", poisoning)
+    out = tmp_path / "run"
+    argv = ["pretrain", "--config", config_file, "--epochs", 2, "--batch-size", 16]
+    argv += ["--save-every", 2, "--data-dir", data_dir, "--cache-dir", cache_dir]
+    argv += ["--out", out, "--quiet"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 2
+    assert "pre-training stopped at step 6: the loss is nan" in err
+    assert "step-00000004, is kept" in err
+    assert not (out / "summary.json").exists() and not (out / "model").exists()
+    kept = sorted(p.name for p in (out / "checkpoints").glob("step-*"))
+    assert kept[-1] == "step-00000004"
+    weights = load_file(out / "checkpoints" / kept[-1] / "model" / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())
+
+    monkeypatch.setattr(pretrain_module, "apply_gradients", original)
+    code, _, err = cli(capsys, *argv, "--resume")  # resumes from the good checkpoint
+    assert code == 0, err
+    final = load_file(out / "model" / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in final.values())

@@ -9,6 +9,7 @@ data order, the masks and dropout are functions of (seed, step), so no RNG state
 """
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,6 +48,23 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, extra: dict) -> 
     for old in list_checkpoints(run_dir)[:-KEEP]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def stop_if_not_finite(loss: float, step: int, run_dir: Path, job: str) -> None:
+    """A NaN or infinite loss stops the run before anything is saved after it: the last
+    checkpoint stays the last good one, and no final model is written."""
+    if math.isfinite(loss):
+        return
+    checkpoints = list_checkpoints(run_dir)
+    kept = (
+        f"the last good checkpoint, {checkpoints[-1].name}, is kept"
+        if checkpoints
+        else "no checkpoint had been written"
+    )
+    raise TinylmError(
+        f"{job} stopped at step {step}: the loss is {loss}; {kept} and no final model is "
+        "written (a lower learning rate or --grad-clip may help; --resume goes on from it)"
+    )
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:

@@ -28,7 +28,7 @@ from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train import batches
-from tinylm.train.checkpoint import load_checkpoint, save_checkpoint
+from tinylm.train.checkpoint import load_checkpoint, save_checkpoint, stop_if_not_finite
 from tinylm.train.evaluation import evaluate
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import (
@@ -163,6 +163,7 @@ def finetune(
         loss = float(
             all_reduce_sum(output.loss.detach().float().cpu() * len(labels), runtime)
         ) / len(indices)
+        stop_if_not_finite(loss, step + 1, run.path, "fine-tuning")
         real = int(mask.sum()) * runtime.world_size
         # the encoder's FLOPs (the classification head is negligible; no vocabulary projection)
         meter.add(real, real * training_flops_per_token(arch, ids.shape[1], 0.0), loss)

@@ -22,7 +22,7 @@ from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train import batches
-from tinylm.train.checkpoint import load_checkpoint, save_checkpoint
+from tinylm.train.checkpoint import load_checkpoint, save_checkpoint, stop_if_not_finite
 from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import (
@@ -142,6 +142,7 @@ def pretrain(
 
         weighted = output.loss.detach().float().cpu() * masked
         loss_value = float(all_reduce_sum(weighted, runtime) / global_masked)
+        stop_if_not_finite(loss_value, step + 1, run.path, "pre-training")
         real = int(mask.sum()) * runtime.world_size
         share_predicted = float(global_masked) / max(1, real)
         flops = real * training_flops_per_token(config.arch, ids.shape[1], share_predicted)
