@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from tinylm.committee import combine
 from tinylm.config import Config, TaskConfig
 from tinylm.study.engine import Cell, Job, JobFactory, Store
 from tinylm.study.presets import Preset
@@ -113,19 +115,17 @@ def _test_sample(store: Store, task: TaskConfig):
     return tokenizer, sample, tokens["test"]
 
 
-def test_logits(store: Store, job: Job) -> np.ndarray:
-    """A fine-tuned model's logits on its test sample, computed once and kept in its folder."""
+def test_logits(store: Store, job: Job, tokens, pad_id: int) -> np.ndarray:
+    """A fine-tuned model's logits on its test sample (`tokens`), computed once and kept in its
+    folder."""
     path = store.path(job) / LOGITS_FILE
     if path.is_file():
         return np.load(path, allow_pickle=False)
-    import torch
-
     from tinylm.model.bert import BertForSequenceClassification
     from tinylm.train.evaluation import predict_logits
 
-    tokenizer, _, tokens = _test_sample(store, job.config.task)
     model = BertForSequenceClassification.from_pretrained(store.path(job) / "model")
-    logits = predict_logits(model, tokens, pad_id=tokenizer.pad_id, device=torch.device("cpu"))
+    logits = predict_logits(model, tokens, pad_id=pad_id, device=torch.device("cpu"))
     temp = path.with_name(f".{path.stem}.tmp.npy")
     np.save(temp, logits.numpy())
     temp.replace(path)
@@ -134,8 +134,6 @@ def test_logits(store: Store, job: Job) -> np.ndarray:
 
 def run_timing(config: TimingConfig, store: Store) -> dict:
     """Latency and throughput of every member, the reference and every committee."""
-    import torch
-
     from tinylm.bench.common import machine
     from tinylm.bench.latency import committee_latency, measure
     from tinylm.committee import flops_per_example
@@ -214,13 +212,16 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
         for seed in range(preset.seeds):
             group = member_cells(factory, preset, task, seed)[:-1]
             names = [short(c.params["arch"]) for c in group]
-            logits = {n: test_logits(store, c.job) for n, c in zip(names, group, strict=True)}
-            _, sample, _ = _test_sample(store, factory.task(task, seed))
+            tokenizer, sample, tokens = _test_sample(store, factory.task(task, seed))
             truth = sample.split("test").labels
+            logits = {
+                n: torch.from_numpy(test_logits(store, c.job, tokens, tokenizer.pad_id))
+                for n, c in zip(names, group, strict=True)
+            }
             for combo in subsets(names):
                 if len(combo) == 1:
                     continue  # a committee of one is its member's row
-                probabilities = np.mean([_softmax(logits[n]) for n in combo], axis=0)
+                probabilities = combine(torch.stack([logits[n] for n in combo])).numpy()
                 key = "+".join(combo)
                 out.append(
                     {
@@ -243,11 +244,6 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
 
 def _timing(figures: dict, key: str) -> dict:
     return {k: figures.get(key, {}).get(k) for k in TIMING_COLUMNS}
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    return shifted / shifted.sum(-1, keepdims=True)
 
 
 def summarise(rows: list[dict]) -> dict[str, dict]:

@@ -20,20 +20,13 @@ import numpy as np
 
 from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
-from tinylm.study.results import Claim, verdict_from_sign
+from tinylm.study.results import OVERLAP_COLUMNS, Claim, verdict_from_sign
 from tinylm.study.stats import Estimate, estimate, fmt_interval, fmt_mean_std, paired
 from tinylm.study.tables import markdown_table, plot_style, save_figure, tasks_in
 
 NAME = "overlap"
 TITLE = "The gap against token overlap"
-FIGURES = (
-    "missing_types",
-    "missing_tokens",
-    "type_overlap",
-    "weighted_overlap",
-    "reverse_missing_share",
-    "corpus_tokens",
-)
+FIGURES = OVERLAP_COLUMNS
 KIND_ORDER = ("random", "ablation", "custom", "reverse-fewer", "reverse-more")
 BOOTSTRAP = 2000
 

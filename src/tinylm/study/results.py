@@ -13,6 +13,15 @@ from pathlib import Path
 from tinylm import __version__
 from tinylm.provenance import git_commit
 
+# the pre-training corpus against the task sample (overlap study; analysis/overlap.py)
+OVERLAP_COLUMNS = (
+    "missing_types",
+    "missing_tokens",
+    "type_overlap",
+    "weighted_overlap",
+    "reverse_missing_share",
+    "corpus_tokens",
+)
 # the timing of a model or committee on this machine (committee study)
 TIMING_COLUMNS = (
     "flops_per_example",
@@ -46,13 +55,7 @@ COLUMNS = (
     "pretrain_steps",
     "pretrain_tokens",
     "pretrain_loss",
-    # the pre-training corpus against the task sample (overlap study; analysis/overlap.py)
-    "missing_types",
-    "missing_tokens",
-    "type_overlap",
-    "weighted_overlap",
-    "reverse_missing_share",
-    "corpus_tokens",
+    *OVERLAP_COLUMNS,
     # committee study: the members of a committee ("+"-joined; a model's own name), their
     # number, and the timing of the model or committee
     "members",
