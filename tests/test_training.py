@@ -222,6 +222,19 @@ def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, conf
     texts.write_text("war minister election\n\nstock profit shares\n")
     code, out, _ = cli(capsys, "predict", tmp_path / "ft" / "model", "--file", texts)
     assert code == 0 and [line.split("\t")[0] for line in out.splitlines()] == ["World", "Business"]
+    # thousands of texts of every length in one call: one answer each, in their order
+    many = [
+        ("war minister " * (i % 40) + "election", "stock profit " * (i % 7))[i % 2]
+        for i in range(3000)
+    ]
+    many = [text or "shares" for text in many]
+    texts.write_text("\n".join(many) + "\n")
+    code, out, _ = cli(capsys, "predict", tmp_path / "ft", "--file", texts, "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["text"] for r in rows] == many
+    for i in (0, 1, 77, 2998, 2999):  # the same label as when asked alone
+        code, alone, _ = cli(capsys, "predict", tmp_path / "ft", many[i], "--json")
+        assert json.loads(alone)["label"] == rows[i]["label"]
     code, out, _ = cli(
         capsys,
         "evaluate",
@@ -381,6 +394,20 @@ def test_an_existing_run_is_not_overwritten(capsys, data_dir, cache_dir, tmp_pat
     assert code == 2 and "already holds a run; pass --resume" in err
 
 
+def test_resuming_with_another_architecture_is_refused(
+    capsys, data_dir, cache_dir, tmp_path, config_file
+):
+    argv = ["pretrain", "--max-steps", 2, "--batch-size", 8, "--data-dir", data_dir]
+    argv += ["--cache-dir", cache_dir, "--out", tmp_path / "r", "--quiet"]
+    assert cli(capsys, *argv, "--config", config_file)[0] == 0
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"arch": {**TINY_ARCH, "hidden": 128}, "corpus": {"ws": 96}}))
+    code, _, err = cli(capsys, *argv, "--config", other, "--max-steps", 4, "--resume")
+    assert code == 2 and "Traceback" not in err
+    assert "holds another model than this run builds (hidden: 64 in the checkpoint, 128" in err
+    assert [p.name for p in (tmp_path / "r" / "checkpoints").iterdir()] == ["step-00000002"]
+
+
 # --- configuration errors -------------------------------------------------------------------------
 
 
@@ -392,6 +419,7 @@ def test_an_existing_run_is_not_overwritten(capsys, data_dir, cache_dir, tmp_pat
         (["--arch", "bert7"], "unknown architecture 'bert7'"),
         (["--ws", "100000"], "larger than the pool"),
         (["--precision", "fp8"], "precision:"),
+        (["--batch-size", "-8"], "batch_size: must be positive"),
     ],
 )
 def test_bad_pretraining_settings_exit_2(
@@ -413,6 +441,27 @@ def test_bad_pretraining_settings_exit_2(
     )
     assert code == 2 and message in err, err
     assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    "arch, message",
+    [
+        ({"heads": 3}, "heads: 3 heads do not divide hidden size 64"),
+        ({"hidden": -64}, "hidden: must be positive, got -64"),
+        ({"layers": 0}, "layers: must be positive, got 0"),
+        ({"conv_layers": -1}, "conv_layers: must be 0 or more"),
+        ({"base": "bert7"}, "unknown architecture 'bert7'"),
+    ],
+)
+def test_an_invalid_architecture_is_refused_before_any_work(
+    capsys, data_dir, cache_dir, tmp_path, arch, message
+):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"arch": {**TINY_ARCH, **arch}, "corpus": {"ws": 96}}))
+    argv = ["pretrain", "--config", path, "--data-dir", data_dir, "--cache-dir", cache_dir]
+    code, _, err = cli(capsys, *argv, "--out", tmp_path / "r")
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert not (tmp_path / "r").exists() and not cache_dir.exists()  # nothing was started
 
 
 def test_unknown_config_field(capsys, data_dir, tmp_path):
@@ -580,23 +629,30 @@ def test_a_second_run_on_a_folder_in_use_is_refused(
     assert "in use" not in resumed.stderr
 
 
+def _poison_weights_after(steps: int, value: float, module, monkeypatch) -> None:
+    """Sets every weight to `value` after `steps` optimizer steps of the training module."""
+    applied = []
+    original = module.apply_gradients
+
+    def poisoning(model, optimizer, grad_clip):
+        original(model, optimizer, grad_clip)
+        applied.append(1)
+        if len(applied) == steps:
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.fill_(value)
+
+    monkeypatch.setattr(module, "apply_gradients", poisoning)
+
+
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     capsys, data_dir, cache_dir, tmp_path, config_file, monkeypatch
 ):
     import tinylm.train.pretrain as pretrain_module
 
-    applied = []
     original = pretrain_module.apply_gradients
-
-    def poisoning(model, optimizer, grad_clip):
-        original(model, optimizer, grad_clip)
-        applied.append(1)
-        if len(applied) == 5:  # after step 5 the weights are NaN: step 6's loss is NaN
-            with torch.no_grad():
-                for p in model.parameters():
-                    p.fill_(float("nan"))
-
-    monkeypatch.setattr(pretrain_module, "apply_gradients", poisoning)
+    # after step 5 the weights are NaN: step 6's loss is NaN
+    _poison_weights_after(5, float("nan"), pretrain_module, monkeypatch)
     out = tmp_path / "run"
     argv = ["pretrain", "--config", config_file, "--epochs", 2, "--batch-size", 16]
     argv += ["--save-every", 2, "--data-dir", data_dir, "--cache-dir", cache_dir]
@@ -616,3 +672,21 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     assert code == 0, err
     final = load_file(out / "model" / "model.safetensors")
     assert all(torch.isfinite(t).all() for t in final.values())
+
+
+def test_a_nan_loss_stops_fine_tuning_too(
+    capsys, data_dir, cache_dir, tmp_path, config_file, monkeypatch
+):
+    import tinylm.train.finetune as finetune_module
+
+    _poison_weights_after(14, float("inf"), finetune_module, monkeypatch)  # epoch 2 of 11 steps
+    out = tmp_path / "ft"
+    argv = ["finetune", "--task", "agnews", "--scratch", "--config", config_file]
+    argv += ["--train-per-label", 25, "--test-per-label", 5, "--epochs", 3, "--batch-size", 8]
+    argv += ["--data-dir", data_dir, "--cache-dir", cache_dir, "--out", out, "--quiet"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 2 and "fine-tuning stopped at step 15: the loss is nan" in err, err
+    assert "step-00000011, is kept" in err
+    assert not (out / "summary.json").exists() and not (out / "model").exists()
+    weights = load_file(out / "checkpoints" / "step-00000011" / "model" / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())

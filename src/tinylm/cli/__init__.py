@@ -6,6 +6,7 @@ or missing data, with a one-line message on stderr and no traceback.
 """
 
 import argparse
+import errno
 import os
 import sys
 
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The environment refusing a write (a full disk, a read-only folder): the user's to fix, so a
+# message and status 2 rather than a traceback.
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -63,3 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`tinylm arch list | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as err:
+        if err.errno not in WRITE_ERRORS:
+            raise
+        where = f" {err.filename}" if err.filename else ""
+        print(
+            f"tinylm: error: cannot write{where}: {err.strerror}; what was written before "
+            "(checkpoints, finished jobs) is intact, and --resume or a rerun goes on from it",
+            file=sys.stderr,
+        )
+        return 2

@@ -103,7 +103,13 @@ def run_parallel(jobs: list[Job], store: Store, workers: int, echo) -> None:
     waiting, running, finished = list(jobs), {}, 0
     echo(f"running {len(jobs)} jobs, {workers} at a time ({threads} thread(s) each)")
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    with pool:
         try:
             while waiting or running:
                 for job in list(waiting):
@@ -130,6 +136,21 @@ def run_parallel(jobs: list[Job], store: Store, workers: int, echo) -> None:
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker dies with the study that started it, even by SIGKILL (Linux): an orphan would
+    go on holding its job's lock, and the rerun would find the job in use."""
+    import os
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
 
 
 def _run_job(store: Store, job: Job) -> dict:

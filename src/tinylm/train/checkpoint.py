@@ -8,6 +8,7 @@ any moment leaves either the whole checkpoint or none; only complete ones are ev
 data order, the masks and dropout are functions of (seed, step), so no RNG state is needed.
 """
 
+import dataclasses
 import json
 import math
 import shutil
@@ -17,15 +18,34 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from tinylm.errors import TinylmError
+from tinylm.lock import LOCK_FILE
 from tinylm.model.bert import load_pretrained
 
 KEEP = 2  # checkpoints kept; older ones are removed once a newer one is complete
 
 
 def save_checkpoint(run_dir: Path, step: int, model, optimizer, extra: dict) -> Path:
+    """Writes checkpoint `step`; a failed write (a full disk, a read-only folder) stops the run
+    with a message, leaving the checkpoints already written as they were."""
     folder = run_dir / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step-{step:08d}"
+    try:
+        return _save(folder, final, step, model, optimizer, extra)
+    except OSError as err:
+        checkpoints = list_checkpoints(run_dir)
+        kept = (
+            f"{checkpoints[-1].name} is intact and --resume goes on from it"
+            if checkpoints
+            else "no earlier checkpoint exists"
+        )
+        raise TinylmError(
+            f"cannot write checkpoint {final}: {err.strerror or err}"
+            f"{f' ({err.filename})' if err.filename else ''}; {kept}"
+        ) from None
+
+
+def _save(folder: Path, final: Path, step: int, model, optimizer, extra: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
     try:
         model.save_pretrained(tmp / "model")
@@ -40,14 +60,38 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, extra: dict) -> 
         state = {"step": step, "param_groups": groups, **extra}
         (tmp / "state.json").write_text(json.dumps(state, indent=2))
         if final.exists():
-            shutil.rmtree(final)
+            _remove(final)
         tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in list_checkpoints(run_dir)[:-KEEP]:
-        shutil.rmtree(old, ignore_errors=True)
+    for old in list_checkpoints(folder.parent)[:-KEEP]:
+        _remove(old)
     return final
+
+
+def _remove(checkpoint: Path) -> None:
+    """Renamed out of the list first: a kill during the removal leaves no half checkpoint."""
+    doomed = checkpoint.with_name(f".removed-{checkpoint.name}")
+    shutil.rmtree(doomed, ignore_errors=True)
+    checkpoint.rename(doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def remove_temporaries(run_dir: Path) -> None:
+    """Removes what writes killed midway left behind (`.step-N.*` folders, `.name.*` files).
+    Only the process holding the run's lock may call it: another writer's files are then
+    never removed."""
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "model", run_dir / "best"):
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(".*"):
+            if path.name == LOCK_FILE:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def stop_if_not_finite(loss: float, step: int, run_dir: Path, job: str) -> None:
@@ -79,13 +123,28 @@ def load_checkpoint(path: Path, model, optimizer) -> dict:
     try:
         state = json.loads((path / "state.json").read_text())
         saved = load_pretrained(path / "model")
-        model.load_state_dict(saved.state_dict())
         tensors = load_file(path / "optimizer.safetensors")
     except (OSError, ValueError) as err:
         raise TinylmError(f"checkpoint {path} cannot be read: {err}") from None
+    if _difference(saved, model):
+        raise TinylmError(
+            f"checkpoint {path} holds another model than this run builds "
+            f"({_difference(saved, model)}); resume with the run's own config.yaml, or "
+            "choose another --out"
+        )
+    model.load_state_dict(saved.state_dict())
     opt_state: dict = {}
     for key, value in tensors.items():
         index, name = key.split(".", 1)
         opt_state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
     return state
+
+
+def _difference(saved, model) -> str:
+    if type(saved) is not type(model):
+        return f"a {saved.kind}, not a {model.kind}"
+    old, new = dataclasses.asdict(saved.config), dataclasses.asdict(model.config)
+    old["labels"], new["labels"] = (getattr(m, "num_labels", None) for m in (saved, model))
+    changed = [k for k in old if old[k] != new[k]]
+    return ", ".join(f"{k}: {old[k]} in the checkpoint, {new[k]} in this run" for k in changed)

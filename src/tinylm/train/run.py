@@ -11,7 +11,7 @@ import yaml
 from tinylm import __version__
 from tinylm.errors import TinylmError
 from tinylm.lock import FolderLock
-from tinylm.train.checkpoint import list_checkpoints
+from tinylm.train.checkpoint import list_checkpoints, remove_temporaries
 
 
 class RunDir:
@@ -24,6 +24,7 @@ class RunDir:
         self._lock = FolderLock(self.path)
         if writer:
             self._lock.acquire()
+            remove_temporaries(self.path)
         self.checkpoints = list_checkpoints(self.path)
         started = self.checkpoints or (self.path / "summary.json").exists()
         if started and not resume:
