@@ -179,14 +179,16 @@ def test_cli_committee_refuses_bad_member_lists(members, tmp_path, data_dir, cap
 
 
 def test_committee_study_on_tiny_data(tmp_path, store):
-    members = ("bert1-cpu", "bert1-c2-k3-d64-a8-cpu", "bert1-c3-k3-d32-a12-cpu")
     preset = tiny_preset(
-        tasks=("agnews",), committee_members=members, committee_reference="bert6-cpu"
+        tasks=("agnews",),
+        committee_members=("bert1-cpu", "bert1-c2-k3-d64-a8-cpu"),
+        committee_candidates=("bert1-c3-k3-d32-a12-cpu",),
+        committee_reference="bert6-cpu",
     )
     run("committee", preset, tmp_path, store)
     folder = tmp_path / "results" / "committee" / "tiny"
     rows = read_rows(folder / "results.csv")
-    # per seed: 3 members, the reference, and the committees of 2 and 3 members (4)
+    # per seed: 2 members, a candidate, the reference, the committees of 2 and 3 of them (4)
     assert len(rows) == 2 * (3 + 1 + 4)
     by = {(r["seed"], r["members"]): r for r in rows}
     names = ("cpu", "c2-k3-d64-a8", "c3-k3-d32-a12")
@@ -196,7 +198,8 @@ def test_committee_study_on_tiny_data(tmp_path, store):
         logits = {n: np.load(store.root / by[(seed, n)]["job"] / LOGITS_FILE) for n in names}
         for name in names:  # the kept logits score what the fine-tuning reported
             row = by[(seed, name)]
-            assert row["size"] == 1 and row["arm"] == "member"
+            assert row["size"] == 1 and row["arm"] == ("candidate" if "c3" in name else "member")
+            assert row["timed_on"].endswith("thread(s) per model")
             accuracy = (logits[name].argmax(-1) == truth).mean()
             assert row["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
         for combo in ((names[0], names[1]), names):
@@ -210,9 +213,12 @@ def test_committee_study_on_tiny_data(tmp_path, store):
             assert row["latency_ms"] > 0 and row["latency_ms_sequential"] > 0
     table = (folder / "table.md").read_text()
     assert "bert6 (reference)" in table and "Pareto" in table
+    assert "c3-k3-d32-a12 (candidate)" in table and "cpu+c2-k3-d64-a8 (the paper's)" in table
+    assert "of the reference's mean accuracy" in table and "Timed on " in table
     assert (folder / "committee.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "results" / "report.md").read_text()
-    assert "A soft committee of 3 BERT-1 variants matches BERT-6 (agnews)" in report
+    assert "A soft committee of 2 BERT-1 variants matches BERT-6 (agnews)" in report
+    assert "keeps BERT-6's accuracy at lower latency (agnews)" in report
 
 
 def test_a_preset_without_members_has_no_committee_study(data_dir, tmp_path, capsys):
@@ -220,3 +226,21 @@ def test_a_preset_without_members_has_no_committee_study(data_dir, tmp_path, cap
     code, _, err = cli(capsys, *argv, "--out", str(tmp_path / "r"))
     assert code == 2 and "defines no committee study" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_search_picks_the_fastest_of_those_within_the_margin():
+    from tinylm.study.committee import MARGIN, cheapest_match
+    from tinylm.study.stats import estimate
+
+    def entry(name, accuracy, latency):
+        return {"name": name, "accuracy": estimate([accuracy]), "latency_ms": latency}
+
+    reference = entry("bert6", 0.80, 10.0)
+    entries = [
+        entry("a", 0.80 - MARGIN / 2, 4.0),  # within the margin
+        entry("b", 0.70, 1.0),  # faster, too inaccurate
+        entry("c", 0.85, 6.0),  # more accurate, slower than a
+        entry("d", 0.90, None),  # not timed
+    ]
+    assert cheapest_match(entries, reference)["name"] == "a"
+    assert cheapest_match(entries[1:2], reference) is None

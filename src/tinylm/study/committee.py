@@ -1,13 +1,15 @@
 """Study `committee`: soft committees of shallow models against one deep model (Table 8).
 
 Per task and seed, each member architecture (the paper's five BERT-1 variants, or their CPU
-twins) and the reference (BERT-6, or its twin) is pre-trained on Ws = preset.committee_ws and
-fine-tuned on the seed's task sample. Every member's test logits are kept in its job folder
-(`test_logits.npy`), so the soft committee of every subset of members is scored without running
-a model again. A `timing` job per task (on seed 0's models: latency does not depend on the
-weights) measures on this machine the latency at batch 1 (p50, p90) of every member, the
-reference and every committee, run sequentially and in parallel, and the throughput at batch 32
-of the members, the reference and the full committee. FLOPs per example are analytic.
+twins), each candidate (other shapes for the search for cheaper committees) and the reference
+(BERT-6, or its twin) is pre-trained on Ws = preset.committee_ws and fine-tuned on the seed's
+task sample. Every model's test logits are kept in its job folder (`test_logits.npy`), so the
+soft committee of every subset of members and candidates is scored without running a model
+again; the full committee is the members' (the paper's five). A `timing` job per task (on seed
+0's models: latency does not depend on the weights) measures on this machine the latency at
+batch 1 (p50, p90) of every model and committee, run sequentially and in parallel, and the
+throughput at batch 32 of each model and of the committee of all. FLOPs per example are
+analytic.
 """
 
 import itertools
@@ -59,6 +61,7 @@ def member_cells(factory: JobFactory, preset: Preset, task: str, seed: int) -> l
     ws = preset.committee_ws or preset.gap_ws
     out = []
     archs = [("member", a) for a in preset.committee_members]
+    archs += [("candidate", a) for a in preset.committee_candidates]
     archs += [("reference", preset.committee_reference)]
     for arm, arch in archs:
         pretrained = factory.pretrain(ws, seed, arch)
@@ -201,9 +204,7 @@ def run_timing(config: TimingConfig, store: Store) -> dict:
 def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Store) -> list[dict]:
     """The member and reference rows get their timing; one row per committee (every subset of
     members, per task and seed) is added, scored from the members' test logits."""
-    timing = {
-        job.config.task.name: store.summary(job)["figures"] for job in extra_jobs(factory, preset)
-    }
+    timing = {job.config.task.name: store.summary(job) for job in extra_jobs(factory, preset)}
     out = []
     for row in rows:
         name = short(row["arch"])
@@ -242,8 +243,11 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
     return out
 
 
-def _timing(figures: dict, key: str) -> dict:
-    return {k: figures.get(key, {}).get(k) for k in TIMING_COLUMNS}
+def _timing(summary: dict, key: str) -> dict:
+    figures = summary["figures"].get(key, {})
+    machine = summary.get("machine", {})
+    timed_on = f"{machine.get('cpu', 'unknown')}, {summary.get('threads')} thread(s) per model"
+    return {**{k: figures.get(k) for k in TIMING_COLUMNS}, "timed_on": timed_on}
 
 
 def summarise(rows: list[dict]) -> dict[str, dict]:
@@ -261,7 +265,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                     "arm": r["arm"],
                     "size": r["size"],
                     "by_seed": {},
-                    **{k: r[k] for k in TIMING_COLUMNS},
+                    **{k: r.get(k) for k in (*TIMING_COLUMNS, "timed_on")},
                 },
             )
             entry["by_seed"][r["seed"]] = r["test_accuracy"]
@@ -269,6 +273,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
             entry["accuracy"] = estimate(entry["by_seed"].values())
         reference = next(e for e in entries.values() if e["arm"] == "reference")
         committees = [e for e in entries.values() if e["arm"] != "reference"]
+        members = {e["name"] for e in committees if e["arm"] == "member"}
         sizes = {}
         for size in sorted({e["size"] for e in committees}):
             group = [e for e in committees if e["size"] == size]
@@ -279,18 +284,29 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                 "count": len(group),
                 "vs_reference": paired(best["by_seed"], reference["by_seed"]),
             }
-        full = max(committees, key=lambda e: e["size"])
+        full = next(e for e in committees if set(e["name"].split("+")) == members)
         front = pareto_front(list(entries.values()), "latency_ms")
+        cheapest = cheapest_match(committees, reference)
         out[task] = {
             "reference": reference,
             "entries": entries,
             "sizes": sizes,
             "full": full,
             "full_vs_reference": paired(full["by_seed"], reference["by_seed"]),
+            "cheapest": cheapest,
+            "cheapest_vs_reference": cheapest and paired(cheapest["by_seed"], reference["by_seed"]),
             "front": front,
             "front_flops": pareto_front(list(entries.values()), "flops_per_example"),
         }
     return out
+
+
+def cheapest_match(entries: list[dict], reference: dict) -> dict | None:
+    """The search's answer: of the models and committees whose mean accuracy is at most MARGIN
+    below the reference's, the one of lowest latency (parallel, batch 1); None if none is."""
+    bar = reference["accuracy"].mean - MARGIN
+    matches = [e for e in entries if e["accuracy"].mean >= bar and e["latency_ms"] is not None]
+    return min(matches, key=lambda e: e["latency_ms"], default=None)
 
 
 def pareto_front(entries: list[dict], cost: str) -> set[str]:
@@ -316,13 +332,19 @@ def table(rows: list[dict]) -> str:
     parts = []
     for task, data in summarise(rows).items():
         shown = [data["reference"]]
-        shown += [e for e in data["entries"].values() if e["arm"] == "member"]
+        shown += [e for e in data["entries"].values() if e["arm"] in ("member", "candidate")]
         shown += [s["best"] for size, s in data["sizes"].items() if size > 1]
+        if data["full"] not in shown:
+            shown.append(data["full"])
+        if data["cheapest"] is not None and data["cheapest"] not in shown:
+            shown.append(data["cheapest"])
         body = []
         for e in shown:
             label = e["name"] if e["arm"] != "committee" else f"committee {e['name']}"
-            if e["arm"] == "reference":
-                label += " (reference)"
+            if e["arm"] in ("reference", "candidate"):
+                label += f" ({e['arm']})"
+            elif e is data["full"] and e["arm"] == "committee":
+                label += " (the paper's)"
             body.append(
                 [
                     label,
@@ -361,18 +383,42 @@ def table(rows: list[dict]) -> str:
                 for size, s in data["sizes"].items()
             ],
         )
-        parts.append(f"### {task}\n\n{models}\n\n{sizes}")
+        cheapest, reference = data["cheapest"], data["reference"]
+        if cheapest is None:
+            search = (
+                f"No model or committee comes within {MARGIN:.2f} of the reference's mean accuracy."
+            )
+        else:
+            search = (
+                f"Cheapest found within {MARGIN:.2f} of the reference's mean accuracy: "
+                f"**{cheapest['name']}**, {fmt_mean_std(cheapest['accuracy'])} at "
+                f"{_ms(cheapest['latency_ms'])} ms per text (reference "
+                f"{fmt_mean_std(reference['accuracy'])} at {_ms(reference['latency_ms'])} ms); "
+                f"difference {fmt_interval(data['cheapest_vs_reference'])}."
+            )
+        timed = f"Timed on {reference['timed_on']}." if reference.get("timed_on") else ""
+        parts.append(f"### {task}\n\n{models}\n\n{sizes}\n\n{search} {timed}".rstrip())
     return "\n\n".join(
         [
             "Accuracy is the mean ± standard deviation over seeds; a committee is the soft vote "
             "(mean probability) of its members. Latency is the median per text at batch 1 on "
             "this machine, with the members run in parallel (one thread each) or one after "
             "another; throughput is at batch 32 (parallel for a committee: measured for the "
-            "full committee only). The best committee of each size is the one of highest mean "
-            "accuracy; its difference with the reference is paired by seed (95% interval).",
+            "committee of all members and candidates only). Candidates are other shapes tried "
+            "in the search for cheaper committees; the paper's committee is the members'. The "
+            "best committee of each size is the one of highest mean accuracy; its difference "
+            "with the reference is paired by seed (95% interval).",
             *parts,
         ]
     )
+
+
+STYLES = {  # arm: marker, colour, size
+    "reference": ("s", "C3", 60),
+    "member": ("o", "C0", 40),
+    "candidate": ("D", "C2", 40),
+    "committee": (".", "0.5", 25),
+}
 
 
 def plot(rows: list[dict], path: Path, caption: str) -> None:
@@ -389,11 +435,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 for e in data["entries"].values():
                     if e[cost] is None:
                         continue
-                    style = {
-                        "reference": ("s", "C3", 60),
-                        "member": ("o", "C0", 40),
-                        "committee": (".", "0.5", 25),
-                    }[e["arm"]]
+                    style = STYLES[e["arm"]]
                     ax.scatter(
                         e[cost],
                         e["accuracy"].mean,
@@ -414,11 +456,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 ax.set_xlabel(label)
                 ax.set_ylabel("test accuracy")
                 ax.set_title(f"{task}: accuracy against cost (outlined: Pareto front)")
-            for arm, marker, color in (
-                ("reference", "s", "C3"),
-                ("member", "o", "C0"),
-                ("committee", ".", "0.5"),
-            ):
+            for arm, (marker, color, _) in STYLES.items():
                 by_latency.scatter([], [], marker=marker, color=color, label=arm)
             by_latency.legend(fontsize=7)
         save_figure(fig, path, caption)
@@ -461,4 +499,32 @@ def claims(rows: list[dict]) -> list[Claim]:
                     verdict_from_sign(int(np.sign(faster))),
                 )
             )
+        out.append(_search_claim(task, data))
     return out
+
+
+def _search_claim(task: str, data: dict) -> Claim:
+    """Beyond the paper: is some model or committee as accurate as the reference and faster?"""
+    cheapest, reference = data["cheapest"], data["reference"]
+    statement = f"A committee or shallow model keeps BERT-6's accuracy at lower latency ({task})"
+    if cheapest is None or reference["latency_ms"] is None:
+        return Claim(
+            NAME, statement, "(beyond the paper)", "none within the margin", "does not hold"
+        )
+    difference = data["cheapest_vs_reference"]
+    faster = cheapest["latency_ms"] < reference["latency_ms"]
+    if not faster:
+        verdict = "does not hold"
+    elif difference.low > -MARGIN:
+        verdict = "holds"
+    else:
+        verdict = "inconclusive"
+    return Claim(
+        NAME,
+        statement,
+        "(beyond the paper)",
+        f"{cheapest['name']}: {fmt_mean_std(cheapest['accuracy'])} at "
+        f"{cheapest['latency_ms']:.2f} ms against {fmt_mean_std(reference['accuracy'])} at "
+        f"{reference['latency_ms']:.2f} ms; difference {fmt_interval(difference)}",
+        verdict,
+    )

@@ -47,6 +47,9 @@ class Preset(Config):
     # The `committee` study: member architectures, each pre-trained on Ws = committee_ws
     # (None: gap_ws) and fine-tuned, their soft committees, and the reference they face.
     committee_members: tuple[str, ...] = ()
+    # Other shapes for the search for cheaper committees: trained like the members and tried
+    # in every subset, but not part of the paper's full committee.
+    committee_candidates: tuple[str, ...] = ()
     committee_reference: str | None = None
     committee_ws: int | None = None
     notes: tuple[str, ...] = ()  # where and why the preset departs from the paper
@@ -74,11 +77,14 @@ class Preset(Config):
             raise ConfigError("reverse_fraction", f"must be in (0, 1], got {self.reverse_fraction}")
         if self.committee_members and self.committee_reference is None:
             raise ConfigError("committee_reference", "a committee needs a reference model")
-        if len(set(self.committee_members)) != len(self.committee_members):
-            raise ConfigError("committee_members", "a member is listed twice")
+        shapes = (*self.committee_members, *self.committee_candidates)
+        if len(set(shapes)) != len(shapes):
+            raise ConfigError("committee_members", "a member or candidate is listed twice")
+        if self.committee_candidates and not self.committee_members:
+            raise ConfigError("committee_candidates", "candidates need committee_members")
         if self.committee_ws is not None and self.committee_ws <= 0:
             raise ConfigError("committee_ws", f"must be positive, got {self.committee_ws}")
-        for name in (*self.committee_members, self.committee_reference):
+        for name in (*shapes, self.committee_reference):
             if name is not None:
                 try:
                     get_architecture(name)
@@ -158,6 +164,7 @@ PRESETS = {
             "bert1-c3-k3-d32-a12-cpu",
             "bert1-c2-k16x3-d64-a12-cpu",
         ),
+        committee_candidates=("bert1-cpu",),  # the cheapest BERT-1 twin: no conv, hidden 192
         committee_reference="bert6-cpu",
         committee_ws=2_000,
         notes=(

@@ -31,6 +31,7 @@ TIMING_COLUMNS = (
     "latency_ms_sequential_p90",
     "throughput_per_s",
     "throughput_per_s_sequential",
+    "timed_on",  # the CPU (or GPU) and threads per model
 )
 COLUMNS = (
     "study",
@@ -71,6 +72,7 @@ COLUMNS = (
 )
 TEXT_COLUMNS = {
     "study",
+    "timed_on",
     "preset",
     "task",
     "arm",

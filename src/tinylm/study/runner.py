@@ -321,8 +321,14 @@ def preset_description(preset: Preset) -> str:
     lines.append(f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}")
     if preset.committee_members:
         lines.append(
-            f"- committee study: members {', '.join(preset.committee_members)}; reference "
-            f"{preset.committee_reference}; Ws = {preset.committee_ws or preset.gap_ws:,}"
+            f"- committee study: members {', '.join(preset.committee_members)}"
+            + (
+                f"; candidates {', '.join(preset.committee_candidates)}"
+                if preset.committee_candidates
+                else ""
+            )
+            + f"; reference {preset.committee_reference}; Ws = "
+            f"{preset.committee_ws or preset.gap_ws:,}"
         )
     lines += [f"- note: {note}" for note in preset.notes]
     return "\n".join(lines)
