@@ -343,3 +343,18 @@ def test_a_failed_results_write_loses_no_job(capsys, monkeypatch, data_dir, cach
     calls = count_executions(monkeypatch)
     assert _cli(capsys, argv)[0] == 0
     assert calls == [] and (tmp_path / "results/gap/faults/results.csv").is_file()
+
+
+def test_only_tinylm_temporaries_are_removed(tmp_path):
+    from tinylm.train.checkpoint import remove_temporaries
+
+    run = tmp_path / "run"
+    for name in (".git/HEAD", ".env", "checkpoints/.step-00000004.x1/state.json"):
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("x")
+    (run / ".config.yaml.ab12").write_text("half")
+    (run / "model").mkdir()
+    (run / "model/.model.safetensors.cd34").write_text("half")
+    remove_temporaries(run)
+    left = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+    assert left == [".env", ".git", ".git/HEAD", "checkpoints", "model"]

@@ -18,7 +18,6 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from tinylm.errors import TinylmError
-from tinylm.lock import LOCK_FILE
 from tinylm.model.bert import load_pretrained
 
 KEEP = 2  # checkpoints kept; older ones are removed once a newer one is complete
@@ -78,15 +77,26 @@ def _remove(checkpoint: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
+# The temporary names tinylm's writes use, per sub-folder of a run: nothing else is removed
+# (a user's --out may hold dotfiles of their own, such as .git).
+TEMPORARIES = {
+    "": (".config.yaml.", ".summary.json.", ".metrics.jsonl.", ".job.json.", ".test_logits."),
+    "checkpoints": (".step-", ".removed-step-"),
+    "model": (".model.safetensors.", ".config.json."),
+    "best": (".model.safetensors.", ".config.json."),
+}
+
+
 def remove_temporaries(run_dir: Path) -> None:
     """Removes what writes killed midway left behind (`.step-N.*` folders, `.name.*` files).
     Only the process holding the run's lock may call it: another writer's files are then
     never removed."""
-    for folder in (run_dir, run_dir / "checkpoints", run_dir / "model", run_dir / "best"):
+    for sub, prefixes in TEMPORARIES.items():
+        folder = run_dir / sub
         if not folder.is_dir():
             continue
-        for path in folder.glob(".*"):
-            if path.name == LOCK_FILE:
+        for path in folder.iterdir():
+            if not path.name.startswith(prefixes):
                 continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
