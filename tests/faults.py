@@ -82,11 +82,12 @@ def run_with_kills(argv, kills: list[Kill], watch, progress=None, resume_argv=No
         if process.returncode == -signal.SIGKILL:
             tally.kills += 1
             for folder in watch():
-                tally.redone_steps += _steps_since_checkpoint(folder)
                 tally.checkpoints_checked += check_checkpoints(folder)
                 summary = folder / "summary.json"
                 if summary.is_file():
                     finished.setdefault(summary, summary.stat().st_mtime_ns)
+                else:
+                    tally.redone_steps += _steps_since_checkpoint(folder)
             command = resume_argv or argv
             continue
         assert process.returncode == 0, message[-3000:]

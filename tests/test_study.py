@@ -100,7 +100,17 @@ def _cells(preset, store):
     return [cell.job for cell in gap.cells(factory, preset)]
 
 
-def test_a_partial_pretraining_job_continues_from_its_checkpoint(tmp_path, store):
+def test_a_finished_job_keeps_its_model_and_not_its_checkpoints(store):
+    from datagen import tiny_vocab
+
+    preset = tiny_preset(pretrain={"epochs": 2, "lr": 1e-3, "batch_size": 8})
+    job = JobFactory(preset, len(tiny_vocab())).pretrain(40, 0)
+    store.run(job)
+    left = sorted(p.name for p in store.path(job).iterdir())
+    assert left == [".lock", "config.yaml", "job.json", "metrics.jsonl", "model", "summary.json"]
+
+
+def test_a_partial_pretraining_job_continues_from_its_checkpoint(tmp_path, store, monkeypatch):
     from datagen import tiny_vocab
     from tinylm.train.checkpoint import list_checkpoints
 
@@ -108,6 +118,8 @@ def test_a_partial_pretraining_job_continues_from_its_checkpoint(tmp_path, store
     factory = JobFactory(preset, len(tiny_vocab()))
     job = factory.pretrain(40, 0)
     assert store.status(job) == "to run"
+    # a finished job's checkpoints are removed; kept here to make a partial run of them
+    monkeypatch.setattr(engine, "remove_checkpoints", lambda path: None)
     store.run(job)
     assert store.status(job) == "cached"
     # a run killed after its first epoch: the summary and final checkpoint gone

@@ -267,7 +267,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                     "arm": r["arm"],
                     "size": r["size"],
                     "by_seed": {},
-                    **{k: r.get(k) for k in (*TIMING_COLUMNS, "timed_on")},
+                    **{k: r.get(k) for k in TIMING_COLUMNS},
                 },
             )
             entry["by_seed"][r["seed"]] = r["test_accuracy"]

@@ -7,7 +7,8 @@ another's output (a fine-tuning from its pre-trained model, a pre-training on a 
 that job's key rather than a path. Jobs live in the store (`runs/` by default) as
 `<kind>-<key>/`, and a job is done when its summary.json exists. Every study and task that
 needs a job finds it there, so a pre-trained model is made once; an interrupted job goes on
-from its last checkpoint, and a finished one is never run again.
+from its last checkpoint, and a finished one is never run again (so its checkpoints are removed:
+a finished job keeps its model, summary and logs).
 """
 
 import dataclasses
@@ -24,7 +25,7 @@ from tinylm.lock import FolderLock
 from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
 from tinylm.study.presets import Preset
-from tinylm.train.checkpoint import list_checkpoints
+from tinylm.train.checkpoint import list_checkpoints, remove_checkpoints
 from tinylm.train.finetune import FinetuneConfig
 from tinylm.train.pretrain import PretrainConfig
 
@@ -200,6 +201,7 @@ class Store:
             start = time.perf_counter()
             summary = self._execute(job, path)
             record(spent + time.perf_counter() - start)
+            remove_checkpoints(path)  # (a kill just before this leaves them: disk, not harm)
             return summary
 
     def _execute(self, job: Job, path: Path) -> dict:

@@ -37,7 +37,7 @@ COLUMNS = (
     "study",
     "preset",
     "task",
-    "arm",  # pretrained | scratch | tfidf; committee study: member | reference | committee
+    "arm",  # pretrained | scratch | tfidf; committee: member | candidate | reference | committee
     "arch",
     "ws",  # the pre-training corpus size (empty for scratch and tfidf)
     "corpus",  # random | custom | ablation | reverse-more | reverse-fewer (pre-trained arm)

@@ -77,6 +77,14 @@ def _remove(checkpoint: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
+def remove_checkpoints(run_dir: Path) -> None:
+    """Removes a finished run's checkpoints: they only serve a resume, and hold the model three
+    times over (weights and AdamW's two moments), twice."""
+    for checkpoint in list_checkpoints(run_dir):
+        _remove(checkpoint)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+
+
 # The temporary names tinylm's writes use, per sub-folder of a run: nothing else is removed
 # (a user's --out may hold dotfiles of their own, such as .git).
 TEMPORARIES = {
@@ -136,10 +144,11 @@ def load_checkpoint(path: Path, model, optimizer) -> dict:
         tensors = load_file(path / "optimizer.safetensors")
     except (OSError, ValueError) as err:
         raise TinylmError(f"checkpoint {path} cannot be read: {err}") from None
-    if _difference(saved, model):
+    difference = _difference(saved, model)
+    if difference:
         raise TinylmError(
             f"checkpoint {path} holds another model than this run builds "
-            f"({_difference(saved, model)}); resume with the run's own config.yaml, or "
+            f"({difference}); resume with the run's own config.yaml, or "
             "choose another --out"
         )
     model.load_state_dict(saved.state_dict())
