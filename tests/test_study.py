@@ -186,6 +186,19 @@ def test_presets_validate_themselves():
         get_preset("laptop")
 
 
+def test_the_plan_lines_up_however_long_the_job_names(monkeypatch):
+    from tinylm.study import runner
+
+    monkeypatch.setattr(runner, "describe", lambda job: job)
+    names = ["short", "finetune fewrel-val seed=2 from the Ws=2,000 1L H192 conv 2x16x3 d16 model"]
+    rows = [
+        {"job": n, "status": "to run", "tokens": 10, "flops": 1e12, "seconds": 60} for n in names
+    ]
+    plan = {"rows": rows, "to_run": 2, "flops": 2e12, "seconds": 120}
+    header, *lines = runner.format_plan("gap", tiny_preset(), plan).splitlines()[1:4]
+    assert [line[header.index("status") :][:6] for line in lines] == ["to run", "to run"]
+
+
 def test_cli_dry_run_then_run_then_report(tmp_path, data_dir, cache_dir, capsys):
     preset_file = tmp_path / "tiny.yaml"
     fields = tiny_preset(tasks=("agnews",), seeds=1).to_dict()
@@ -208,6 +221,8 @@ def test_cli_dry_run_then_run_then_report(tmp_path, data_dir, cache_dir, capsys)
     out = capsys.readouterr().out
     assert "study gap, preset tiny: 4 jobs, 4 to run" in out
     assert out.count("to run") >= 4 and "TFLOP" in out
+    header, *rows = out.splitlines()[1:5]
+    assert all(row[header.index("status") :].startswith("to run") for row in rows)  # aligned
     assert not (tmp_path / "res").exists() and not (tmp_path / "runs").exists()
 
     assert main(["study", "all", *common]) == 0

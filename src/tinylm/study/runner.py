@@ -382,13 +382,15 @@ def write_report(out: Path, provenance: Provenance) -> Path:
 
 
 def format_plan(name: str, preset: Preset, plan: dict) -> str:
+    jobs = [describe(row["job"]) for row in plan["rows"]]
+    width = max(map(len, ["job", *jobs]))
     lines = [
         f"study {name}, preset {preset.name}: {len(plan['rows'])} jobs, {plan['to_run']} to run",
-        f"{'job':<58} {'status':<22} {'tokens':>12} {'TFLOP':>9} {'time':>10}",
+        f"{'job':<{width}} {'status':<22} {'tokens':>12} {'TFLOP':>9} {'time':>10}",
     ]
-    for row in plan["rows"]:
+    for job, row in zip(jobs, plan["rows"], strict=True):
         lines.append(
-            f"{describe(row['job']):<58} {row['status']:<22} {row['tokens']:>12,} "
+            f"{job:<{width}} {row['status']:<22} {row['tokens']:>12,} "
             f"{row['flops'] / 1e12:>9.1f} {format_seconds(row['seconds']):>10}"
         )
     lines.append(
