@@ -422,16 +422,19 @@ def table(rows: list[dict]) -> str:
     )
 
 
+PAPERS = "the paper's committee"  # the members' full committee, drawn apart from the others
 STYLES = {  # arm: marker, colour, size
     "reference": ("s", "C3", 60),
     "member": ("o", "C0", 40),
     "candidate": ("D", "C2", 40),
     "committee": (".", "0.5", 25),
+    PAPERS: ("*", "C4", 110),
 }
 
 
 def plot(rows: list[dict], path: Path, caption: str) -> None:
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     summary = summarise(rows)
     with plot_style():
@@ -444,7 +447,8 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 for e in data["entries"].values():
                     if e[cost] is None:
                         continue
-                    style = STYLES[e["arm"]]
+                    papers = e is data["full"] and e["arm"] == "committee"
+                    style = STYLES[PAPERS if papers else e["arm"]]
                     ax.scatter(
                         e[cost],
                         e["accuracy"].mean,
@@ -462,6 +466,13 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 if on_front:
                     ax.step(*zip(*on_front, strict=True), where="post", color="k", lw=0.8)
                 ax.set_xscale("log")
+                # ticks at 1, 2, 5 per decade, written plainly (10, 20, 50 ms; 100M FLOPs):
+                # the default labels only some minor ticks, as overlapping powers of ten
+                ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+                ax.xaxis.set_major_formatter(
+                    ticker.EngFormatter(sep="") if cost == "flops_per_example" else "{x:g}"
+                )
+                ax.xaxis.set_minor_formatter(ticker.NullFormatter())
                 ax.set_xlabel(label)
                 ax.set_ylabel("test accuracy")
                 ax.set_title(f"{task}: accuracy against cost (outlined: Pareto front)")
