@@ -294,6 +294,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
             "entries": entries,
             "sizes": sizes,
             "full": full,
+            "papers": full if full["arm"] == "committee" else None,  # drawn and named apart
             "full_vs_reference": paired(full["by_seed"], reference["by_seed"]),
             "cheapest": cheapest,
             "cheapest_vs_reference": cheapest and paired(cheapest["by_seed"], reference["by_seed"]),
@@ -349,7 +350,7 @@ def table(rows: list[dict]) -> str:
             label = e["name"] if e["arm"] != "committee" else f"committee {e['name']}"
             if e["arm"] in ("reference", "candidate"):
                 label += f" ({e['arm']})"
-            elif e is data["full"] and e["arm"] == "committee":
+            elif e is data["papers"]:
                 label += " (the paper's)"
             body.append(
                 [
@@ -447,8 +448,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 for e in data["entries"].values():
                     if e[cost] is None:
                         continue
-                    papers = e is data["full"] and e["arm"] == "committee"
-                    style = STYLES[PAPERS if papers else e["arm"]]
+                    style = STYLES[PAPERS if e is data["papers"] else e["arm"]]
                     ax.scatter(
                         e[cost],
                         e["accuracy"].mean,
