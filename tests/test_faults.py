@@ -349,12 +349,13 @@ def test_only_tinylm_temporaries_are_removed(tmp_path):
     from tinylm.train.checkpoint import remove_temporaries
 
     run = tmp_path / "run"
-    for name in (".git/HEAD", ".env", "checkpoints/.step-00000004.x1/state.json"):
+    for name in (".git/HEAD", ".env", "checkpoints/.step-00000004.77.0a1b2c3d.tmp/state.json"):
         (run / name).parent.mkdir(parents=True, exist_ok=True)
         (run / name).write_text("x")
-    (run / ".config.yaml.ab12").write_text("half")
+    (run / ".config.yaml.123.ab12cd34.tmp").write_text("half")
     (run / "model").mkdir()
-    (run / "model/.model.safetensors.cd34").write_text("half")
+    (run / "model/.model.safetensors.9.cd34ef56.tmp").write_text("half")
+    (run / "checkpoints/.removed-step-00000002").mkdir()
     remove_temporaries(run)
     left = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
     assert left == [".env", ".git", ".git/HEAD", "checkpoints", "model"]

@@ -20,6 +20,7 @@ from tinylm.data import layout
 from tinylm.data.io import file_sha256, iter_jsonl, read_text, split_lines
 from tinylm.data.token_cache import CacheInfo, TokenizedTexts, tokenize_cached
 from tinylm.errors import TinylmError
+from tinylm.files import atomic_open
 from tinylm.tokenizer import Tokenizer
 
 WIKIPEDIA = "wikipedia"
@@ -174,10 +175,6 @@ def write_corpus(path: Path, texts: list[str]) -> None:
     import gzip
     import json
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    with gzip.open(temp, "wt", encoding="utf-8") as f:
+    with atomic_open(path, text=False) as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
         for text in texts:
             f.write(json.dumps({"text": text}) + "\n")
-    os.replace(temp, path)

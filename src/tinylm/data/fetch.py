@@ -20,14 +20,12 @@ import itertools
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from tqdm import tqdm
 
@@ -35,6 +33,7 @@ from tinylm.data import layout
 from tinylm.data.io import split_lines
 from tinylm.data.tasks import AGNEWS_NAMES, DBPEDIA_NAMES
 from tinylm.errors import TinylmError
+from tinylm.files import atomic_open
 from tinylm.paths import DATA_DIR_ENV
 
 DATASETS = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
@@ -189,7 +188,7 @@ def fetch_tokenizer(data_dir: Path) -> list[Path]:
 
     source = Path(hf_hub_download(repo_id=VOCAB_REPO, filename="vocab.txt"))
     target = data_dir / layout.VOCAB
-    with source.open("rb") as src, atomic_open(target) as dst:
+    with source.open("rb") as src, atomic_open(target, text=False) as dst:
         shutil.copyfileobj(src, dst)
     return [target]
 
@@ -302,7 +301,7 @@ def write_wikipedia(path: Path, articles: Iterable[dict], limit: int) -> int:
     # No file name in the gzip header (it would be the temporary name), and mtime 0, so that
     # the same articles always give the same bytes.
     with (
-        atomic_open(path) as raw,
+        atomic_open(path, text=False) as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
     ):
         for record in _paragraph_records(itertools.islice(articles, limit)):
@@ -324,7 +323,7 @@ def _paragraph_records(articles: Iterable[dict]) -> Iterator[dict]:
 
 def write_classification_csv(path: Path, rows: Iterable[tuple[int, str, str]]) -> None:
     """Write (class id, title, text) rows as the official CSVs are: no header, all quoted."""
-    with atomic_open(path, text=True) as f:
+    with atomic_open(path) as f:
         writer = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n")
         for class_id, title, text in rows:
             writer.writerow((class_id, title, text))
@@ -332,40 +331,12 @@ def write_classification_csv(path: Path, rows: Iterable[tuple[int, str, str]]) -
 
 def write_classes(path: Path, names: Iterable[str]) -> None:
     """One class name per line, for class ids 1, 2, ..."""
-    with atomic_open(path, text=True) as f:
+    with atomic_open(path) as f:
         f.writelines(f"{name}\n" for name in names)
 
 
 def write_fewrel_json(path: Path, obj: dict) -> None:
     # json.dumps' defaults (ASCII escapes, ", " and ": ", no final newline) reproduce the
     # official files byte for byte.
-    with atomic_open(path, text=True) as f:
+    with atomic_open(path) as f:
         f.write(json.dumps(obj))
-
-
-@contextlib.contextmanager
-def atomic_open(path: Path, *, text: bool = False) -> Iterator[IO]:
-    """A new file that replaces `path` only once the block completes without error.
-
-    It is written next to `path` (so that os.replace is atomic) under a hidden temporary
-    name, which is removed if the block fails. Parent folders are created.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with _create(temporary, text) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _create(path: Path, text: bool) -> IO:
-    # open(), unlike mkstemp, gives the usual permissions (those of the umask).
-    if text:
-        return open(path, "x", encoding="utf-8", newline="")
-    return open(path, "xb")

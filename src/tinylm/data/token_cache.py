@@ -8,9 +8,7 @@ place, so a killed process never leaves a half-written entry behind.
 """
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from tinylm.files import atomic_folder
 from tinylm.tokenizer import Tokenizer
 
 CACHE_FORMAT = 1
@@ -136,22 +135,14 @@ def _concat(chunks: list[TokenizedTexts], dtype, extras) -> TokenizedTexts:
 
 
 def _store(entry: Path, tokens: TokenizedTexts, meta: dict) -> None:
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
-    try:
+    # Another process may store the same entry first; theirs is as good, and is kept.
+    with atomic_folder(entry) as tmp:
         np.save(tmp / "ids.npy", tokens.ids)
         np.save(tmp / "offsets.npy", tokens.offsets)
         for name, values in tokens.extras.items():
             np.save(tmp / f"extra_{name}.npy", values)
         # meta.json last: its presence marks a complete entry.
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
-        try:
-            os.rename(tmp, entry)
-        except OSError:  # another process stored the same entry first; theirs is as good
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _load(entry: Path) -> TokenizedTexts | None:

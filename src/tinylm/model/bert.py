@@ -15,7 +15,6 @@ between the embeddings and the transformer layers, under `bert.conv`.
 import itertools
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from torch import nn
 
 from tinylm.config import ModelConfig
 from tinylm.errors import ConfigError, TinylmError
+from tinylm.files import atomic_path, write_text
 
 IGNORE_INDEX = -100  # label of positions that carry no MLM loss
 CONFIG_FILE = "config.json"
@@ -288,7 +288,8 @@ class PretrainedMixin:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        _atomic_write(directory / WEIGHTS_FILE, lambda path: save_file(state, path))
+        with atomic_path(directory / WEIGHTS_FILE) as temporary:
+            save_file(state, temporary)
         config = {
             "format": FORMAT,
             "kind": self.kind,
@@ -296,7 +297,7 @@ class PretrainedMixin:
             **self._extra_config(),
         }
         text = json.dumps(config, indent=2) + "\n"
-        _atomic_write(directory / CONFIG_FILE, lambda path: Path(path).write_text(text))
+        write_text(directory / CONFIG_FILE, text)
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike):
@@ -455,15 +456,3 @@ def _check_state(model: nn.Module, state: dict, path: Path) -> None:
         )
     if problems:
         raise TinylmError(f"{path} does not match its config.json: {'; '.join(problems)}")
-
-
-def _atomic_write(path: Path, write) -> None:
-    """`write(temp_path)`, then rename over `path`: a kill never leaves a half-written file."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

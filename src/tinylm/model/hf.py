@@ -18,10 +18,10 @@ from safetensors.torch import load_file, save_file
 
 from tinylm.config import ModelConfig
 from tinylm.errors import TinylmError
+from tinylm.files import atomic_path, write_text
 from tinylm.model.bert import (
     BertForMaskedLM,
     BertForSequenceClassification,
-    _atomic_write,
     _check_state,
     init_weights,
 )
@@ -76,11 +76,9 @@ def export_hf(
     if isinstance(model, BertForMaskedLM):  # the tied projection, spelt out (cloned: safetensors
         state[DECODER_WEIGHT] = state[WORD_EMBEDDINGS].clone()  # stores no shared tensors)
         state[DECODER_BIAS] = state["cls.predictions.bias"].clone()
-    _atomic_write(
-        out / "model.safetensors", lambda p: save_file(state, p, metadata={"format": "pt"})
-    )
-    text = json.dumps(hf_config(model), indent=2) + "\n"
-    _atomic_write(out / "config.json", lambda p: Path(p).write_text(text))
+    with atomic_path(out / "model.safetensors") as temporary:
+        save_file(state, temporary, metadata={"format": "pt"})
+    write_text(out / "config.json", json.dumps(hf_config(model), indent=2) + "\n")
     return out
 
 

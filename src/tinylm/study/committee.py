@@ -22,6 +22,7 @@ import torch
 
 from tinylm.committee import combine
 from tinylm.config import Config, TaskConfig
+from tinylm.files import atomic_open
 from tinylm.study.engine import Cell, Job, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.study.results import TIMING_COLUMNS, Claim, verdict_from_sign
@@ -131,9 +132,8 @@ def test_logits(store: Store, job: Job, tokens, pad_id: int) -> np.ndarray:
 
     model = BertForSequenceClassification.from_pretrained(store.path(job) / "model")
     logits = predict_logits(model, tokens, pad_id=pad_id, device=torch.device("cpu"))
-    temp = path.with_name(f".{path.stem}.tmp.npy")
-    np.save(temp, logits.numpy())
-    temp.replace(path)
+    with atomic_open(path, text=False) as f:
+        np.save(f, logits.numpy())
     return logits.numpy()
 
 

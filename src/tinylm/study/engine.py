@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tinylm.config import Config, CorpusConfig, ImplConfig, ModelConfig, TaskConfig
 from tinylm.errors import TinylmError
+from tinylm.files import write_json
 from tinylm.lock import FolderLock
 from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
@@ -195,7 +196,7 @@ class Store:
 
             def record(seconds: float) -> None:
                 info = {**job.identity, "key": job.key, "seconds": seconds, **self.origin}
-                _write_json(path / "job.json", info)
+                write_json(path / "job.json", info)
 
             record(spent)
             start = time.perf_counter()
@@ -216,7 +217,7 @@ class Store:
             from tinylm.study.committee import run_timing
 
             summary = run_timing(job.config, self)
-            _write_json(path / "summary.json", summary)
+            write_json(path / "summary.json", summary)
             return summary
         if job.kind == "corpus":
             from tinylm.study.corpora import build_corpus
@@ -229,7 +230,7 @@ class Store:
                 cache_dir=self.cache_dir,
                 tokenizer=load_tokenizer(self.data_dir),
             )
-            _write_json(path / "summary.json", summary)
+            write_json(path / "summary.json", summary)
             return summary
         if job.kind == "pretrain":
             from tinylm.train.pretrain import pretrain
@@ -250,7 +251,7 @@ class Store:
         from tinylm.study.baseline import tfidf_baseline
 
         summary = tfidf_baseline(job.config, self.data_dir)
-        _write_json(path / "summary.json", summary)
+        write_json(path / "summary.json", summary)
         return summary
 
 
@@ -263,9 +264,3 @@ def unique_jobs(jobs) -> list[Job]:
             job = job.init
     order = {kind: i for i, kind in enumerate(KINDS)}
     return sorted(seen.values(), key=lambda job: order[job.kind])
-
-
-def _write_json(path: Path, value: dict) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(value, indent=2) + "\n")
-    temp.replace(path)

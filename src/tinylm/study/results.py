@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinylm import __version__
+from tinylm.files import atomic_open
 from tinylm.provenance import git_commit
 
 # the pre-training corpus against the task sample (overlap study; analysis/overlap.py)
@@ -103,14 +104,11 @@ def provenance(command: str) -> Provenance:
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "w", newline="", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _cell(row.get(k)) for k in COLUMNS})
-    temp.replace(path)
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from tinylm.errors import TinylmError
+from tinylm.files import write_text
 from tinylm.study import committee, gap, overlap, ws
 from tinylm.study.engine import Cell, Job, JobFactory, Store, unique_jobs
 from tinylm.study.presets import Preset
@@ -292,7 +293,7 @@ def write_outputs(study, preset: Preset, rows: list[dict], folder: Path, provena
             "One row per run, with every parameter and figure: `results.csv`.",
         ]
     )
-    _write_text(folder / "table.md", text + "\n")
+    write_text(folder / "table.md", text + "\n")
 
 
 def preset_description(preset: Preset) -> str:
@@ -377,7 +378,7 @@ def write_report(out: Path, provenance: Provenance) -> Path:
         ]
     )
     path = out / "report.md"
-    _write_text(path, text + "\n")
+    write_text(path, text + "\n")
     return path
 
 
@@ -406,10 +407,3 @@ def format_seconds(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    temp.replace(path)

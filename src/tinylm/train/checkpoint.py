@@ -12,12 +12,12 @@ import dataclasses
 import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
 from tinylm.errors import TinylmError
+from tinylm.files import atomic_folder, is_temporary, remove_folder
 from tinylm.model.bert import load_pretrained
 
 KEEP = 2  # checkpoints kept; older ones are removed once a newer one is complete
@@ -44,9 +44,7 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, extra: dict) -> 
 
 
 def _save(folder: Path, final: Path, step: int, model, optimizer, extra: dict) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
-    try:
+    with atomic_folder(final, replace=True) as tmp:
         model.save_pretrained(tmp / "model")
         opt = optimizer.state_dict()
         tensors = {
@@ -58,53 +56,28 @@ def _save(folder: Path, final: Path, step: int, model, optimizer, extra: dict) -
         groups = [{k: v for k, v in g.items()} for g in opt["param_groups"]]
         state = {"step": step, "param_groups": groups, **extra}
         (tmp / "state.json").write_text(json.dumps(state, indent=2))
-        if final.exists():
-            _remove(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in list_checkpoints(folder.parent)[:-KEEP]:
-        _remove(old)
+        remove_folder(old)
     return final
-
-
-def _remove(checkpoint: Path) -> None:
-    """Renamed out of the list first: a kill during the removal leaves no half checkpoint."""
-    doomed = checkpoint.with_name(f".removed-{checkpoint.name}")
-    shutil.rmtree(doomed, ignore_errors=True)
-    checkpoint.rename(doomed)
-    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def remove_checkpoints(run_dir: Path) -> None:
     """Removes a finished run's checkpoints: they only serve a resume, and hold the model three
     times over (weights and AdamW's two moments), twice."""
     for checkpoint in list_checkpoints(run_dir):
-        _remove(checkpoint)
+        remove_folder(checkpoint)
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
 
 
-# The temporary names tinylm's writes use, per sub-folder of a run: nothing else is removed
-# (a user's --out may hold dotfiles of their own, such as .git).
-TEMPORARIES = {
-    "": (".config.yaml.", ".summary.json.", ".metrics.jsonl.", ".job.json.", ".test_logits."),
-    "checkpoints": (".step-", ".removed-step-"),
-    "model": (".model.safetensors.", ".config.json."),
-    "best": (".model.safetensors.", ".config.json."),
-}
-
-
 def remove_temporaries(run_dir: Path) -> None:
-    """Removes what writes killed midway left behind (`.step-N.*` folders, `.name.*` files).
-    Only the process holding the run's lock may call it: another writer's files are then
-    never removed."""
-    for sub, prefixes in TEMPORARIES.items():
-        folder = run_dir / sub
-        if not folder.is_dir():
-            continue
+    """Removes what writes killed midway left behind in the run folder and its sub-folders:
+    only names of tinylm's atomic writes (files.is_temporary), never a user's own dotfiles
+    (a --out may hold a .git). Only the process holding the run's lock may call it: another
+    writer's files are then never removed."""
+    folders = [run_dir, *(p for p in run_dir.iterdir() if p.is_dir())] if run_dir.is_dir() else []
+    for folder in folders:
         for path in folder.iterdir():
-            if not path.name.startswith(prefixes):
+            if not is_temporary(path.name):
                 continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)

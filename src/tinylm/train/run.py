@@ -3,13 +3,13 @@ checkpoints/. Only the main process (rank 0) writes."""
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from tinylm import __version__
 from tinylm.errors import TinylmError
+from tinylm.files import write_text
 from tinylm.lock import FolderLock
 from tinylm.train.checkpoint import list_checkpoints, remove_temporaries
 
@@ -73,7 +73,4 @@ class RunDir:
     def _write(self, name: str, text: str) -> None:
         if not self.writer:
             return
-        handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=self.path)
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temp, self.path / name)
+        write_text(self.path / name, text)
