@@ -47,6 +47,10 @@ def test_two_gloo_processes_reach_the_weights_of_one(data_dir, cache_dir, tmp_pa
         "--quiet",
         "--threads",
         "1",
+        # fp32 on every CPU: under bf16 the ranks' and the single process's roundings differ
+        # by 6.5e-5 (measured on an AVX512-BF16 CPU), which would hide a real difference
+        "--precision",
+        "fp32",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run(
@@ -121,6 +125,18 @@ def test_bf16_and_fp32_loss_curves_agree(data_dir, cache_dir, tmp_path):
     assert bf16 == pytest.approx(fp32, rel=0.01)
     config = yaml.safe_load((tmp_path / "bf16/config.yaml").read_text())
     assert config["impl"]["precision"] == "bf16"
+
+
+def test_auto_precision_is_resolved_into_the_config(data_dir, cache_dir, tmp_path):
+    """config.yaml records the precision a run trained in, never `auto`, and it is the one
+    train/precision.py chose for this machine."""
+    import torch
+
+    from tinylm.train.precision import auto_precision
+
+    _pretrain(tmp_path, data_dir, cache_dir, "auto")
+    config = yaml.safe_load((tmp_path / "auto/config.yaml").read_text())
+    assert config["impl"]["precision"] == auto_precision(torch.device("cpu"))[0]
 
 
 @pytest.mark.slow

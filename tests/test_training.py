@@ -193,11 +193,15 @@ def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, conf
         "val": 8,
         "test": 60,
     }  # val 10%
-    epochs = [json.loads(line) for line in (tmp_path / "ft/metrics.jsonl").read_text().splitlines()]
-    assert len(epochs) == 10 and all(
-        "val_accuracy" in e and "test_accuracy" not in e for e in epochs
-    )
-    assert all(e["tokens_per_s"] > 0 and 0 < e["mfu"] < 1 for e in epochs)
+    lines = (tmp_path / "ft/metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    # a record every --log-every steps and at each epoch's end, which adds the validation score
+    epochs = [r for r in records if "val_accuracy" in r]
+    per_epoch = 92 // 8
+    assert [r["step"] for r in epochs] == [per_epoch * (e + 1) for e in range(10)]
+    assert [r["epoch"] for r in epochs] == list(range(10))
+    assert all("test_accuracy" not in r for r in records)
+    assert all(r["tokens_per_s"] > 0 and 0 < r["mfu"] < 1 for r in records)
 
     code, out, _ = cli(
         capsys,
@@ -626,7 +630,10 @@ def test_a_second_run_on_a_folder_in_use_is_refused(
         capture_output=True,
         text=True,
     )
+    assert resumed.returncode == 0, resumed.stderr
     assert "in use" not in resumed.stderr
+    finished = json.loads((out / "summary.json").read_text())
+    assert json.loads(resumed.stdout)["steps"] == finished["steps"]
 
 
 def _poison_weights_after(steps: int, value: float, module, monkeypatch) -> None:
@@ -648,11 +655,11 @@ def _poison_weights_after(steps: int, value: float, module, monkeypatch) -> None
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     capsys, data_dir, cache_dir, tmp_path, config_file, monkeypatch
 ):
-    import tinylm.train.pretrain as pretrain_module
+    import tinylm.train.trainer as trainer_module
 
-    original = pretrain_module.apply_gradients
+    original = trainer_module.apply_gradients
     # after step 5 the weights are NaN: step 6's loss is NaN
-    _poison_weights_after(5, float("nan"), pretrain_module, monkeypatch)
+    _poison_weights_after(5, float("nan"), trainer_module, monkeypatch)
     out = tmp_path / "run"
     argv = ["pretrain", "--config", config_file, "--epochs", 2, "--batch-size", 16]
     argv += ["--save-every", 2, "--data-dir", data_dir, "--cache-dir", cache_dir]
@@ -667,7 +674,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     weights = load_file(out / "checkpoints" / kept[-1] / "model" / "model.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values())
 
-    monkeypatch.setattr(pretrain_module, "apply_gradients", original)
+    monkeypatch.setattr(trainer_module, "apply_gradients", original)
     code, _, err = cli(capsys, *argv, "--resume")  # resumes from the good checkpoint
     assert code == 0, err
     final = load_file(out / "model" / "model.safetensors")
@@ -677,9 +684,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
 def test_a_nan_loss_stops_fine_tuning_too(
     capsys, data_dir, cache_dir, tmp_path, config_file, monkeypatch
 ):
-    import tinylm.train.finetune as finetune_module
+    import tinylm.train.trainer as trainer_module
 
-    _poison_weights_after(14, float("inf"), finetune_module, monkeypatch)  # epoch 2 of 11 steps
+    _poison_weights_after(14, float("inf"), trainer_module, monkeypatch)  # epoch 2 of 11 steps
     out = tmp_path / "ft"
     argv = ["finetune", "--task", "agnews", "--scratch", "--config", config_file]
     argv += ["--train-per-label", 25, "--test-per-label", 5, "--epochs", 3, "--batch-size", 8]

@@ -1,5 +1,7 @@
-"""Which code produced a figure: the git commit of the tinylm checkout, when there is one."""
+"""Which code and machine produced a figure: the git commit of the tinylm checkout (when there
+is one) and the CPU."""
 
+import platform
 import subprocess
 from pathlib import Path
 
@@ -18,3 +20,14 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what the platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -2,7 +2,6 @@
 two procedures in the same process, alternating A, B, A, B after a warm-up."""
 
 import ctypes
-import platform
 import re
 import time
 from collections.abc import Callable
@@ -11,8 +10,12 @@ from pathlib import Path
 import torch
 
 from tinylm import __version__
-from tinylm.provenance import git_commit
-from tinylm.train.runtime import measure_matmul_flops
+from tinylm.config import ModelConfig, TrainConfig
+from tinylm.model.accounting import MASK_RATE
+from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM, BertForSequenceClassification
+from tinylm.provenance import cpu_name, git_commit
+from tinylm.train.runtime import Runtime, measure_matmul_flops
+from tinylm.train.trainer import Batch, Trainer
 
 
 def device_peaks(device: torch.device) -> dict[str, float]:
@@ -125,16 +128,8 @@ def _sync(device: torch.device) -> None:
 
 def machine() -> dict:
     """Where a figure was measured, for docs/benchmarks.md."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     info = {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "tinylm": __version__,
@@ -144,3 +139,31 @@ def machine() -> dict:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def synthetic_training(
+    arch: ModelConfig, kind: str, runtime: Runtime, batch: int, length: int
+) -> tuple[Trainer, Batch]:
+    """The trainer of a fresh model (`pretrain`: a masked LM predicting MASK_RATE of the
+    positions; `finetune`: a 4-label classifier) and a full batch of random tokens, no
+    padding: for timing the training step at a given shape."""
+    torch.manual_seed(0)
+    if kind == "pretrain":
+        model = BertForMaskedLM(arch)
+    else:
+        model = BertForSequenceClassification(arch, 4, ["a", "b", "c", "d"])
+    trainer = timing_trainer(model.to(runtime.device), runtime)
+    length = min(length, arch.max_length)
+    ids = torch.randint(min(1000, arch.vocab_size // 2), arch.vocab_size, (batch, length))
+    if kind == "pretrain":
+        labels = torch.where(torch.rand(ids.shape) < MASK_RATE, ids, IGNORE_INDEX)
+    else:
+        labels = torch.randint(0, 4, (batch,))
+    return trainer, Batch(ids, torch.ones_like(ids), labels)
+
+
+def timing_trainer(model: torch.nn.Module, runtime: Runtime) -> Trainer:
+    """The trainer's own step, at the paper's optimizer settings and a constant rate (the
+    schedule does not change the time of a step)."""
+    train = TrainConfig(schedule="constant")
+    return Trainer(model, train, runtime, steps_per_epoch=1, total_steps=1)

@@ -11,12 +11,11 @@ import time
 
 import torch
 
-from tinylm.config import ModelConfig, TrainConfig
+from tinylm.config import ImplConfig, ModelConfig
 from tinylm.model.accounting import training_flops_per_token
-from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
-from tinylm.train.runtime import build_optimizer
+from tinylm.train.runtime import setup_runtime
 
-from .common import PeakMemory, machine, state_mb
+from .common import PeakMemory, machine, state_mb, synthetic_training
 
 BASE = ModelConfig(layers=2, heads=4, hidden=256)
 BASE_LENGTH, BASE_BATCH = 128, 32
@@ -30,27 +29,19 @@ WS_GRID = [2_000, 5_000, 10_000, 20_000, 40_000, 90_000]
 
 
 def _step_rate(arch: ModelConfig, length: int, batch_size: int, steps: int) -> dict:
-    torch.manual_seed(0)
-    model = BertForMaskedLM(arch).train()
-    optimizer = build_optimizer(model, TrainConfig(), torch.device("cpu"))
-    ids = torch.randint(1000, arch.vocab_size, (batch_size, length))
-    labels = torch.where(torch.rand(ids.shape) < 0.15, ids, IGNORE_INDEX)
+    runtime = setup_runtime(ImplConfig(device="cpu", precision="fp32"))
+    trainer, batch = synthetic_training(arch, "pretrain", runtime, batch_size, length)
 
-    def step():
-        model(ids, labels=labels).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    step()
+    trainer.step(0, batch)
     with PeakMemory(torch.device("cpu")) as peak:
-        step()
+        trainer.step(1, batch)
     start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    tokens_per_s = steps * ids.numel() / (time.perf_counter() - start)
+    for step in range(steps):
+        trainer.step(2 + step, batch)
+    tokens_per_s = steps * batch.inputs.numel() / (time.perf_counter() - start)
     return {
         "tokens_per_s": tokens_per_s,
-        "peak_memory_mb": round(state_mb(model, optimizer) + peak.peak_mb, 1),
+        "peak_memory_mb": round(state_mb(trainer.model, trainer.optimizer) + peak.peak_mb, 1),
         "flops_per_token": training_flops_per_token(arch, length),
     }
 

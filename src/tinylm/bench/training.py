@@ -9,18 +9,26 @@ autocast on a GPU). Throughput counts real tokens (or examples), never padding.
 
 import torch
 
-from tinylm.config import CorpusConfig, ImplConfig, ModelConfig, TaskConfig, TrainConfig
+from tinylm.config import CorpusConfig, ImplConfig, ModelConfig, TaskConfig
 from tinylm.data.corpus import load_subset
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
-from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import BatchPlan, pad
 from tinylm.train.masking import mask_tokens
-from tinylm.train.runtime import build_optimizer, seed_step, setup_runtime
+from tinylm.train.runtime import setup_runtime
+from tinylm.train.trainer import Batch
 
-from .common import PeakMemory, alternate, best_of, device_peaks, machine, state_mb
+from .common import (
+    PeakMemory,
+    alternate,
+    best_of,
+    device_peaks,
+    machine,
+    state_mb,
+    timing_trainer,
+)
 from .reference import ReferenceStep, pad_to
 
 
@@ -87,7 +95,7 @@ def bench_pretrain(
     special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
     torch.manual_seed(0)
     ours = BertForMaskedLM(arch).to(runtime.device).train()
-    optimizer = build_optimizer(ours, TrainConfig(), runtime.device)
+    trainer = timing_trainer(ours, runtime)
     baseline = ReferenceStep(arch, runtime.device) if reference else None
 
     def masked(step, ids, mask):
@@ -102,17 +110,7 @@ def bench_pretrain(
 
     def tinylm_step(step, indices, ids, mask):
         inputs, labels = masked(step, ids, mask)
-        seed_step(0, step)
-        with runtime.autocast():
-            loss = ours(
-                inputs.to(runtime.device), mask.to(runtime.device), labels=labels.to(runtime.device)
-            ).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        real = int(mask.sum())
-        share = float((labels != -100).sum()) / max(1, real)
-        return real * training_flops_per_token(arch, ids.shape[1], share)
+        return trainer.step(step, Batch(inputs, mask, labels)).flops
 
     def reference_step(step, indices, ids, mask):
         inputs, labels = masked(step, ids, mask)
@@ -126,7 +124,7 @@ def bench_pretrain(
     procedures = {
         "tinylm": _Procedure(tinylm_step, plans["tinylm"], tokens, tokenizer.pad_id, "tokens")
     }
-    models = {"tinylm": (ours, optimizer)}
+    models = {"tinylm": (ours, trainer.optimizer)}
     if baseline is not None:
         procedures["reference"] = _Procedure(
             reference_step, plans["reference"], tokens, tokenizer.pad_id, "tokens"
@@ -181,21 +179,11 @@ def bench_finetune(
     labels = torch.from_numpy(sample.train.labels)
     torch.manual_seed(0)
     ours = BertForSequenceClassification(arch, task_data.num_labels).to(runtime.device).train()
-    optimizer = build_optimizer(ours, TrainConfig(), runtime.device)
+    trainer = timing_trainer(ours, runtime)
     reference = ReferenceStep(arch, runtime.device, num_labels=task_data.num_labels)
 
     def tinylm_step(step, indices, ids, mask):
-        seed_step(0, step)
-        with runtime.autocast():
-            loss = ours(
-                ids.to(runtime.device),
-                mask.to(runtime.device),
-                labels=labels[indices].to(runtime.device),
-            ).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        return int(mask.sum()) * training_flops_per_token(arch, ids.shape[1], 0.0)
+        return trainer.step(step, Batch(ids, mask, labels[indices])).flops
 
     def reference_step(step, indices, ids, mask):
         reference(pad_to(ids, tokenizer.pad_id), pad_to(mask, 0), labels[indices])
@@ -217,7 +205,10 @@ def bench_finetune(
             "examples",
         ),
     }
-    models = {"tinylm": (ours, optimizer), "reference": (reference.model, reference.optimizer)}
+    models = {
+        "tinylm": (ours, trainer.optimizer),
+        "reference": (reference.model, reference.optimizer),
+    }
     before = device_peaks(runtime.device)
     rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
     peaks = best_of(before, device_peaks(runtime.device))

@@ -11,18 +11,18 @@ import time
 
 import torch
 
-from tinylm.config import ImplConfig, ModelConfig, TrainConfig
+from tinylm.bench.common import synthetic_training
+from tinylm.config import ImplConfig, ModelConfig
 from tinylm.data.corpus import load_corpus
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.model.accounting import MASK_RATE, forward_flops_per_token, training_flops_per_token
-from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import Job, Store
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import schedule_length
 from tinylm.train.checkpoint import list_checkpoints
-from tinylm.train.runtime import build_optimizer, setup_runtime
+from tinylm.train.runtime import setup_runtime
 
 BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
 CORPUS_SECONDS = 30.0  # building a corpus for a task (a greedy selection: 20 to 45 s on 2 cores)
@@ -85,44 +85,19 @@ def job_cost(job: Job, store: Store, tokenizer, corpora: dict) -> dict:
 def measure_flop_rate(
     arch: ModelConfig, kind: str, impl: ImplConfig, batch: int = 32, length: int = 96
 ) -> float:
-    """Model FLOP/s of a few training steps on random batches of `batch` x `length` tokens."""
+    """Model FLOP/s of a few of the trainer's steps on random batches of `batch` x `length`
+    tokens."""
     runtime = setup_runtime(impl)
-    torch.manual_seed(0)
-    if kind == "pretrain":
-        model = BertForMaskedLM(arch)
-        share = MASK_RATE
-    else:
-        model = BertForSequenceClassification(arch, 4, ["a", "b", "c", "d"])
-        share = 0.0
-    model.to(runtime.device).train()
-    optimizer = build_optimizer(model, TrainConfig(), runtime.device)
-    length = min(length, arch.max_length)
-    ids = torch.randint(
-        min(1000, arch.vocab_size // 2), arch.vocab_size, (batch, length), device=runtime.device
-    )
-    mask = torch.ones_like(ids)
-    if kind == "pretrain":
-        labels = torch.where(torch.rand(ids.shape, device=ids.device) < share, ids, -100)
-    else:
-        labels = torch.randint(0, 4, (batch,), device=runtime.device)
-
-    def step():
-        with runtime.autocast():
-            loss = model(ids, mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    step()  # warm-up
+    trainer, tokens = synthetic_training(arch, kind, runtime, batch, length)
+    trainer.step(0, tokens)  # warm-up
     if runtime.device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(TIMED_STEPS):
-        step()
+    start, flops = time.perf_counter(), 0.0
+    for step in range(TIMED_STEPS):
+        flops += trainer.step(1 + step, tokens).flops
     if runtime.device.type == "cuda":
         torch.cuda.synchronize()
-    seconds = (time.perf_counter() - start) / TIMED_STEPS
-    return batch * length * training_flops_per_token(arch, length, share) / seconds
+    return flops / (time.perf_counter() - start)
 
 
 def plan_report(jobs: list[Job], store: Store) -> dict:

@@ -4,9 +4,11 @@ schedule.py    the learning rate as a pure function of the step
 masking.py     BERT's 80/10/10 masking from a seeded generator
 batches.py     batch plans (grouped by length), padding to the longest sequence, packing
 runtime.py     device, precision, optimizer, distributed ranks, seeds, MFU meter
+precision.py   how `--precision auto` chooses (by measured speed)
 checkpoint.py  atomic safetensors checkpoints for exact resume
 run.py         the run folder: config.yaml, metrics.jsonl, summary.json
-pretrain.py    `tinylm pretrain`
-finetune.py    `tinylm finetune`
-evaluation.py  accuracy, macro-F1, confusion matrix, prediction
+trainer.py     the training step and loop, written once (resume, logging, checkpoints)
+pretrain.py    `tinylm pretrain`: the masked-LM objective
+finetune.py    `tinylm finetune`: the classification objective (validation, best epoch)
+evaluation.py  accuracy, macro-F1, confusion matrix, prediction (always fp32)
 """

@@ -1,7 +1,9 @@
 """Classifier evaluation and prediction: accuracy, macro-F1, the confusion matrix, and
-probabilities for new texts. Batches are sorted by length, so little time goes to padding."""
+probabilities for new texts. Batches are sorted by length, so little time goes to padding.
 
-import contextlib
+One path scores every model (training-time validation, `tinylm evaluate`, `predict`,
+`committee` and the studies), always in fp32: a model has one accuracy, whatever precision
+trained it (bf16 autocast moved an AG News accuracy from 0.519 to 0.516)."""
 
 import numpy as np
 import torch
@@ -18,7 +20,6 @@ def predict_logits(
     pad_id: int,
     device,
     batch_size: int = 64,
-    autocast=contextlib.nullcontext,
 ) -> torch.Tensor:
     """Logits (n, labels) in the order of `tokens`."""
     model.eval()
@@ -27,8 +28,7 @@ def predict_logits(
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         ids, mask = pad([tokens[i] for i in chosen], pad_id)
-        with autocast():  # the run's precision (runtime.autocast), or none
-            logits = model(ids.to(device), mask.to(device)).logits
+        logits = model(ids.to(device), mask.to(device)).logits
         out[torch.from_numpy(chosen)] = logits.float().cpu()
     return out
 
@@ -66,9 +66,6 @@ def evaluate(
     pad_id: int,
     device,
     batch_size: int = 64,
-    autocast=contextlib.nullcontext,
 ) -> dict:
-    logits = predict_logits(
-        model, tokens, pad_id=pad_id, device=device, batch_size=batch_size, autocast=autocast
-    )
+    logits = predict_logits(model, tokens, pad_id=pad_id, device=device, batch_size=batch_size)
     return classification_report(logits.argmax(-1).numpy(), np.asarray(labels), model.num_labels)

@@ -6,8 +6,9 @@ head always start at random, as in the paper. After each epoch the validation sp
 from the train sample) is scored; the reported test accuracy is that of the epoch chosen on
 validation (`select="val"`, the default) or of the last epoch (`select="last"`, the paper's
 way). The test split is read once, at the end, unless `test_every_epoch` asks for the curve.
-Batches, dropout and the learning rate are functions of (seed, step), as in pre-training, so a
-resumed run ends where an uninterrupted one does.
+The training loop is the trainer's (train/trainer.py); this module supplies the batches and
+the epoch's end (validation, the best epoch's weights). Scores are computed in fp32 whatever
+the training precision (train/evaluation.py).
 """
 
 import copy
@@ -17,30 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from tinylm.config import ImplConfig, ModelConfig, TaskConfig, TrainConfig
 from tinylm.data import layout
-from tinylm.data.sampling import sample_task, tokenize_sample
+from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.errors import ConfigError, TinylmError
-from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train import batches
-from tinylm.train.checkpoint import load_checkpoint, save_checkpoint, stop_if_not_finite
 from tinylm.train.evaluation import evaluate
 from tinylm.train.run import RunDir
-from tinylm.train.runtime import (
-    Meter,
-    all_reduce_sum,
-    apply_gradients,
-    build_optimizer,
-    matmul_peak_flops,
-    setup_runtime,
-    start_step,
-    training_forward,
-)
+from tinylm.train.runtime import Runtime, setup_runtime
+from tinylm.train.trainer import Batch, Objective, Trainer
 
 SELECT = ("val", "last")
 
@@ -86,6 +76,80 @@ def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[st
     return model
 
 
+class Classification(Objective):
+    """Batches of the train sample; at each epoch's end the validation score, and the weights
+    of the best epoch so far (kept in memory and in `best/`, for a resume)."""
+
+    job, activity = "finetune", "fine-tuning"
+
+    def __init__(
+        self,
+        model,
+        sample: TaskSample,
+        tokens: dict,
+        *,
+        pad_id: int,
+        config: FinetuneConfig,
+        runtime: Runtime,
+        run: RunDir,
+    ):
+        self.model, self.sample, self.tokens, self.config = model, sample, tokens, config
+        self.pad_id, self.runtime, self.run_path = pad_id, runtime, run.path
+        self.description = f"finetune {sample.task.name}"
+        train = config.train
+        self.plan = batches.BatchPlan(
+            tokens["train"].lengths, train.batch_size, train.seed, train.group_by_length
+        )
+        self.labels = torch.from_numpy(sample.train.labels)
+        self.history: list[dict] = []
+        self.best = {"epoch": None, "val_accuracy": -1.0}
+        self.best_state = None
+
+    def batch(self, step: int) -> Batch:
+        indices = self.plan.indices(step)
+        ids, mask = batches.pad([self.tokens["train"][i] for i in indices], self.pad_id)
+        return Batch(ids, mask, self.labels[indices])
+
+    def score(self, split: str) -> dict:
+        return evaluate(
+            self.model,
+            self.tokens[split],
+            self.sample.split(split).labels,
+            pad_id=self.pad_id,
+            device=self.runtime.device,
+        )
+
+    def end_epoch(self, epoch: int, record: dict) -> None:
+        if len(self.sample.val):
+            record["val_accuracy"] = self.score("val")["accuracy"]
+            if record["val_accuracy"] > self.best["val_accuracy"]:  # ties keep the earlier epoch
+                self.best = {"epoch": epoch, "val_accuracy": record["val_accuracy"]}
+                self.best_state = copy.deepcopy(self.model.state_dict())
+                if self.runtime.is_main:
+                    self.model.save_pretrained(self.run_path / "best")
+        if self.config.test_every_epoch:
+            record["test_accuracy"] = self.score("test")["accuracy"]
+        self.history.append(record)
+
+    def state(self) -> dict:
+        return {"history": self.history, "best": self.best}
+
+    def restore(self, state: dict, run: RunDir) -> None:
+        self.history, self.best = state["history"], state["best"]
+        if self.best["epoch"] is not None:
+            self.best_state = load_pretrained(run.path / "best").state_dict()
+
+    def selected(self) -> tuple[int | None, float | None]:
+        """(the reported epoch, its validation accuracy); loads the best epoch's weights when
+        selecting on validation."""
+        if self.config.select == "val" and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+            return self.best["epoch"], self.best["val_accuracy"]
+        if not self.history:
+            return None, None
+        return self.history[-1]["epoch"], self.history[-1].get("val_accuracy")
+
+
 def finetune(
     config: FinetuneConfig,
     *,
@@ -104,109 +168,19 @@ def finetune(
     arch = model.config
     tokenizer = load_tokenizer(data_dir, max_length=arch.max_length)
     tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress and runtime.is_main)
-    train_labels = torch.from_numpy(sample.train.labels)
-
-    optimizer = build_optimizer(model, train, runtime.device)
-    plan = batches.BatchPlan(
-        tokens["train"].lengths, train.batch_size, train.seed, train.group_by_length
+    trainer = Trainer.over(
+        len(sample.train), model, train, runtime, compile_model=config.impl.compile
     )
-    per_epoch, total = batches.schedule_length(
-        len(sample.train), train.batch_size, train.epochs, train.max_steps
+    total = trainer.total_steps
+    objective = Classification(
+        model, sample, tokens, pad_id=tokenizer.pad_id, config=config, runtime=runtime, run=run
     )
-
-    start, history, best = 0, [], {"epoch": None, "val_accuracy": -1.0}
-    best_state = None
-    if run.latest_checkpoint is not None:
-        state = load_checkpoint(run.latest_checkpoint, model, optimizer)
-        start, history, best = state["step"], state["history"], state["best"]
-        if best["epoch"] is not None:
-            best_state = load_pretrained(run.path / "best").state_dict()
-        run.truncate_log(start)
     resolved = {**config.to_dict(), "arch": arch.to_dict(), "task": sample.config.to_dict()}
-    run.write_config({"job": "finetune", **resolved})
+    resolved["impl"]["precision"] = runtime.precision
+    trainer.fit(objective, run, {"job": "finetune", **resolved}, progress=progress)
 
-    forward = training_forward(model, runtime, config.impl.compile)
-    meter = Meter(matmul_peak_flops(runtime.device.type, str(runtime.dtype).removeprefix("torch.")))
-
-    def score(split: str) -> dict:
-        return evaluate(
-            model,
-            tokens[split],
-            sample.split(split).labels,
-            pad_id=tokenizer.pad_id,
-            device=runtime.device,
-            autocast=runtime.autocast,
-        )
-
-    bar = tqdm(
-        total=total,
-        initial=start,
-        desc=f"finetune {task.name}",
-        unit="step",
-        disable=not (progress and runtime.is_main),
-    )
-    for step in range(start, total):
-        model.train()
-        indices = plan.indices(step)
-        ids, mask = batches.pad([tokens["train"][i] for i in indices], tokenizer.pad_id)
-        labels = train_labels[indices]
-        rows = slice(runtime.rank, None, runtime.world_size)
-        ids, mask, labels = ids[rows], mask[rows], labels[rows]
-        lr = start_step(optimizer, train, step, total, per_epoch, runtime.rank)
-        with runtime.autocast():
-            output = forward(
-                ids.to(runtime.device), mask.to(runtime.device), labels=labels.to(runtime.device)
-            )
-        # weight each rank's mean loss by its share of the global batch (as in pre-training)
-        (output.loss * len(labels) * runtime.world_size / len(indices)).backward()
-        apply_gradients(model, optimizer, train.grad_clip)
-        loss = float(
-            all_reduce_sum(output.loss.detach().float().cpu() * len(labels), runtime)
-        ) / len(indices)
-        stop_if_not_finite(loss, step + 1, run.path, "fine-tuning")
-        real = int(mask.sum()) * runtime.world_size
-        # the encoder's FLOPs (the classification head is negligible; no vocabulary projection)
-        meter.add(real, real * training_flops_per_token(arch, ids.shape[1], 0.0), loss)
-        bar.update(1)
-
-        done = step + 1
-        if done % per_epoch and done != total:
-            continue
-        epoch = step // per_epoch
-        record = {"step": done, "epoch": epoch, "lr": lr, **meter.report()}
-        if len(sample.val):
-            record["val_accuracy"] = score("val")["accuracy"]
-            if record["val_accuracy"] > best["val_accuracy"]:  # ties keep the earlier epoch
-                best = {"epoch": epoch, "val_accuracy": record["val_accuracy"]}
-                best_state = copy.deepcopy(model.state_dict())
-                if runtime.is_main:
-                    model.save_pretrained(run.path / "best")
-        if config.test_every_epoch:
-            record["test_accuracy"] = score("test")["accuracy"]
-        history.append(record)
-        run.log(record)
-        shown = {"loss": f"{record['loss']:.3f}"}
-        if "val_accuracy" in record:  # no validation split: nothing to show
-            shown["val"] = f"{record['val_accuracy']:.3f}"
-        shown |= {"tok_s": f"{record['tokens_per_s']:,.0f}", "mfu": f"{record['mfu']:.1%}"}
-        bar.set_postfix(shown)
-        if runtime.is_main:
-            save_checkpoint(
-                run.path,
-                done,
-                model,
-                optimizer,
-                {"job": "finetune", "history": history, "best": best},
-            )
-    bar.close()
-
-    if config.select == "val" and best_state is not None:
-        model.load_state_dict(best_state)
-        selected, val_accuracy = best["epoch"], best["val_accuracy"]
-    else:
-        selected = history[-1]["epoch"] if history else None
-        val_accuracy = history[-1].get("val_accuracy") if history else None
-    test = score("test")
+    selected, val_accuracy = objective.selected()
+    test = objective.score("test")
     summary = {
         "job": "finetune",
         "task": task.name,

@@ -1,11 +1,9 @@
-"""MLM pre-training on a corpus subset.
+"""MLM pre-training on a corpus subset: the objective the trainer (train/trainer.py) runs.
 
-One step: the global batch of step s (a pure function of seed and s), padded to its longest
-sequence; masks from a generator seeded by (seed, s); dropout seeded by (seed, s); the
-learning rate a pure function of s. A resumed run therefore repeats nothing and ends with the
-same weights as an uninterrupted one. Under torchrun each rank takes every world_size-th
-example of the global batch, and the loss is weighted by each rank's share of the masked
-tokens, so N processes compute the same update as one process with the same global batch.
+Step s's global batch is a pure function of (seed, s): the examples of the batch plan, padded
+to the longest, masked by a generator seeded by (seed, s). The whole global batch is padded
+and masked before the trainer splits it across ranks, so padding and masks are the same under
+any number of processes.
 """
 
 import dataclasses
@@ -13,29 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from tinylm.config import CorpusConfig, ImplConfig, ModelConfig, TrainConfig
 from tinylm.data.corpus import load_subset
+from tinylm.data.token_cache import TokenizedTexts
 from tinylm.errors import ConfigError
-from tinylm.model.accounting import training_flops_per_token
-from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
-from tinylm.tokenizer import load_tokenizer
+from tinylm.model.bert import BertForMaskedLM
+from tinylm.tokenizer import Tokenizer, load_tokenizer
 from tinylm.train import batches
-from tinylm.train.checkpoint import load_checkpoint, save_checkpoint, stop_if_not_finite
 from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
-from tinylm.train.runtime import (
-    Meter,
-    all_reduce_sum,
-    apply_gradients,
-    build_optimizer,
-    matmul_peak_flops,
-    setup_runtime,
-    start_step,
-    step_generator,
-    training_forward,
-)
+from tinylm.train.runtime import setup_runtime, step_generator
+from tinylm.train.trainer import Batch, Objective, Trainer
 
 
 @dataclass
@@ -51,6 +38,33 @@ class PretrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+class MaskedLanguageModelling(Objective):
+    job, activity, description = "pretrain", "pre-training", "pretrain"
+
+    def __init__(self, tokens: TokenizedTexts, tokenizer: Tokenizer, config: PretrainConfig):
+        self.tokens, self.tokenizer, self.config = tokens, tokenizer, config
+        train = config.train
+        self.plan = batches.BatchPlan(
+            tokens.lengths, train.batch_size, train.seed, train.group_by_length
+        )
+        self.special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
+
+    def batch(self, step: int) -> Batch:
+        ids, mask = batches.pad(
+            [self.tokens[i] for i in self.plan.indices(step)], self.tokenizer.pad_id
+        )
+        inputs, labels = mask_tokens(
+            ids,
+            mask,
+            special_ids=self.special,
+            mask_id=self.tokenizer.mask_id,
+            vocab_size=self.config.arch.vocab_size,
+            rate=self.config.mask_rate,
+            generator=step_generator(self.config.train.seed, step),
+        )
+        return Batch(inputs, mask, labels)
 
 
 def pretrain(
@@ -81,97 +95,20 @@ def pretrain(
     tokens = subset.tokens
     if config.pack:
         tokens = batches.pack(tokens, config.arch.max_length, tokenizer.cls_id, tokenizer.sep_id)
-    special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
 
     torch.manual_seed(train.seed)  # the initial weights
     model = BertForMaskedLM(config.arch).to(runtime.device)
-    optimizer = build_optimizer(model, train, runtime.device)
-    plan = batches.BatchPlan(tokens.lengths, train.batch_size, train.seed, train.group_by_length)
-    per_epoch, total = batches.schedule_length(
-        len(tokens), train.batch_size, train.epochs, train.max_steps
-    )
-
-    start, loss_value = 0, float("nan")
-    if run.latest_checkpoint is not None:
-        state = load_checkpoint(run.latest_checkpoint, model, optimizer)
-        start, loss_value = state["step"], state.get("loss", float("nan"))
-        run.truncate_log(start)
-    run.write_config({"job": "pretrain", **config.to_dict(), "ws": subset.ws})
-
-    forward = training_forward(model, runtime, config.impl.compile)
-    peak = matmul_peak_flops(runtime.device.type, str(runtime.dtype).removeprefix("torch."))
-
-    bar = tqdm(
-        total=total,
-        initial=start,
-        desc="pretrain",
-        unit="step",
-        disable=not (progress and runtime.is_main),
-    )
-    meter = Meter(peak * runtime.world_size)
-    model.train()
-    for step in range(start, total):
-        # The global batch is padded and masked whole, then each rank keeps its rows: padding
-        # and masks are then the same under any number of processes.
-        indices = plan.indices(step)
-        ids, mask = batches.pad([tokens[i] for i in indices], tokenizer.pad_id)
-        inputs, labels = mask_tokens(
-            ids,
-            mask,
-            special_ids=special,
-            mask_id=tokenizer.mask_id,
-            vocab_size=config.arch.vocab_size,
-            rate=config.mask_rate,
-            generator=step_generator(train.seed, step),
-        )
-        rows = slice(runtime.rank, None, runtime.world_size)
-        ids, mask, inputs, labels = ids[rows], mask[rows], inputs[rows], labels[rows]
-        lr = start_step(optimizer, train, step, total, per_epoch, runtime.rank)
-
-        masked = (labels != IGNORE_INDEX).sum().float()
-        global_masked = all_reduce_sum(masked.clone(), runtime)
-        with runtime.autocast():
-            output = forward(
-                *(t.to(runtime.device) for t in (inputs, mask)), labels=labels.to(runtime.device)
-            )
-        # Each rank's mean loss, weighted by its share of the global batch's masked tokens:
-        # the gradients DDP averages are then those of the global mean.
-        share = (masked * runtime.world_size / global_masked).to(output.loss.device)
-        (output.loss * share).backward()
-        apply_gradients(model, optimizer, train.grad_clip)
-
-        weighted = output.loss.detach().float().cpu() * masked
-        loss_value = float(all_reduce_sum(weighted, runtime) / global_masked)
-        stop_if_not_finite(loss_value, step + 1, run.path, "pre-training")
-        real = int(mask.sum()) * runtime.world_size
-        share_predicted = float(global_masked) / max(1, real)
-        flops = real * training_flops_per_token(config.arch, ids.shape[1], share_predicted)
-        meter.add(real, flops, loss_value)
-        done = step + 1
-        if done % train.log_every == 0 or done == total:
-            record = {"step": done, "epoch": step // per_epoch, "lr": lr, **meter.report()}
-            run.log(record)
-            bar.set_postfix(
-                loss=f"{record['loss']:.3f}",
-                tok_s=f"{record['tokens_per_s']:,.0f}",
-                mfu=f"{record['mfu']:.1%}",
-            )
-        bar.update(1)
-        checkpoint_due = (
-            done % per_epoch == 0
-            or done == total
-            or (train.save_every is not None and done % train.save_every == 0)
-        )
-        if runtime.is_main and checkpoint_due:
-            save_checkpoint(
-                run.path, done, model, optimizer, {"job": "pretrain", "loss": loss_value}
-            )
-    bar.close()
+    trainer = Trainer.over(len(tokens), model, train, runtime, compile_model=config.impl.compile)
+    total = trainer.total_steps
+    resolved = {"job": "pretrain", **config.to_dict(), "ws": subset.ws}
+    resolved["impl"]["precision"] = runtime.precision
+    objective = MaskedLanguageModelling(tokens, tokenizer, config)
+    final_loss = trainer.fit(objective, run, resolved, progress=progress)
 
     summary = {
         "job": "pretrain",
         "steps": total,
-        "final_loss": loss_value,
+        "final_loss": final_loss,
         "ws": subset.ws,
         "seed": train.seed,
         "arch": config.arch.to_dict(),

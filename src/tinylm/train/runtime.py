@@ -6,7 +6,6 @@ import functools
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -14,6 +13,7 @@ from torch import nn
 
 from tinylm.config import ImplConfig, TrainConfig
 from tinylm.errors import TinylmError
+from tinylm.train.precision import auto_precision
 from tinylm.train.schedule import learning_rate
 
 
@@ -23,25 +23,21 @@ class Runtime:
     dtype: torch.dtype  # autocast dtype; float32 means no autocast
     rank: int = 0
     world_size: int = 1
+    precision_note: str = ""  # how `auto` chose the precision (printed by the trainer)
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @property
+    def precision(self) -> str:
+        """The training precision as configs spell it: fp32 or bf16."""
+        return "fp32" if self.dtype == torch.float32 else "bf16"
+
     def autocast(self):
         if self.dtype == torch.float32:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
-
-
-def cpu_has_native_bf16() -> bool:
-    """bf16 matrix instructions (AVX512-BF16 or AMX). Without them bf16 matmuls are emulated and
-    slower than fp32 (measured 3x slower on an AVX-512 Xeon without them)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def setup_runtime(impl: ImplConfig) -> Runtime:
@@ -62,13 +58,11 @@ def setup_runtime(impl: ImplConfig) -> Runtime:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
-    if impl.precision == "bf16" or (
-        impl.precision == "auto" and (device.type == "cuda" or cpu_has_native_bf16())
-    ):
-        dtype = torch.bfloat16
-    else:
-        dtype = torch.float32
-    return Runtime(device, dtype, rank, world_size)
+    precision, note = impl.precision, ""
+    if precision == "auto":
+        precision, note = auto_precision(device)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    return Runtime(device, dtype, rank, world_size, note)
 
 
 def seed_step(seed: int, step: int, rank: int = 0) -> None:
@@ -135,10 +129,11 @@ def start_step(
 
 
 @functools.cache
-def matmul_peak_flops(device_type: str, dtype_name: str) -> float:
-    """The device's dense matmul throughput (FLOP/s), measured once per process: the MFU
-    denominator of training runs."""
-    return measure_matmul_flops(torch.device(device_type), getattr(torch, dtype_name))
+def matmul_peak_flops(device_type: str, precision: str) -> float:
+    """The device's dense matmul throughput (FLOP/s) at a precision (fp32, bf16), measured
+    once per process: the MFU denominator of training runs."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    return measure_matmul_flops(torch.device(device_type), dtype)
 
 
 def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: float = 0.3) -> float:

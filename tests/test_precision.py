@@ -1,0 +1,84 @@
+"""`--precision auto` chooses by measured speed (train/precision.py), and a model is scored in
+fp32 whatever precision trained it (one evaluation path)."""
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from datagen import tiny_vocab
+from tinylm.cli import main
+from tinylm.train import precision
+
+
+@pytest.fixture
+def timed(monkeypatch):
+    """Product rates set by the test; counts how often the CPU is timed."""
+    calls = []
+    rates = {torch.float32: 100e9, torch.bfloat16: 100e9}
+
+    def fake(dtype, repeats=5):
+        calls.append(dtype)
+        return rates[dtype]
+
+    precision._rates.cache_clear()
+    monkeypatch.setattr(precision, "_time_products", fake)
+    monkeypatch.setattr(precision, "cpu_has_bf16_instructions", lambda: True)
+    yield rates, calls
+    precision._rates.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("bf16_rate", "chosen"), [(124e9, "fp32"), (125e9, "bf16"), (55e9, "fp32")]
+)
+def test_bf16_only_when_measured_clearly_faster(timed, bf16_rate, chosen):
+    rates, _ = timed
+    rates[torch.bfloat16] = bf16_rate
+    choice, note = precision.auto_precision(torch.device("cpu"))
+    assert choice == chosen
+    assert f"{bf16_rate / 100e9:.2f}x as fast as fp32" in note and f"precision {chosen}" in note
+
+
+def test_the_measurement_is_cached_per_machine(timed, tmp_path):
+    rates, calls = timed
+    rates[torch.bfloat16] = 300e9
+    assert precision.auto_precision(torch.device("cpu"))[0] == "bf16"
+    assert len(calls) == 2  # fp32 and bf16, once
+    cached = json.loads((tmp_path / "default-cache" / precision.CACHE_FILE).read_text())
+    (entry,) = cached.values()
+    assert entry == {"fp32": 100e9, "bf16": 300e9}
+    precision._rates.cache_clear()  # a new process: read from the file, not timed again
+    rates[torch.bfloat16] = 1e9
+    assert precision.auto_precision(torch.device("cpu"))[0] == "bf16"
+    assert len(calls) == 2
+
+
+def test_a_cpu_without_bf16_instructions_runs_fp32_untimed(timed, monkeypatch):
+    _, calls = timed
+    monkeypatch.setattr(precision, "cpu_has_bf16_instructions", lambda: False)
+    choice, note = precision.auto_precision(torch.device("cpu"))
+    assert choice == "fp32" and "no bf16" in note and calls == []
+
+
+def test_a_model_has_one_accuracy_whatever_precision_trained_it(
+    capsys, data_dir, cache_dir, tmp_path
+):
+    """Trained under bf16 autocast, scored at the run's end and by `tinylm evaluate`: the
+    same accuracy and macro-F1, since both score in fp32."""
+    arch = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": len(tiny_vocab())}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"arch": arch}))
+    out = tmp_path / "ft"
+    argv = ["finetune", "--task", "agnews", "--scratch", "--config", config, "--epochs", 2]
+    argv += ["--train-per-label", 20, "--test-per-label", 10, "--lr", 2e-3]
+    argv += ["--precision", "bf16", "--data-dir", data_dir, "--cache-dir", cache_dir]
+    argv += ["--out", out, "--quiet"]
+    assert main([str(a) for a in argv]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--json", "--data-dir", str(data_dir), "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accuracy"] == summary["test_accuracy"]
+    assert report["macro_f1"] == summary["test_macro_f1"]
+    assert yaml.safe_load((out / "config.yaml").read_text())["impl"]["precision"] == "bf16"
