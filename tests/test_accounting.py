@@ -10,11 +10,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from tinylm.cli import main
 from tinylm.model import BertForMaskedLM
 from tinylm.model.accounting import forward_flops_per_token, parameter_counts
-from tinylm.model.architectures import ARCHITECTURES, get_architecture
+from tinylm.model.architectures import ALIASES, ARCHITECTURES, get_architecture
 from tinylm.model.bert import IGNORE_INDEX
 
 
-@pytest.mark.parametrize("name", ["bert6-cpu", "bert1-c2-k16x3-d64-a12-cpu", "bert1-c0-a24-cpu"])
+@pytest.mark.parametrize("name", ["bert6-a3", "bert1-c2-k16x3-d16-a3", "bert1-c0-a6"])
 def test_flops_equal_a_measured_forward(name):
     """FlopCounterMode counts the matmuls and convolutions a forward pass really runs
     (attention through the math kernel, which it can see)."""
@@ -31,7 +31,7 @@ def test_flops_equal_a_measured_forward(name):
 
 
 def test_parameter_counts_equal_the_model():
-    for name in ("bert1-c3-k3-d32-a12-cpu", "bert6-cpu"):
+    for name in ("bert1-c3-k3-d8-a3", "bert6-a3"):
         cfg = get_architecture(name)
         counts = parameter_counts(cfg)
         model = BertForMaskedLM(cfg)
@@ -55,6 +55,26 @@ def test_arch_list_json(capsys):
         66_692_154,
     )
     assert all(r["training_flops_per_token"] > 0 and r["parameters"] > 0 for r in rows)
+    # the old twin names are listed beside their architecture, never as rows of their own
+    assert {alias: r["name"] for r in rows for alias in r["aliases"]} == ALIASES
+
+
+def test_arch_list_has_a_header_over_its_columns(capsys):
+    assert main(["arch", "list"]) == 0
+    header, *lines = capsys.readouterr().out.splitlines()
+    titles = ["name", "layers", "heads", "hidden", "conv", "params", "train MFLOP/token"]
+    assert header.split("  ")[0] == "name" and all(t in header for t in titles)
+    assert "old name (alias)" in header
+    assert [line.split()[0] for line in lines] == list(ARCHITECTURES)
+    bert6 = lines[0].split()
+    assert bert6[:4] == ["bert6", "6", "12", "768"]
+    # right-aligned numbers end under the end of their title
+    for title in ("layers", "heads", "hidden"):
+        end = header.index(title) + len(title)
+        assert all(line[end - 1].isdigit() and line[end] == " " for line in lines), title
+    twin = next(line for line in lines if line.startswith("bert1-c2-k3-d16-a3 "))
+    assert twin.split()[-1] == "bert1-c2-k3-d64-a12-cpu"
+    assert header.index("old name") == twin.index("bert1-c2-k3-d64-a12-cpu")
 
 
 def test_docs_table_is_the_commands_output(capsys):

@@ -1,12 +1,18 @@
-"""The bench commands print the documented JSON fields with positive figures (tiny runs: the
-speed itself is measured by the benchmarks, never asserted in a test)."""
+"""The bench commands print the documented JSON fields, and their figures agree with each other
+by arithmetic: MFU is the rate times the FLOPs per unit over the measured peak, the speedup is
+the ratio of the rates, peak memory holds at least the training state and fits in the machine.
+Tiny runs: the speed itself is measured by the benchmarks, never asserted in a test."""
 
 import json
+import os
 
 import pytest
 import torch
 
 from tinylm.cli import main
+from tinylm.config import ModelConfig
+from tinylm.model.accounting import parameter_counts, training_flops_per_token
+from tinylm.model.architectures import get_architecture
 
 
 def run_json(capsys, *argv):
@@ -19,13 +25,34 @@ def run_json(capsys, *argv):
 TIMING = ["--warmup", 1, "--steps", 1, "--rounds", 1, "--batch-size", 8, "--json", "--quiet"]
 
 
+def check_common(r: dict, name: str, unit: str) -> ModelConfig:
+    """The checks both training benchmarks share; returns the architecture measured."""
+    arch = get_architecture(name)
+    assert r["arch_name"] == name and ModelConfig.from_dict(r["arch"]) == arch
+    assert r["machine"]["date"] and r["precision"] in ("float32", "bfloat16")
+    assert r["timing"] == {"warmup": 1, "steps": 1, "rounds": 1}
+    ours, theirs = r[f"tinylm_{unit}_per_s"], r[f"reference_{unit}_per_s"]
+    assert ours > 0 and theirs > 0
+    assert r["speedup"] == pytest.approx(ours / theirs)
+    assert 0 < r["mfu"] <= 1
+    peaks = {key: value for key, value in r.items() if key.startswith("peak_flops_")}
+    assert "peak_flops_float32" in peaks and r["peak_flops"] == max(peaks.values())
+    # each procedure holds at least its fp32 weights, gradients and AdamW's two moments, and
+    # no more than the machine has
+    state = 16 * parameter_counts(arch)["total"] / 2**20
+    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    assert set(r["peak_memory_mb"]) == {"tinylm", "reference"}
+    assert all(state - 0.1 <= mb < ram for mb in r["peak_memory_mb"].values())
+    return arch
+
+
 def test_bench_pretrain_json(capsys, data_dir, cache_dir):
     r = run_json(
         capsys,
         "bench",
         "pretrain",
         "--arch",
-        "bert1-cpu",
+        "bert1-a3",
         "--ws",
         64,
         "--data-dir",
@@ -34,11 +61,15 @@ def test_bench_pretrain_json(capsys, data_dir, cache_dir):
         cache_dir,
         *TIMING,
     )
-    for field in ("tinylm_tokens_per_s", "reference_tokens_per_s", "speedup", "mfu", "peak_flops"):
-        assert r[field] > 0, field
-    assert set(r["peak_memory_mb"]) == {"tinylm", "reference"}
-    assert all(v > 0 for v in r["peak_memory_mb"].values())
-    assert r["machine"]["date"] and r["precision"] in ("float32", "bfloat16")
+    arch = check_common(r, "bert1-a3", "tokens")
+    # FLOPs per token of a step: at least those of a one-token sequence with few masked
+    # positions, at most a full-length one with twice the 15% masked (the timed batch is ~1k
+    # tokens, so its masked share is 0.15 within a few hundredths)
+    per_token = r["tinylm_flops_per_token"]
+    low = training_flops_per_token(arch, 1, 0.05)
+    assert low <= per_token <= training_flops_per_token(arch, arch.max_length, 0.3)
+    assert r["mfu"] == pytest.approx(r["tinylm_tokens_per_s"] * per_token / r["peak_flops"])
+    assert 1 <= r["tokens_per_paragraph"] <= arch.max_length
 
 
 def test_bench_finetune_json(capsys, data_dir, cache_dir):
@@ -49,7 +80,7 @@ def test_bench_finetune_json(capsys, data_dir, cache_dir):
         "--task",
         "agnews",
         "--arch",
-        "bert1-cpu",
+        "bert1-cpu",  # an old name: the report names the architecture by its own
         "--train-per-label",
         12,
         "--data-dir",
@@ -58,8 +89,15 @@ def test_bench_finetune_json(capsys, data_dir, cache_dir):
         cache_dir,
         *TIMING,
     )
-    for field in ("tinylm_examples_per_s", "reference_examples_per_s", "speedup", "mfu"):
-        assert r[field] > 0, field
+    arch = check_common(r, "bert1-a3", "examples")
+    # The report gives no FLOPs per example: MFU implies them, and they imply the tokens of an
+    # example (per token costs grow a little with the padded length: bounds at 1 and 128). The
+    # test task's texts are all of about one length, so the timed ones are near the mean.
+    per_example = r["mfu"] * r["peak_flops"] / r["tinylm_examples_per_s"]
+    most = per_example / training_flops_per_token(arch, 1, 0.0)
+    least = per_example / training_flops_per_token(arch, arch.max_length, 0.0)
+    assert r["mean_tokens"] / 2 <= least <= most <= 2 * r["mean_tokens"]
+    assert 3 <= r["mean_tokens"] <= arch.max_length  # [CLS], a word, [SEP]
 
 
 def test_bench_latency_json(capsys, data_dir, tmp_path):
@@ -68,7 +106,7 @@ def test_bench_latency_json(capsys, data_dir, tmp_path):
         "bench",
         "latency",
         "--arch",
-        "bert1-cpu",
+        "bert1-a3",
         "--examples",
         3,
         "--batches",
@@ -77,14 +115,14 @@ def test_bench_latency_json(capsys, data_dir, tmp_path):
         data_dir,
         "--json",
     )
-    figures = r["models"]["bert1-cpu"]
+    figures = r["models"]["bert1-a3"]
     assert 0 < figures["p50_ms"] <= figures["p90_ms"] and figures["throughput_per_s"] > 0
 
     from tinylm.model import BertForSequenceClassification
     from tinylm.model.architectures import get_architecture
 
     members = []
-    for i, name in enumerate(("bert1-cpu", "bert1-c2-k3-d64-a8-cpu")):
+    for i, name in enumerate(("bert1-a3", "bert1-c2-k3-d16-a2")):
         torch.manual_seed(i)
         BertForSequenceClassification(get_architecture(name), 4).save_pretrained(tmp_path / name)
         members.append(tmp_path / name)
@@ -113,7 +151,7 @@ def test_bench_refuses_a_conv_reference(capsys, data_dir, cache_dir):
             "bench",
             "pretrain",
             "--arch",
-            "bert1-c2-k3-d64-a8-cpu",
+            "bert1-c2-k3-d16-a2",
             "--ws",
             "64",
             "--data-dir",
@@ -133,7 +171,7 @@ def test_bench_scaling_json(capsys, data_dir, cache_dir):
         "bench",
         "scaling",
         "--arch",
-        "bert1-cpu",
+        "bert1-a3",
         "--steps",
         1,
         "--ws",

@@ -97,7 +97,7 @@ def test_parameter_count_equals_transformers():
 
 def test_classifier_export(tmp_path):
     torch.manual_seed(0)
-    cfg = get_architecture("bert1-cpu")
+    cfg = get_architecture("bert1-a3")
     ours = BertForSequenceClassification(cfg, 3, ["neg", "neu", "pos"]).eval()
     export_hf(ours, tmp_path / "hf")
     theirs = transformers.BertForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
@@ -111,7 +111,7 @@ def test_classifier_export(tmp_path):
 def test_an_older_checkpoint_without_mlm_head(tmp_path):
     """A bare BertModel file with LayerNorm gamma/beta names (as older published checkpoints)."""
     torch.manual_seed(0)
-    ours = BertForMaskedLM(get_architecture("bert1-cpu")).eval()
+    ours = BertForMaskedLM(get_architecture("bert1-a3")).eval()
     export_hf(ours, tmp_path / "hf")
     state = load_file(tmp_path / "hf/model.safetensors")
     old = {
@@ -132,7 +132,7 @@ def test_an_older_checkpoint_without_mlm_head(tmp_path):
 
 def test_conv_models_are_not_exported(tmp_path):
     with pytest.raises(TinylmError, match="convolutional front-end"):
-        export_hf(BertForMaskedLM(get_architecture("bert1-c2-k3-d64-a8-cpu")), tmp_path)
+        export_hf(BertForMaskedLM(get_architecture("bert1-c2-k3-d16-a2")), tmp_path)
 
 
 def test_pickled_checkpoints_are_refused(tmp_path):
@@ -144,7 +144,7 @@ def test_pickled_checkpoints_are_refused(tmp_path):
 
 def test_cli_export_and_import_round_trip(tmp_path, capsys):
     torch.manual_seed(0)
-    model = BertForMaskedLM(get_architecture("bert1-cpu")).eval()
+    model = BertForMaskedLM(get_architecture("bert1-a3")).eval()
     model.save_pretrained(tmp_path / "run" / "model")
     assert main(["export", str(tmp_path / "run"), "--hf", str(tmp_path / "hf")]) == 0
     assert main(["import", "--hf", str(tmp_path / "hf"), "--out", str(tmp_path / "back")]) == 0

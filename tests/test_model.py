@@ -3,6 +3,7 @@ equals dense; the conv front-end's padding behaviour; bad files are refused."""
 
 import dataclasses
 import json
+import re
 
 import pytest
 import torch
@@ -12,7 +13,15 @@ from safetensors.torch import save_file
 from tinylm.config import ModelConfig
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model import BertForMaskedLM, BertForSequenceClassification, load_pretrained
-from tinylm.model.architectures import ARCHITECTURES, COMMITTEE, get_architecture
+from tinylm.model.architectures import (
+    ALIASES,
+    ARCHITECTURES,
+    COMMITTEE,
+    PAPER,
+    aliases_of,
+    get_architecture,
+    resolve_architecture,
+)
 from tinylm.model.bert import IGNORE_INDEX
 
 VOCAB = 512  # a small vocabulary keeps these tests fast; every other field is the named one's
@@ -70,9 +79,57 @@ def test_paper_architectures():
     k16 = get_architecture("bert1-c2-k16x3-d64-a12")
     assert (k16.conv_layers, k16.conv_kernel, k16.conv_channels) == (2, (16, 3), 64)
     assert get_architecture("bert1-c0-a24").hidden == 1536
-    twin = get_architecture("bert1-c3-k3-d32-a12-cpu")
+    twin = get_architecture("bert1-c3-k3-d8-a3")
     assert (twin.heads, twin.hidden, twin.conv_channels, twin.conv_layers) == (3, 192, 8, 3)
     assert all(cfg.head_size == 64 for cfg, _ in ARCHITECTURES.values())
+
+
+# The paper's naming scheme: bert{layers}[-c{conv}[-k{kernel}-d{channels}]][-a{heads}]
+NAME = re.compile(r"bert(\d+)(?:-c(\d+)(?:-k(\d+)(?:x(\d+))?-d(\d+))?)?(?:-a(\d+))?")
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_every_name_states_its_sizes(name):
+    """A name is read back into the sizes it holds (the twins' first names broke this: d64 for
+    16 channels, a12 for 3 heads)."""
+    layers, conv, k_rows, k_cols, channels, heads = NAME.fullmatch(name).groups()
+    cfg = get_architecture(name)
+    assert cfg.layers == int(layers)
+    assert cfg.heads == int(heads or 12)  # only the paper's bert6 and bert1 leave out a12
+    assert cfg.conv_layers == int(conv or 0)
+    if cfg.conv_layers:
+        assert cfg.conv_kernel == (int(k_rows), int(k_cols or k_rows))
+        assert cfg.conv_channels == int(channels)
+    assert (heads is None) == (name in ("bert6", "bert1"))
+
+
+def test_old_twin_names_are_aliases():
+    assert ALIASES == {
+        "bert6-cpu": "bert6-a3",
+        "bert1-cpu": "bert1-a3",
+        "bert1-c0-a24-cpu": "bert1-c0-a6",
+        "bert1-c2-k3-d64-a12-cpu": "bert1-c2-k3-d16-a3",
+        "bert1-c2-k3-d64-a8-cpu": "bert1-c2-k3-d16-a2",
+        "bert1-c3-k3-d32-a12-cpu": "bert1-c3-k3-d8-a3",
+        "bert1-c2-k16x3-d64-a12-cpu": "bert1-c2-k16x3-d16-a3",
+    }
+    assert not set(ALIASES) & set(ARCHITECTURES)  # listed as aliases, not as architectures
+    assert len(ARCHITECTURES) == 2 * len(PAPER)  # each paper model and its twin, once
+    for old, new in ALIASES.items():
+        assert get_architecture(old) == get_architecture(new)
+        assert resolve_architecture(old) == resolve_architecture(new)
+        assert resolve_architecture({"base": old, "heads": 2}) == resolve_architecture(
+            {"base": new, "heads": 2}
+        )
+        assert aliases_of(new) == [old]
+        paper = old.removesuffix("-cpu")
+        assert ARCHITECTURES[new][1].startswith(f"CPU twin of {paper}:")
+
+
+def test_no_twin_takes_a_paper_name():
+    twins = set(ARCHITECTURES) - set(PAPER)
+    assert len(twins) == len(PAPER) and not twins & set(PAPER)
+    assert max(get_architecture(t).heads for t in twins) < min(c.heads for c, _ in PAPER.values())
 
 
 def test_unknown_architecture():
@@ -163,13 +220,13 @@ def test_classifier_starts_from_a_pretrained_encoder(tmp_path):
 
 
 def test_classifier_refuses_another_architecture():
-    clf = BertForSequenceClassification(small("bert1-cpu"), 2)
+    clf = BertForSequenceClassification(small("bert1-a3"), 2)
     with pytest.raises(TinylmError, match="architecture differs"):
-        clf.load_encoder(BertForMaskedLM(small("bert6-cpu")))
+        clf.load_encoder(BertForMaskedLM(small("bert6-a3")))
 
 
 def test_padding_embedding_is_zero_and_positions_are_bounded():
-    model = BertForMaskedLM(small("bert1-cpu"))
+    model = BertForMaskedLM(small("bert1-a3"))
     assert torch.all(model.bert.embeddings.word_embeddings.weight[0] == 0)
     with pytest.raises(ValueError, match="longer than the model's 128 positions"):
         model(torch.ones(1, 129, dtype=torch.long))
@@ -193,7 +250,7 @@ def test_truncated_weights_are_refused(saved):
 
 
 def test_weights_of_another_architecture_are_refused(saved, tmp_path):
-    BertForMaskedLM(small("bert1-cpu")).save_pretrained(tmp_path / "other")
+    BertForMaskedLM(small("bert1-a3")).save_pretrained(tmp_path / "other")
     (saved / "model.safetensors").write_bytes((tmp_path / "other/model.safetensors").read_bytes())
     with pytest.raises(TinylmError, match="does not match its config.json: missing"):
         load_pretrained(saved)
@@ -248,15 +305,13 @@ def test_save_leaves_no_temporary_files(saved):
 def test_architecture_from_config_file_fields():
     import yaml
 
-    from tinylm.model.architectures import resolve_architecture
-
-    assert resolve_architecture("bert1-cpu") == get_architecture("bert1-cpu")
-    spec = yaml.safe_load("arch:\n  base: bert1-c2-k16x3-d64-a12-cpu\n  heads: 4\n  hidden: 256\n")
+    assert resolve_architecture("bert1-a3") == get_architecture("bert1-a3")
+    spec = yaml.safe_load("arch:\n  base: bert1-c2-k16x3-d16-a3\n  heads: 4\n  hidden: 256\n")
     cfg = resolve_architecture(spec["arch"])
     assert (cfg.heads, cfg.hidden, cfg.intermediate, cfg.conv_kernel) == (4, 256, 1024, (16, 3))
     explicit = resolve_architecture({"layers": 2, "heads": 2, "hidden": 64, "conv_layers": 1})
     assert (explicit.layers, explicit.conv_layers, explicit.vocab_size) == (2, 1, 30522)
     with pytest.raises(ConfigError, match="^heads: 3 heads do not divide"):
-        resolve_architecture({"base": "bert1-cpu", "heads": 3, "hidden": 100})
+        resolve_architecture({"base": "bert1-a3", "heads": 3, "hidden": 100})
     with pytest.raises(TinylmError, match="unknown architecture"):
         resolve_architecture({"base": "nope"})

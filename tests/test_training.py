@@ -520,7 +520,7 @@ def test_weight_decay_skips_biases_and_norms():
     from tinylm.model.architectures import get_architecture
     from tinylm.train.runtime import build_optimizer
 
-    model = BertForMaskedLM(get_architecture("bert1-c2-k3-d64-a8-cpu"))
+    model = BertForMaskedLM(get_architecture("bert1-c2-k3-d16-a2"))
     decay, no_decay = build_optimizer(model, TrainConfig(), torch.device("cpu")).param_groups
     names = {id(p): n for n, p in model.named_parameters()}
     decayed = {names[id(p)] for p in decay["params"]}

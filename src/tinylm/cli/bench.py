@@ -49,7 +49,7 @@ def add_parser(commands, parent) -> None:
     p.set_defaults(run=run_latency)
 
     p = sub.add_parser("scaling", parents=[parent], help="cost as the model and the work grow")
-    p.add_argument("--arch", default="bert6-cpu", help="projects pre-training time by Ws")
+    p.add_argument("--arch", default="bert6-a3", help="projects pre-training time by Ws")
     p.add_argument("--ws", type=int, default=2000, help="corpus subset of the measured rate")
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--json", action="store_true")
@@ -73,7 +73,7 @@ def _memory(report: dict) -> str:
 
 def run_pretrain(args) -> int:
     from tinylm.bench.training import bench_pretrain
-    from tinylm.model.architectures import get_architecture
+    from tinylm.model.architectures import canonical_name, get_architecture
 
     _check_timing(args)
     r = bench_pretrain(
@@ -89,7 +89,7 @@ def run_pretrain(args) -> int:
         rounds=args.rounds,
     )
     _print(
-        {"arch_name": args.arch, **r},
+        {"arch_name": canonical_name(args.arch), **r},
         args.json,
         [
             f"{args.arch} pre-training on {r['device']} ({r['precision']}), "
@@ -106,7 +106,7 @@ def run_pretrain(args) -> int:
 
 def run_finetune(args) -> int:
     from tinylm.bench.training import bench_finetune
-    from tinylm.model.architectures import get_architecture
+    from tinylm.model.architectures import canonical_name, get_architecture
 
     _check_timing(args)
     r = bench_finetune(
@@ -123,7 +123,7 @@ def run_finetune(args) -> int:
         train_per_label=args.train_per_label,
     )
     _print(
-        {"arch_name": args.arch, **r},
+        {"arch_name": canonical_name(args.arch), **r},
         args.json,
         [
             f"{args.arch} fine-tuning on {r['task']} ({r['device']}, {r['precision']}), "

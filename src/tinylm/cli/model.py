@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tinylm.errors import TinylmError
 from tinylm.model.accounting import parameter_counts, training_flops_per_token
-from tinylm.model.architectures import ARCHITECTURES
+from tinylm.model.architectures import ARCHITECTURES, aliases_of
 
 LENGTH = 128
 
@@ -46,6 +46,7 @@ def architecture_rows() -> list[dict]:
         rows.append(
             {
                 "name": name,
+                "aliases": aliases_of(name),  # old names that still resolve to this one
                 "description": description,
                 "layers": config.layers,
                 "heads": config.heads,
@@ -61,6 +62,26 @@ def architecture_rows() -> list[dict]:
     return rows
 
 
+# The plain-text columns: title, alignment and width; the header and the rows share them, so
+# they line up. The FLOPs are one MLM training step's per token at length LENGTH, as in --markdown.
+COLUMNS = (
+    ("name", "<", 22),
+    ("layers", ">", 6),
+    ("heads", ">", 5),
+    ("hidden", ">", 6),
+    ("conv", "<", 14),
+    ("params", ">", 7),
+    ("train MFLOP/token", ">", 17),
+    ("old name (alias)", "<", 0),
+)
+
+
+def _plain_line(cells) -> str:
+    return "  ".join(
+        f"{cell:{align}{width}}" for cell, (_, align, width) in zip(cells, COLUMNS, strict=True)
+    ).rstrip()
+
+
 def run_arch_list(args) -> int:
     rows = architecture_rows()
     if args.json:
@@ -69,9 +90,11 @@ def run_arch_list(args) -> int:
     if args.markdown:
         print(
             "| name | layers | heads | hidden | conv | parameters | embeddings | "
-            f"training MFLOP/token (length {LENGTH}) |"
+            f"training MFLOP/token (length {LENGTH}) | old name (alias) |"
         )
-        print("|---|---:|---:|---:|---|---:|---:|---:|")
+        print("|---|---:|---:|---:|---|---:|---:|---:|---|")
+    else:
+        print(_plain_line([title for title, _, _ in COLUMNS]))
     for r in rows:
         conv = (
             f"{r['conv_layers']} x {'x'.join(map(str, r['conv_kernel']))}, d{r['conv_channels']}"
@@ -82,13 +105,12 @@ def run_arch_list(args) -> int:
         if args.markdown:
             cells = [f"`{r['name']}`", r["layers"], r["heads"], r["hidden"], conv]
             cells += [f"{r['parameters']:,}", f"{r['embedding_parameters']:,}", f"{mflop:,.1f}"]
+            cells.append(", ".join(f"`{a}`" for a in r["aliases"]) or "-")
             print("| " + " | ".join(map(str, cells)) + " |")
         else:
-            print(
-                f"{r['name']:<28} L{r['layers']} A{r['heads']:<3} H{r['hidden']:<5} "
-                f"conv {conv:<14} {r['parameters'] / 1e6:6.2f}M params "
-                f"{mflop:8.1f} MFLOP/token"
-            )
+            cells = [r["name"], r["layers"], r["heads"], r["hidden"], conv]
+            cells += [f"{r['parameters'] / 1e6:.2f}M", f"{mflop:,.1f}", ", ".join(r["aliases"])]
+            print(_plain_line(cells))
     return 0
 
 

@@ -1,14 +1,22 @@
 """The named architectures: one table, the paper's models and their CPU twins.
 
-Paper (reference-procedure.md): BERT-6 and BERT-1, and the five BERT-1 committee variants,
-named c{conv layers}-k{kernel}-d{channels}-a{heads}. Head size is 64 everywhere, so
-hidden = 64 x heads.
+Paper (reference-procedure.md): BERT-6 and BERT-1, and the five BERT-1 committee variants.
+Every name follows the paper's scheme, bert{layers}[-c{conv layers}-k{kernel}-d{channels}]-a{heads}
+(a 3 x 3 kernel is written k3, a 16 x 3 one k16x3); the paper leaves out `-a12` for
+its plain BERT-6 and BERT-1. Head size is 64 everywhere, so hidden = 64 x heads.
 
-CPU twins (suffix `-cpu`), for studies on a laptop: the same depth, the same convolutional
-structure and kernels, with a quarter of the attention heads (head size still 64, so a
-quarter of the width: 768 -> 192, 1536 -> 384, 512 -> 128) and a quarter of the conv
-channels (64 -> 16, 32 -> 8). Dividing by four keeps every paper model's twin integral; the
-layers' matrix products shrink 16-fold, the attention-score and vocabulary terms 4-fold.
+CPU twins, for studies on a laptop: the same depth, the same convolutional structure and
+kernels, with a quarter of the attention heads (head size still 64, so a quarter of the width:
+768 -> 192, 1536 -> 384, 512 -> 128) and a quarter of the conv channels (64 -> 16, 32 -> 8).
+Dividing by four keeps every paper model's twin integral; the layers' matrix products shrink
+16-fold, the attention-score and vocabulary terms 4-fold.
+
+A twin is named by its own sizes in the same scheme: its paper model's name with the channels
+and heads replaced by the twin's, and the heads always written (bert6 -> bert6-a3,
+bert1-c2-k3-d64-a12 -> bert1-c2-k3-d16-a3). A name states the sizes it holds, and no twin can
+take a paper model's name: every twin has at most 6 heads, every paper model at least 8.
+The twins were first called by their paper model's name plus `-cpu` (bert1-c2-k3-d64-a12-cpu);
+configs, presets and committed results still name them so, and those names stay aliases.
 """
 
 import dataclasses
@@ -68,25 +76,65 @@ def cpu_twin(config: ModelConfig) -> ModelConfig:
     )
 
 
+def twin_name(paper_name: str, twin: ModelConfig) -> str:
+    """The twin's name: the paper model's layers, conv layers and kernel, the twin's channels
+    and heads (see the module doc)."""
+    family, *sizes = paper_name.split("-")
+    kept = [s for s in sizes if s[0] in "ck"]
+    channels = [f"d{twin.conv_channels}"] if twin.conv_layers else []
+    return "-".join([family, *kept, *channels, f"a{twin.heads}"])
+
+
+def _twin(paper_name: str) -> tuple[str, ModelConfig]:
+    twin = cpu_twin(PAPER[paper_name][0])
+    return twin_name(paper_name, twin), twin
+
+
+TWINS: dict[str, tuple[str, ModelConfig]] = {name: _twin(name) for name in PAPER}  # by paper name
+
+
+def _describe(paper_name: str, twin: ModelConfig) -> str:
+    conv = (
+        f"{twin.conv_layers} conv layers {'x'.join(map(str, twin.conv_kernel))}, "
+        f"{twin.conv_channels} channels, "
+        if twin.conv_layers
+        else ""
+    )
+    return f"CPU twin of {paper_name}: {conv}{twin.heads} heads (hidden {twin.hidden})"
+
+
 ARCHITECTURES: dict[str, tuple[ModelConfig, str]] = {
     **PAPER,
-    **{f"{name}-cpu": (cpu_twin(cfg), f"CPU twin of {name}") for name, (cfg, _) in PAPER.items()},
+    **{name: (twin, _describe(paper, twin)) for paper, (name, twin) in TWINS.items()},
 }
+# The twins' first names (paper name + `-cpu`): still accepted wherever a name is, for the
+# configs, presets and results made with them; each resolves to the twin's own name.
+ALIASES: dict[str, str] = {f"{paper}-cpu": name for paper, (name, _) in TWINS.items()}
+
+
+def canonical_name(name: str) -> str:
+    """An architecture's own name: itself, or the name an old alias stands for."""
+    return ALIASES.get(name, name)
+
+
+def aliases_of(name: str) -> list[str]:
+    return [alias for alias, target in ALIASES.items() if target == name]
 
 
 def get_architecture(name: str) -> ModelConfig:
-    """A fresh copy of a named architecture's config."""
+    """A fresh copy of a named architecture's config (an old `-cpu` alias gives its twin's)."""
+    name = canonical_name(name)
     if name not in ARCHITECTURES:
         raise TinylmError(
             f"unknown architecture {name!r}; known: {', '.join(ARCHITECTURES)} "
-            "(or give explicit fields in a config file)"
+            "(the old names ending in -cpu too; or give explicit fields in a config file)"
         )
     return dataclasses.replace(ARCHITECTURES[name][0])
 
 
 def resolve_architecture(spec: str | Mapping) -> ModelConfig:
     """An architecture from a config file's `arch` entry: a name, or a mapping of explicit
-    ModelConfig fields, optionally starting from a named one (`base: bert1-cpu`)."""
+    ModelConfig fields, optionally starting from a named one (`base: bert1-a3`)."""
     if isinstance(spec, str):
         return get_architecture(spec)
     if not isinstance(spec, Mapping):

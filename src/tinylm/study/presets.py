@@ -146,7 +146,7 @@ PRESETS = {
     ),
     "cpu": Preset(
         name="cpu",
-        arch="bert1-cpu",
+        arch="bert1-a3",
         tasks=("agnews", "dbpedia", "fewrel-val"),
         seeds=3,
         gap_ws=5_000,
@@ -158,14 +158,14 @@ PRESETS = {
         ablation_removed=(400, 1_000),
         reverse=("more",),
         committee_members=(
-            "bert1-c0-a24-cpu",
-            "bert1-c2-k3-d64-a12-cpu",
-            "bert1-c2-k3-d64-a8-cpu",
-            "bert1-c3-k3-d32-a12-cpu",
-            "bert1-c2-k16x3-d64-a12-cpu",
+            "bert1-c0-a6",
+            "bert1-c2-k3-d16-a3",
+            "bert1-c2-k3-d16-a2",
+            "bert1-c3-k3-d8-a3",
+            "bert1-c2-k16x3-d16-a3",
         ),
-        committee_candidates=("bert1-cpu",),  # the cheapest BERT-1 twin: no conv, hidden 192
-        committee_reference="bert6-cpu",
+        committee_candidates=("bert1-a3",),  # the cheapest BERT-1 twin: no conv, hidden 192
+        committee_reference="bert6-a3",
         committee_ws=2_000,
         notes=(
             "Architecture: the CPU twin of BERT-1 (one layer, hidden 192), about 8,000 "
@@ -193,7 +193,7 @@ PRESETS = {
     ),
     "demo": Preset(
         name="demo",
-        arch="bert1-cpu",
+        arch="bert1-a3",
         tasks=("agnews",),
         seeds=3,
         gap_ws=2_000,
@@ -205,7 +205,7 @@ PRESETS = {
     ),
     "smoke": Preset(
         name="smoke",
-        arch="bert1-cpu",
+        arch="bert1-a3",
         tasks=("agnews",),
         seeds=2,
         gap_ws=500,
@@ -215,8 +215,8 @@ PRESETS = {
         sizes={"agnews": [16, 16], "dbpedia": [8, 8], "fewrel-val": [8, 8]},
         ablation_removed=(5,),
         reverse=("more",),
-        committee_members=("bert1-c2-k3-d64-a8-cpu", "bert1-c3-k3-d32-a12-cpu"),
-        committee_reference="bert6-cpu",
+        committee_members=("bert1-c2-k3-d16-a2", "bert1-c3-k3-d8-a3"),
+        committee_reference="bert6-a3",
         notes=("Sizes for a pipeline check only: its figures are noise.",),
     ),
 }
