@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from tinylm.config import ModelConfig, TrainConfig
+from tinylm.config import MASK_RATE, ModelConfig, TrainConfig
 from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
 from tinylm.train.runtime import build_optimizer
@@ -34,7 +34,7 @@ def _step_rate(arch: ModelConfig, length: int, batch_size: int, steps: int) -> d
     model = BertForMaskedLM(arch).train()
     optimizer = build_optimizer(model, TrainConfig(), torch.device("cpu"))
     ids = torch.randint(1000, arch.vocab_size, (batch_size, length))
-    labels = torch.where(torch.rand(ids.shape) < 0.15, ids, IGNORE_INDEX)
+    labels = torch.where(torch.rand(ids.shape) < MASK_RATE, ids, IGNORE_INDEX)
 
     def step():
         model(ids, labels=labels).loss.backward()

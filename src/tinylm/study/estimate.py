@@ -11,11 +11,11 @@ import time
 
 import torch
 
-from tinylm.config import ImplConfig, ModelConfig, TrainConfig
+from tinylm.config import MASK_RATE, ImplConfig, ModelConfig, TrainConfig
 from tinylm.data.corpus import load_corpus
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
-from tinylm.model.accounting import MASK_RATE, forward_flops_per_token, training_flops_per_token
+from tinylm.model.accounting import forward_flops_per_token, training_flops_per_token
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import Job, Store

@@ -8,14 +8,12 @@ example of the global batch, and the loss is weighted by each rank's share of th
 tokens, so N processes compute the same update as one process with the same global batch.
 """
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from tinylm.config import CorpusConfig, ImplConfig, ModelConfig, TrainConfig
+from tinylm.config import PretrainConfig
 from tinylm.data.corpus import load_subset
 from tinylm.errors import ConfigError
 from tinylm.model.accounting import training_flops_per_token
@@ -36,21 +34,6 @@ from tinylm.train.runtime import (
     step_generator,
     training_forward,
 )
-
-
-@dataclass
-class PretrainConfig:
-    """Everything that determines a pre-trained model (written to config.yaml)."""
-
-    arch: ModelConfig = field(default_factory=ModelConfig)
-    corpus: CorpusConfig = field(default_factory=CorpusConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(warmup_epochs=1.0))
-    impl: ImplConfig = field(default_factory=ImplConfig)
-    mask_rate: float = 0.15
-    pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def pretrain(
