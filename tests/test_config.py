@@ -158,6 +158,20 @@ def test_every_train_and_impl_field_has_a_flag(flags, section):
         assert option.flag.removeprefix("no-") == field.name.replace("_", "-")
 
 
+def test_a_section_alone_gives_flat_flags_for_another_command():
+    """What `tinylm study` needs: the impl flags, read back into an ImplConfig."""
+    flags = ConfigFlags(ImplConfig)
+    assert [option.flag for option in flags.options] == [
+        "device",
+        "precision",
+        "compile",
+        "threads",
+    ]
+    values = _parse(flags, "--precision", "fp32", "--compile", "--threads", "2")
+    assert ImplConfig.from_dict(values) == ImplConfig(precision="fp32", compile=True, threads=2)
+    assert ImplConfig.from_dict(_parse(flags)) == ImplConfig()
+
+
 def test_a_new_field_is_a_new_flag_with_its_comment_as_help():
     @dataclasses.dataclass
     class Extended(TrainConfig):
