@@ -32,6 +32,14 @@ def config_file(tmp_path):
     return path
 
 
+@pytest.fixture
+def finetune_file(tmp_path):
+    """A fine-tuning config: a pre-training file's `corpus` section is refused there."""
+    path = tmp_path / "tiny-ft.yaml"
+    path.write_text(yaml.safe_dump({"arch": TINY_ARCH}))
+    return path
+
+
 def cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
@@ -149,7 +157,7 @@ def test_pretraining_loss_falls_well_below_chance(
     assert (run / "model" / "model.safetensors").is_file()
 
 
-def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, config_file):
+def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, finetune_file):
     code, out, err = cli(
         capsys,
         "finetune",
@@ -157,7 +165,7 @@ def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, conf
         "agnews",
         "--scratch",
         "--config",
-        config_file,
+        finetune_file,
         "--train-per-label",
         25,
         "--test-per-label",
@@ -682,13 +690,13 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
 
 
 def test_a_nan_loss_stops_fine_tuning_too(
-    capsys, data_dir, cache_dir, tmp_path, config_file, monkeypatch
+    capsys, data_dir, cache_dir, tmp_path, finetune_file, monkeypatch
 ):
     import tinylm.train.trainer as trainer_module
 
     _poison_weights_after(14, float("inf"), trainer_module, monkeypatch)  # epoch 2 of 11 steps
     out = tmp_path / "ft"
-    argv = ["finetune", "--task", "agnews", "--scratch", "--config", config_file]
+    argv = ["finetune", "--task", "agnews", "--scratch", "--config", finetune_file]
     argv += ["--train-per-label", 25, "--test-per-label", 5, "--epochs", 3, "--batch-size", 8]
     argv += ["--data-dir", data_dir, "--cache-dir", cache_dir, "--out", out, "--quiet"]
     code, _, err = cli(capsys, *argv)

@@ -1,21 +1,32 @@
 """Typed configuration dataclasses that validate themselves.
 
 Each config checks its fields on construction and raises ConfigError naming the field, so a
-bad value is refused before any work starts. `from_dict` refuses unknown keys (a typo in a YAML
-file is an error, not a silently ignored field) and `to_dict` gives the resolved values that
-every run writes next to its outputs.
+bad value is refused before any work starts. `from_dict` builds a config from a mapping (a YAML
+file): a field that is itself a Config is built from its own mapping, and an unknown key at any
+level is an error naming its path (`train.lr_x`), not a silently ignored field. `to_dict` gives
+the resolved values that every run writes next to its outputs.
 
 Sections, as in cramming: architecture (ModelConfig), data (CorpusConfig, TaskConfig),
 training (TrainConfig: what is optimised, how long) and implementation (ImplConfig: device,
-precision, compilation: how it runs, never what it computes).
+precision, compilation: how it runs, never what it computes). A run combines them:
+PretrainConfig and FinetuneConfig. The command line's flags are generated from these fields
+(cli/options.py), so a field's comment is its flag's help.
 """
 
 import dataclasses
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 from tinylm.errors import ConfigError
+
+# Defaults that more than one place needs, each held here once (the paper's values).
+MASK_RATE = 0.15  # share of tokens the MLM objective masks and predicts (BERT's 15%)
+CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia with 42
+PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
+VAL_FRACTION = 0.1  # share of a fine-tuning train sample held out to select the epoch
+SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
 
 
 @dataclasses.dataclass
@@ -30,15 +41,61 @@ class Config:
         """Checks beyond types; subclasses raise ConfigError(field, why)."""
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> Self:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown field (known: {', '.join(sorted(known))})")
-        return cls(**values)
+    def from_dict(cls, values: Mapping[str, Any], base: Self | None = None) -> Self:
+        """A config from a mapping; fields it leaves out keep `base`'s values (None: the
+        class's defaults). A Config-typed field takes a mapping, which overlays that field's
+        default (pre-training's `train: {epochs: 3}` keeps its one warm-up epoch)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        check_keys(values, fields)
+        hints = typing.get_type_hints(cls)
+        built = {} if base is None else {name: getattr(base, name) for name in fields}
+        for name, value in values.items():
+            section = config_class(hints[name])
+            if section is not None:
+                default = built[name] if name in built else field_default(fields[name])
+                try:
+                    value = section.coerce(value, default)
+                except ConfigError as err:
+                    raise ConfigError(f"{name}.{err.field}", err.reason) from None
+            built[name] = value
+        return cls(**built)
+
+    @classmethod
+    def coerce(cls, value: Any, default: Any) -> Any:
+        """A field of this type from a file's value: a mapping overlays the default; None (an
+        empty YAML section) is the default; anything else is left to the type check."""
+        if value is None:
+            return default
+        if isinstance(value, Mapping):
+            return cls.from_dict(value, base=default if isinstance(default, cls) else None)
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def check_keys(values: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Refuses a key that names no field: a typo in a file is an error, never a default."""
+    known = sorted(known)
+    unknown = sorted(str(key) for key in set(values) - set(known))
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown field (known: {', '.join(known)})")
+
+
+def config_class(hint: Any) -> type[Config] | None:
+    """The Config subclass a field holds (`TrainConfig`, `ModelConfig | None`), else None."""
+    kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    found = [k for k in kinds if isinstance(k, type) and issubclass(k, Config)]
+    return found[0] if found else None
+
+
+def field_default(field: dataclasses.Field) -> Any:
+    """A field's default value (a fresh one from its factory); None for a required field."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
@@ -74,7 +131,7 @@ class CorpusConfig(Config):
 
     name: str = "wikipedia"  # "wikipedia", or a path to .txt / .jsonl / .jsonl.gz
     ws: int | None = None  # paragraphs in the subset; None takes the whole pool
-    seed: int = 42  # the permutation's seed (the paper shuffles with 42)
+    seed: int = CORPUS_SEED  # the permutation's seed
     lead_only: bool = False  # pool = the first paragraph of each article only
 
     def validate(self):
@@ -94,7 +151,7 @@ class TaskConfig(Config):
     train_per_label: int | None = None  # None: the task's default (the paper's size)
     test_per_label: int | None = None
     val_fraction: float = 0.0  # share of the train sample held out for validation
-    seed: int = 0
+    seed: int = 0  # the sample's seed
     entity_markers: bool = False  # FewRel: wrap head in "@ ... @" and tail in "# ... #"
     text_column: str = "text"  # user files only
     label_column: str = "label"  # user files only
@@ -157,6 +214,16 @@ class ModelConfig(Config):
         if not 0 <= self.pad_id < self.vocab_size:
             raise ConfigError("pad_id", f"must be a token id below {self.vocab_size}")
 
+    @classmethod
+    def coerce(cls, value: Any, default: Any) -> Any:
+        """A config file's `arch`: a named architecture or a mapping of fields (optionally
+        `base: NAME`); see model/architectures.py."""
+        from tinylm.model.architectures import resolve_architecture  # it imports this module
+
+        if isinstance(value, str | Mapping):
+            return resolve_architecture(value)
+        return default if value is None else value
+
     @property
     def head_size(self) -> int:
         return self.hidden // self.heads
@@ -166,16 +233,16 @@ class ModelConfig(Config):
 class TrainConfig(Config):
     """Optimisation. Defaults are the paper's: AdamW lr 5e-5, weight decay 0.01, batch 32."""
 
-    epochs: int = 50
+    epochs: int = 50  # passes over the training data
     max_steps: int | None = None  # stop after this many optimizer steps (the schedule spans them)
     batch_size: int = 32  # global: split across distributed ranks
     group_by_length: bool = True  # batches of similar lengths (train/batches.py): less padding
-    lr: float = 5e-5
+    lr: float = 5e-5  # the peak learning rate (AdamW)
     weight_decay: float = 0.01  # not applied to biases and norms
     schedule: str = "linear"  # linear | paper | constant (see train/schedule.py)
-    warmup_epochs: float = 0.0
+    warmup_epochs: float = 0.0  # epochs of learning-rate warm-up
     grad_clip: float | None = None  # max global gradient norm; None: no clipping
-    seed: int = 0
+    seed: int = 0  # the training seed: initial weights, batch order, masks, dropout
     save_every: int | None = None  # steps between checkpoints (one is also written per epoch)
     log_every: int = 10  # steps between metrics lines
 
@@ -217,3 +284,59 @@ class ImplConfig(Config):
             raise ConfigError("precision", f"expected auto, fp32 or bf16, got {self.precision!r}")
         if self.threads is not None and self.threads <= 0:
             raise ConfigError("threads", f"must be positive, got {self.threads}")
+
+
+@dataclasses.dataclass
+class PretrainConfig(Config):
+    """Everything that determines a pre-trained model (written to config.yaml)."""
+
+    arch: ModelConfig = dataclasses.field(default_factory=ModelConfig)  # bert6
+    corpus: CorpusConfig = dataclasses.field(default_factory=CorpusConfig)
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig(warmup_epochs=PRETRAIN_WARMUP_EPOCHS)
+    )
+    impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
+    mask_rate: float = MASK_RATE  # share of the non-special tokens masked and predicted
+    pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
+
+    def validate(self):
+        if not 0 < self.mask_rate < 1:
+            raise ConfigError("mask_rate", f"must be in (0, 1), got {self.mask_rate}")
+
+
+@dataclasses.dataclass
+class FinetuneConfig(Config):
+    """Everything that determines a fine-tuned classifier (written to config.yaml)."""
+
+    task: TaskConfig = dataclasses.field(
+        default_factory=lambda: TaskConfig(val_fraction=VAL_FRACTION)
+    )
+    arch: ModelConfig | None = None  # None with `init`: the pre-trained model's architecture
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
+    init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
+    # the reported test accuracy: the best validation epoch's (val) or the last epoch's
+    select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
+    # also score the test split after every epoch (a curve; never for selection)
+    test_every_epoch: bool = False
+
+    def validate(self):
+        if self.select not in SELECT:
+            raise ConfigError("select", f"expected val or last, got {self.select!r}")
+        if self.init is None and self.arch is None:
+            raise ConfigError("arch", "a model from scratch needs an architecture")
+        if self.select == "val" and self.task.val_fraction == 0:
+            raise ConfigError(
+                "task.val_fraction", "selecting on validation needs a validation split"
+            )
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: Self | None = None) -> Self:
+        """As Config.from_dict; a task sample given without its own seed is drawn with the
+        training seed (seed s samples, initialises and trains: one seed per repetition)."""
+        config = super().from_dict(values, base)
+        task = values.get("task")
+        if not isinstance(task, TaskConfig) and "seed" not in (task or {}):
+            task = dataclasses.replace(config.task, seed=config.train.seed)
+            config = dataclasses.replace(config, task=task)
+        return config

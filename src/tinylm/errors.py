@@ -14,4 +14,5 @@ class ConfigError(TinylmError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.reason = message  # without the field: a nested config prefixes its own path
         super().__init__(f"{field}: {message}")

@@ -10,8 +10,7 @@ from pathlib import Path
 import torch
 
 from tinylm import __version__
-from tinylm.config import ModelConfig, TrainConfig
-from tinylm.model.accounting import MASK_RATE
+from tinylm.config import MASK_RATE, ModelConfig, TrainConfig
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM, BertForSequenceClassification
 from tinylm.provenance import cpu_name, git_commit
 from tinylm.train.runtime import Runtime, measure_matmul_flops

@@ -12,6 +12,7 @@ import sys
 
 from tinylm import __version__
 from tinylm.cli import bench, committee, corpus, data, model, overlap, study, tokenize, train
+from tinylm.cli.options import Parser
 from tinylm.errors import TinylmError
 
 
@@ -31,7 +32,8 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Parser: options anywhere among a command's positionals; its subcommands inherit it.
+    parser = Parser(
         prog="tinylm",
         description="Tiny language models: pre-train small BERT-style models on small corpora "
         "and measure what pre-training buys on your task.",

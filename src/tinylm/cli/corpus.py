@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tinylm.cli.overlap import add_task_sample_options, task_sample_config
-from tinylm.config import CorpusConfig
+from tinylm.config import CORPUS_SEED, CorpusConfig
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
 
@@ -27,7 +27,12 @@ def add_parser(commands, parent) -> None:
     p.add_argument("--size", type=int, required=True, help="paragraphs to select")
     p.add_argument("--out", required=True, help="the corpus file to write (.jsonl.gz)")
     p.add_argument("--corpus", default="wikipedia", help="the pool: 'wikipedia' or a file")
-    p.add_argument("--corpus-seed", type=int, default=42, help="the pool's permutation seed")
+    p.add_argument(
+        "--corpus-seed",
+        type=int,
+        default=CORPUS_SEED,
+        help=f"the pool's permutation seed (default {CORPUS_SEED})",
+    )
     p.add_argument("--lead-only", action="store_true")
     p.add_argument(
         "--saturation", type=int, default=5, help="occurrences that fully cover a token (5)"

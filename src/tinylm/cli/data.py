@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinylm.config import CorpusConfig, TaskConfig
+from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
 from tinylm.data.check import check_data, format_report
 from tinylm.data.corpus import WIKIPEDIA, load_corpus
 from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
@@ -47,7 +47,12 @@ def add_parser(commands, parent) -> None:
         "name", nargs="?", default=WIKIPEDIA, help="'wikipedia' or a .txt/.jsonl(.gz) file"
     )
     p.add_argument("--ws", type=int, help="subset size in paragraphs (default: the whole pool)")
-    p.add_argument("--seed", type=int, default=42, help="the subset permutation's seed")
+    p.add_argument(
+        "--corpus-seed",
+        type=int,
+        default=CORPUS_SEED,
+        help=f"the subset permutation's seed (default {CORPUS_SEED})",
+    )
     p.add_argument("--lead-only", action="store_true", help="draw from article leads only")
     p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     p.add_argument("--json", action="store_true")
@@ -60,7 +65,7 @@ def add_parser(commands, parent) -> None:
     p.add_argument("--train-per-label", type=int)
     p.add_argument("--test-per-label", type=int)
     p.add_argument("--val-fraction", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample-seed", type=int, default=0, help="the sample's seed (default 0)")
     p.add_argument("--entity-markers", action="store_true", help="FewRel: mark head and tail")
     p.add_argument("--text-column", default="text", help="user files: the text column")
     p.add_argument("--label-column", default="label", help="user files: the label column")
@@ -104,7 +109,7 @@ def run_fetch(args) -> int:
 
 def run_corpus(args) -> int:
     config = CorpusConfig(
-        name=args.name, ws=args.ws, seed=args.seed, lead_only=args.lead_only
+        name=args.name, ws=args.ws, seed=args.corpus_seed, lead_only=args.lead_only
     )  # validated before any work
     data_dir = resolve_data_dir(args.data_dir)
     tokenizer = load_tokenizer(data_dir, max_length=args.max_length)
@@ -157,7 +162,7 @@ def run_task(args) -> int:
         train_per_label=args.train_per_label,
         test_per_label=args.test_per_label,
         val_fraction=args.val_fraction,
-        seed=args.seed,
+        seed=args.sample_seed,
         entity_markers=args.entity_markers,
         text_column=args.text_column,
         label_column=args.label_column,

@@ -3,7 +3,7 @@ covers (analysis/overlap.py defines every figure)."""
 
 import json
 
-from tinylm.config import CorpusConfig, TaskConfig
+from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
 
 
@@ -19,7 +19,12 @@ def add_parser(commands, parent) -> None:
     add_task_sample_options(p)
     p.add_argument("--ws", type=int, nargs="+", required=True, help="one or more subset sizes")
     p.add_argument("--corpus", default="wikipedia", help="'wikipedia' or a .txt/.jsonl(.gz) file")
-    p.add_argument("--corpus-seed", type=int, default=42, help="the subsets' permutation seed")
+    p.add_argument(
+        "--corpus-seed",
+        type=int,
+        default=CORPUS_SEED,
+        help=f"the subsets' permutation seed (default {CORPUS_SEED})",
+    )
     p.add_argument("--lead-only", action="store_true")
     p.add_argument("--json", action="store_true", help="one JSON object per Ws")
     p.set_defaults(run=run_overlap)
@@ -28,7 +33,7 @@ def add_parser(commands, parent) -> None:
 def add_task_sample_options(p) -> None:
     """The task sample's options, as `tinylm finetune` takes them (the same sample)."""
     p.add_argument("--task", required=True, help="agnews, dbpedia, fewrel, fewrel-val or a file")
-    p.add_argument("--seed", type=int, default=0, help="the task sample's seed")
+    p.add_argument("--sample-seed", type=int, default=0, help="the task sample's seed (default 0)")
     p.add_argument("--train-per-label", type=int)
     p.add_argument("--test-per-label", type=int)
     p.add_argument("--entity-markers", action="store_true")
@@ -39,7 +44,7 @@ def task_sample_config(args) -> TaskConfig:
         name=args.task,
         train_per_label=args.train_per_label,
         test_per_label=args.test_per_label,
-        seed=args.seed,
+        seed=args.sample_seed,
         entity_markers=args.entity_markers,
     )
 

@@ -1,82 +1,63 @@
 """`tinylm pretrain`, `finetune`, `evaluate`, `predict`.
 
-`--config FILE` (YAML) gives any field, in sections arch / corpus / task / train / impl (and
-top-level mask_rate, pack, init, select, test_every_epoch); flags given on the command line
-override the file. Run folders: config.yaml, metrics.jsonl, summary.json, model/.
+`--config FILE` (YAML) gives any field of PretrainConfig / FinetuneConfig (tinylm/config.py):
+sections arch / corpus / task / train / impl and top-level mask_rate, pack, init, select,
+test_every_epoch, plus the command's own `out`, `resume` and (fine-tuning) `scratch`; an
+unknown key at any level is refused. The flags are generated from the same fields
+(cli/options.py) and override the file. Run folders: config.yaml, metrics.jsonl,
+summary.json, model/.
 """
 
+import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 import yaml
 
-from tinylm.config import CorpusConfig, ImplConfig, TaskConfig, TrainConfig
+from tinylm.cli.options import ConfigFlags, Flag, overlay
+from tinylm.config import FinetuneConfig, PretrainConfig, TaskConfig, check_keys
 from tinylm.data.io import read_text, split_lines
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
 
-TRAIN_FLAGS = {  # TrainConfig field -> flag type (--max-steps sets max_steps)
-    "epochs": int,
-    "max_steps": int,
-    "batch_size": int,
-    "lr": float,
-    "weight_decay": float,
-    "schedule": str,
-    "warmup_epochs": float,
-    "grad_clip": float,
-    "seed": int,
-    "save_every": int,
-    "log_every": int,
-}
-IMPL_FLAGS = {"device": str, "precision": str, "threads": int}  # ImplConfig fields
+PRETRAIN_FLAGS = ConfigFlags(
+    PretrainConfig,
+    {
+        "arch": Flag(whole=True, help="a named architecture (tinylm arch list)"),
+        "corpus.name": Flag("corpus", help="'wikipedia' (default) or a .txt/.jsonl(.gz) file"),
+        "corpus.seed": Flag("corpus-seed"),
+    },
+)
+FINETUNE_FLAGS = ConfigFlags(
+    FinetuneConfig,
+    {
+        "arch": Flag(whole=True, help="the architecture (from scratch; default: that of --init)"),
+        "task.name": Flag("task", help="agnews, dbpedia, fewrel, fewrel-val or a .csv/.jsonl file"),
+        "task.seed": Flag("sample-seed", help="the task sample's seed (default: --seed)"),
+        "init": Flag(help="a pre-training run (or model folder) to start from", metavar="DIR"),
+    },
+)
+# Top-level keys of a config file that are the command's, not the run config's.
+PRETRAIN_KEYS = ("out", "resume")
+FINETUNE_KEYS = ("out", "resume", "scratch")
 
 
 def add_parser(commands, parent) -> None:
     p = commands.add_parser(
         "pretrain", parents=[parent], help="MLM pre-training on a corpus subset"
     )
-    p.add_argument("--arch", help="a named architecture (tinylm arch list)")
-    p.add_argument("--corpus", help="'wikipedia' (default) or a .txt/.jsonl(.gz) file")
-    p.add_argument("--ws", type=int, help="paragraphs in the corpus subset")
-    p.add_argument("--corpus-seed", type=int, help="the subset's permutation seed (default 42)")
-    p.add_argument("--lead-only", action="store_true", default=None)
-    p.add_argument("--mask-rate", type=float)
-    p.add_argument(
-        "--pack",
-        action="store_true",
-        default=None,
-        help="join paragraphs into full-length sequences",
-    )
-    _training_options(p)
+    _run_options(p)
+    PRETRAIN_FLAGS.add_to(p)
     p.set_defaults(run=run_pretrain)
 
     p = commands.add_parser("finetune", parents=[parent], help="fine-tune a classifier on a task")
-    p.add_argument("--task", help="agnews, dbpedia, fewrel, fewrel-val, or a .csv/.jsonl file")
+    _run_options(p)
     start = p.add_mutually_exclusive_group()
-    start.add_argument("--init", metavar="DIR", help="a pre-training run (or model folder)")
     start.add_argument("--scratch", action="store_true", help="random initialisation")
-    p.add_argument("--arch", help="the architecture (from scratch; default: that of --init)")
-    p.add_argument("--train-per-label", type=int)
-    p.add_argument("--test-per-label", type=int)
-    p.add_argument("--val-fraction", type=float, help="validation share of the train sample (0.1)")
-    p.add_argument("--sample-seed", type=int, help="the task sample's seed (default: --seed)")
-    p.add_argument("--entity-markers", action="store_true", default=None)
-    p.add_argument("--text-column")
-    p.add_argument("--label-column")
-    p.add_argument(
-        "--select",
-        choices=["val", "last"],
-        help="report the test accuracy of the best validation epoch (val) or the last",
-    )
-    p.add_argument(
-        "--test-every-epoch",
-        action="store_true",
-        default=None,
-        help="also score the test split after every epoch (a curve; not for selection)",
-    )
-    _training_options(p)
+    FINETUNE_FLAGS.add_to(p, into={"init": start})
     p.set_defaults(run=run_finetune)
 
     p = commands.add_parser("evaluate", parents=[parent], help="score a classifier on a task")
@@ -96,92 +77,54 @@ def add_parser(commands, parent) -> None:
     p.set_defaults(run=run_predict)
 
 
-def _training_options(p) -> None:
+def _run_options(p) -> None:
+    """The command's own options (not fields of the run config)."""
     p.add_argument("--config", metavar="FILE", help="a YAML file with any of the fields")
     p.add_argument("--out", metavar="DIR", help="the run folder")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
-    for flag, kind in TRAIN_FLAGS.items():
-        p.add_argument("--" + flag.replace("_", "-"), type=kind)
-    for flag, kind in IMPL_FLAGS.items():
-        p.add_argument("--" + flag, type=kind)
-    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
 
 
-def _file_config(args) -> dict:
+def _file_config(args, config: type, command_keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """(the config file's run-config fields, its command keys); {} without --config. An
+    unknown top-level key is refused here, naming the command keys among the known."""
     if not getattr(args, "config", None):
-        return {}
+        return {}, {}
     loaded = yaml.safe_load(read_text(Path(args.config)))
     if not isinstance(loaded, dict):
         raise TinylmError(f"{args.config} must hold a YAML mapping of sections")
-    return loaded
+    check_keys(loaded, [*(f.name for f in dataclasses.fields(config)), *command_keys])
+    command = {key: loaded.pop(key) for key in command_keys if key in loaded}
+    return loaded, command
 
 
-def _overlay(section: dict | None, values: dict) -> dict:
-    """The section's fields, with the flags that were given on top."""
-    return {**(section or {}), **{k: v for k, v in values.items() if v is not None}}
-
-
-def _train_impl(args, file: dict, train_defaults: dict) -> tuple[TrainConfig, ImplConfig]:
-    train = _overlay(
-        {**train_defaults, **(file.get("train") or {})}, {k: getattr(args, k) for k in TRAIN_FLAGS}
-    )
-    impl = _overlay(
-        file.get("impl"), {**{k: getattr(args, k) for k in IMPL_FLAGS}, "compile": args.compile}
-    )
-    return TrainConfig.from_dict(train), ImplConfig.from_dict(impl)
-
-
-def _resume(args, file: dict) -> bool:
+def _resume(args, command: dict) -> bool:
     """--resume, or `resume: auto` (or true) in the config file: continue from the latest
     checkpoint when the run folder has one, start afresh when it has none."""
-    value = file.get("resume", False)
+    value = command.get("resume", False)
     if value not in (False, True, "auto"):
         raise TinylmError(f"resume: expected auto, true or false, got {value!r}")
     return bool(args.resume or value)
 
 
-def _out(args, file: dict) -> str:
-    out = args.out or file.get("out")
+def _out(args, command: dict) -> str:
+    out = args.out or command.get("out")
     if not out:
         raise TinylmError("--out DIR is required (the run folder)")
     return out
 
 
 def run_pretrain(args) -> int:
-    from tinylm.model.architectures import resolve_architecture
-    from tinylm.train.pretrain import PretrainConfig, pretrain
+    from tinylm.train.pretrain import pretrain
 
-    file = _file_config(args)
-    arch = resolve_architecture(args.arch or file.get("arch") or "bert6")
-    corpus = CorpusConfig.from_dict(
-        _overlay(
-            file.get("corpus"),
-            {
-                "name": args.corpus,
-                "ws": args.ws,
-                "seed": args.corpus_seed,
-                "lead_only": args.lead_only,
-            },
-        )
-    )
-    train, impl = _train_impl(args, file, {"warmup_epochs": 1.0})
-    config = PretrainConfig(
-        arch=arch,
-        corpus=corpus,
-        train=train,
-        impl=impl,
-        mask_rate=args.mask_rate if args.mask_rate is not None else file.get("mask_rate", 0.15),
-        pack=bool(args.pack if args.pack is not None else file.get("pack", False)),
-    )
-    if not 0 < config.mask_rate < 1:
-        raise TinylmError(f"mask_rate must be in (0, 1), got {config.mask_rate}")
+    file, command = _file_config(args, PretrainConfig, PRETRAIN_KEYS)
+    config = PretrainConfig.from_dict(overlay(file, PRETRAIN_FLAGS.values(args)))
     data_dir = resolve_data_dir(args.data_dir)
     summary = pretrain(
         config,
-        out=_out(args, file),
+        out=_out(args, command),
         data_dir=data_dir,
         cache_dir=resolve_cache_dir(args.cache_dir),
-        resume=_resume(args, file),
+        resume=_resume(args, command),
         progress=not args.quiet,
     )
     print(json.dumps({k: summary[k] for k in ("steps", "final_loss", "ws", "seed")}))
@@ -189,48 +132,25 @@ def run_pretrain(args) -> int:
 
 
 def run_finetune(args) -> int:
-    from tinylm.model.architectures import resolve_architecture
-    from tinylm.train.finetune import FinetuneConfig, finetune
+    from tinylm.train.finetune import finetune
 
-    file = _file_config(args)
-    train, impl = _train_impl(args, file, {})
-    task = TaskConfig.from_dict(
-        _overlay(
-            {"val_fraction": 0.1, "seed": train.seed, **(file.get("task") or {})},
-            {
-                "name": args.task,
-                "train_per_label": args.train_per_label,
-                "test_per_label": args.test_per_label,
-                "val_fraction": args.val_fraction,
-                "seed": args.sample_seed,
-                "entity_markers": args.entity_markers,
-                "text_column": args.text_column,
-                "label_column": args.label_column,
-            },
-        )
-    )
-    if not (args.task or (file.get("task") or {}).get("name")):
+    file, command = _file_config(args, FinetuneConfig, FINETUNE_KEYS)
+    values = overlay(file, FINETUNE_FLAGS.values(args))
+    task = values.get("task")
+    if not (isinstance(task, Mapping) and task.get("name")):
         raise TinylmError("--task is required")
-    init = None if args.scratch else (args.init or file.get("init"))
-    if init is None and not args.scratch and not file.get("scratch"):
+    if args.scratch:
+        values["init"] = None  # --scratch wins over the file's init
+    if values.get("init") is None and not (args.scratch or command.get("scratch")):
         raise TinylmError("give --init DIR (a pre-trained model) or --scratch")
-    arch_spec = args.arch or file.get("arch")
-    config = FinetuneConfig(
-        task=task,
-        train=train,
-        impl=impl,
-        init=init,
-        arch=resolve_architecture(arch_spec) if arch_spec else None,
-        select=args.select or file.get("select", "val"),
-        test_every_epoch=bool(args.test_every_epoch or file.get("test_every_epoch", False)),
-    )
+    config = FinetuneConfig.from_dict(values)
     data_dir = resolve_data_dir(args.data_dir)  # the tokenizer lives there, even for user files
     summary = finetune(
         config,
-        out=_out(args, file),
+        out=_out(args, command),
         data_dir=data_dir,
         cache_dir=resolve_cache_dir(args.cache_dir),
-        resume=_resume(args, file),
+        resume=_resume(args, command),
         progress=not args.quiet,
     )
     keys = ("task", "test_accuracy", "val_accuracy", "selected_epoch", "seed", "init")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinylm.config import CorpusConfig
+from tinylm.config import CORPUS_SEED, CorpusConfig
 from tinylm.data import layout
 from tinylm.data.io import file_sha256, iter_jsonl, read_text, split_lines
 from tinylm.data.token_cache import CacheInfo, TokenizedTexts, tokenize_cached
@@ -53,7 +53,9 @@ class Corpus:
             )
         return np.flatnonzero(self.lead)
 
-    def subset(self, ws: int | None = None, seed: int = 42, lead_only: bool = False) -> "Subset":
+    def subset(
+        self, ws: int | None = None, seed: int = CORPUS_SEED, lead_only: bool = False
+    ) -> "Subset":
         """The first `ws` paragraphs of the pool's permutation by `seed` (all when ws is None)."""
         pool = self.pool(lead_only)
         size = len(pool) if ws is None else ws

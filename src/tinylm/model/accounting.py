@@ -9,10 +9,8 @@ import itertools
 
 import torch
 
-from tinylm.config import ModelConfig
+from tinylm.config import MASK_RATE, ModelConfig
 from tinylm.model.bert import BertForMaskedLM
-
-MASK_RATE = 0.15  # share of positions the MLM head predicts (sparse prediction)
 
 
 def parameter_counts(config: ModelConfig) -> dict[str, int]:

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from tinylm.config import Config, CorpusConfig, ImplConfig, ModelConfig, TaskConfig
+from tinylm.config import (
+    Config,
+    CorpusConfig,
+    FinetuneConfig,
+    ImplConfig,
+    ModelConfig,
+    PretrainConfig,
+    TaskConfig,
+)
 from tinylm.errors import TinylmError
 from tinylm.files import write_json
 from tinylm.lock import FolderLock
@@ -27,8 +35,6 @@ from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
 from tinylm.study.presets import Preset
 from tinylm.train.checkpoint import list_checkpoints, remove_checkpoints
-from tinylm.train.finetune import FinetuneConfig
-from tinylm.train.pretrain import PretrainConfig
 
 KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
 KINDS = ("corpus", "pretrain", "finetune", "baseline", "timing")  # the order jobs run in

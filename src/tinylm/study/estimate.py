@@ -12,11 +12,11 @@ import time
 import torch
 
 from tinylm.bench.common import synthetic_training
-from tinylm.config import ImplConfig, ModelConfig
+from tinylm.config import MASK_RATE, ImplConfig, ModelConfig
 from tinylm.data.corpus import load_corpus
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
-from tinylm.model.accounting import MASK_RATE, forward_flops_per_token, training_flops_per_token
+from tinylm.model.accounting import forward_flops_per_token, training_flops_per_token
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import Job, Store
 from tinylm.tokenizer import load_tokenizer

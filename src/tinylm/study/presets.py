@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from tinylm.config import Config, TrainConfig
+from tinylm.config import CORPUS_SEED, PRETRAIN_WARMUP_EPOCHS, Config, TrainConfig
 from tinylm.data.io import read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
@@ -36,7 +36,7 @@ class Preset(Config):
     # per task: [train per label, test per label]; tasks not listed take the task's defaults
     sizes: dict = field(default_factory=dict)
     corpus: str = "wikipedia"
-    corpus_seed: int = 42  # the permutation the nested subsets are read from
+    corpus_seed: int = CORPUS_SEED  # the permutation the nested subsets are read from
     # The `overlap` study's corpora, built at Ws = overlap_ws (None: gap_ws) per task and seed:
     # the custom selection always; missing-token ablations removing each count of task types;
     # reverse-overlap swaps of `reverse_fraction` of the subset, in each direction listed.
@@ -126,7 +126,7 @@ PRESETS = {
         seeds=3,
         gap_ws=90_000,
         ws_grid=(2_000, 5_000, 10_000, 20_000, 40_000, 90_000),
-        pretrain={**PAPER_TRAIN, "epochs": 50, "warmup_epochs": 1.0},
+        pretrain={**PAPER_TRAIN, "epochs": 50, "warmup_epochs": PRETRAIN_WARMUP_EPOCHS},
         finetune={**PAPER_TRAIN, "epochs": 50},
         sizes={"agnews": [1000, 1000], "dbpedia": [100, 100], "fewrel": [630, 70]},
         committee_members=(

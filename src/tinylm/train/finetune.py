@@ -12,14 +12,12 @@ the training precision (train/evaluation.py).
 """
 
 import copy
-import dataclasses
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from tinylm.config import ImplConfig, ModelConfig, TaskConfig, TrainConfig
+from tinylm.config import FinetuneConfig
 from tinylm.data import layout
 from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
@@ -31,32 +29,6 @@ from tinylm.train.evaluation import evaluate
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import Runtime, setup_runtime
 from tinylm.train.trainer import Batch, Objective, Trainer
-
-SELECT = ("val", "last")
-
-
-@dataclass
-class FinetuneConfig:
-    task: TaskConfig = field(default_factory=lambda: TaskConfig(val_fraction=0.1))
-    arch: ModelConfig | None = None  # None with `init`: the pre-trained model's architecture
-    train: TrainConfig = field(default_factory=TrainConfig)
-    impl: ImplConfig = field(default_factory=ImplConfig)
-    init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
-    select: str = "val"
-    test_every_epoch: bool = False
-
-    def __post_init__(self):
-        if self.select not in SELECT:
-            raise ConfigError("select", f"expected val or last, got {self.select!r}")
-        if self.init is None and self.arch is None:
-            raise ConfigError("arch", "a model from scratch needs an architecture")
-        if self.select == "val" and self.task.val_fraction == 0:
-            raise ConfigError(
-                "task.val_fraction", "selecting on validation needs a validation split"
-            )
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[str]):

@@ -8,6 +8,7 @@ elsewhere. Every draw comes from the generator passed in, never from the global 
 
 import torch
 
+from tinylm.config import MASK_RATE
 from tinylm.model.bert import IGNORE_INDEX
 
 
@@ -19,7 +20,7 @@ def mask_tokens(
     mask_id: int,
     vocab_size: int,
     generator: torch.Generator,
-    rate: float = 0.15,
+    rate: float = MASK_RATE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, labels) for a batch of token ids (batch, length)."""
     candidates = attention_mask.bool() & ~torch.isin(ids, special_ids)

@@ -6,13 +6,11 @@ and masked before the trainer splits it across ranks, so padding and masks are t
 any number of processes.
 """
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from tinylm.config import CorpusConfig, ImplConfig, ModelConfig, TrainConfig
+from tinylm.config import PretrainConfig
 from tinylm.data.corpus import load_subset
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.errors import ConfigError
@@ -23,21 +21,6 @@ from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import setup_runtime, step_generator
 from tinylm.train.trainer import Batch, Objective, Trainer
-
-
-@dataclass
-class PretrainConfig:
-    """Everything that determines a pre-trained model (written to config.yaml)."""
-
-    arch: ModelConfig = field(default_factory=ModelConfig)
-    corpus: CorpusConfig = field(default_factory=CorpusConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(warmup_epochs=1.0))
-    impl: ImplConfig = field(default_factory=ImplConfig)
-    mask_rate: float = 0.15
-    pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 class MaskedLanguageModelling(Objective):
