@@ -315,3 +315,84 @@ def test_architecture_from_config_file_fields():
         resolve_architecture({"base": "bert1-a3", "heads": 3, "hidden": 100})
     with pytest.raises(TinylmError, match="unknown architecture"):
         resolve_architecture({"base": "nope"})
+
+
+# --- recipe knobs: pre-LN layers, dropout off in pre-training -----------------------------------
+
+
+def test_a_pre_ln_layer_equals_the_hand_written_one():
+    """x + attn(LN1(x)), then + ffn(LN2(.)), then the encoder's final LayerNorm: written out
+    here with torch primitives from the same parameters."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig(layers=1, heads=2, hidden=32, vocab_size=VOCAB), norm="pre"
+    )
+    model = BertForMaskedLM(cfg).eval()
+    with torch.no_grad():  # non-trivial norms, so a swapped LayerNorm would show
+        for module in model.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.5, 0.5)
+    ids, mask, _ = batch()
+    layer = model.bert.encoder.layer[0]
+    x = model.bert.embeddings(ids)
+    keep = mask.bool()[:, None, None, :]
+
+    def norm(module, v):
+        return F.layer_norm(v, (32,), module.weight, module.bias, cfg.layer_norm_eps)
+
+    def attention(v):
+        self_ = layer.attention.self
+        b, n, _ = v.shape
+
+        def heads(w):
+            return w(v).view(b, n, 2, 16).transpose(1, 2)
+
+        q, k, w = heads(self_.query), heads(self_.key), heads(self_.value)
+        scores = (q @ k.transpose(-1, -2)) / 4.0
+        scores = scores.masked_fill(~keep, float("-inf"))
+        context = (scores.softmax(-1) @ w).transpose(1, 2).reshape(b, n, 32)
+        return layer.attention.output.dense(context)
+
+    h = x + attention(norm(layer.attention.output.LayerNorm, x))
+    ffn = layer.output.dense(F.gelu(layer.intermediate.dense(norm(layer.output.LayerNorm, h))))
+    expected = norm(model.bert.encoder.LayerNorm, h + ffn)
+    with torch.no_grad():
+        got = model.bert(ids, mask)
+    assert torch.allclose(got, expected, atol=1e-5)
+    post = BertForMaskedLM(dataclasses.replace(cfg, norm="post"))
+    assert "bert.encoder.LayerNorm.weight" not in post.state_dict()  # post-LN: BERT's names
+
+
+def test_pre_ln_models_round_trip_and_hf_export_refuses_them(tmp_path):
+    from tinylm.model.hf import export_hf
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(small("bert1"), norm="pre")
+    model = BertForMaskedLM(cfg).eval()
+    model.save_pretrained(tmp_path / "m")
+    again = load_pretrained(tmp_path / "m").eval()
+    ids, mask, _ = batch()
+    assert again.config.norm == "pre"
+    assert torch.equal(again(ids, mask).logits, model(ids, mask).logits)
+    with pytest.raises(TinylmError, match="pre-LN"):
+        export_hf(model, tmp_path / "hf")
+    with pytest.raises(ConfigError, match="norm: expected post or pre"):
+        ModelConfig(norm="sandwich")
+
+
+def test_dropout_off_changes_nothing_at_eval_and_keeps_the_config():
+    from tinylm.model.bert import set_dropout
+
+    torch.manual_seed(0)
+    model = BertForMaskedLM(small("bert1")).eval()
+    ids, mask, labels = batch()
+    before = model(ids, mask, labels=labels).loss
+    set_dropout(model, 0.0)
+    assert model(ids, mask, labels=labels).loss == before  # eval: dropout never applied
+    model.train()
+    torch.manual_seed(1)
+    first = model(ids, mask, labels=labels).loss
+    torch.manual_seed(2)
+    assert model(ids, mask, labels=labels).loss == first  # training, yet deterministic: no dropout
+    assert model.config.dropout == 0.1 and model.config.attention_dropout == 0.1

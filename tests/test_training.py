@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 
 from datagen import tiny_vocab
 from tinylm.cli import main
+from tinylm.errors import ConfigError
 from tinylm.model.bert import IGNORE_INDEX
 from tinylm.train.masking import mask_tokens
 from tinylm.train.schedule import learning_rate
@@ -51,14 +52,52 @@ def cli(capsys, *argv):
 
 def test_linear_schedule_warms_up_from_above_zero_and_decays():
     rates = [
-        learning_rate(
-            s, lr=1.0, schedule="linear", total_steps=100, steps_per_epoch=10, warmup_epochs=1
-        )
+        learning_rate(s, lr=1.0, schedule="linear", total_steps=100, steps_per_epoch=10, warmup=10)
         for s in range(100)
     ]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
     assert 0 < rates[-1] <= 1 / 90
+
+
+def _rates(schedule: str, total: int = 100, warmup: int = 0) -> list[float]:
+    return [
+        learning_rate(
+            s, lr=2.0, schedule=schedule, total_steps=total, steps_per_epoch=7, warmup=warmup
+        )
+        for s in range(total)
+    ]
+
+
+def test_cosine_schedule_at_its_corner_steps():
+    rates = _rates("cosine", warmup=10)
+    assert rates[0] == pytest.approx(0.2) and rates[9] == pytest.approx(2.0)  # warm-up
+    assert rates[10] == pytest.approx(2.0)  # the peak: cos(0)
+    assert rates[55] == pytest.approx(1.0)  # half-way through the decay: cos(pi / 2)
+    assert rates[-1] == pytest.approx(2.0 * 0.5 * (1 - math.cos(math.pi / 90)))  # near zero
+    assert all(a >= b for a, b in itertools.pairwise(rates[10:]))
+
+
+def test_triangle_schedule_peaks_half_way_or_at_the_warmup_end():
+    rates = _rates("triangle")
+    assert rates[0] == pytest.approx(2.0 / 50) and rates[49] == pytest.approx(2.0)
+    assert rates[50] == pytest.approx(2.0) and rates[75] == pytest.approx(1.0)
+    assert rates[-1] == pytest.approx(2.0 / 50)
+    early = _rates("triangle", warmup=20)
+    assert early[19] == pytest.approx(2.0) and early[60] == pytest.approx(1.0)
+
+
+def test_constant_schedule_after_warmup_and_warmup_lengths():
+    from tinylm.config import TrainConfig
+    from tinylm.train.schedule import warmup_steps
+
+    assert _rates("constant", warmup=4)[:6] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.0, 2.0])
+    assert warmup_steps(TrainConfig(warmup_steps=30), 7, 100) == 30
+    assert warmup_steps(TrainConfig(warmup_fraction=0.25), 7, 100) == 25
+    assert warmup_steps(TrainConfig(warmup_epochs=2.0), 7, 100) == 14
+    assert warmup_steps(TrainConfig(), 7, 100) == 0
+    with pytest.raises(ConfigError, match="warmup_steps: give one warm-up length"):
+        TrainConfig(warmup_epochs=1.0, warmup_steps=5)
 
 
 def test_paper_schedule_is_per_epoch_without_a_zero_first_epoch():
@@ -427,7 +466,7 @@ def test_resuming_with_another_architecture_is_refused(
     "extra, message",
     [
         (["--lr", "-1"], "lr: must be positive"),
-        (["--schedule", "cosine"], "schedule: unknown"),
+        (["--schedule", "cosh"], "schedule: unknown"),
         (["--arch", "bert7"], "unknown architecture 'bert7'"),
         (["--ws", "100000"], "larger than the pool"),
         (["--precision", "fp8"], "precision:"),

@@ -22,6 +22,7 @@ from typing import Any, Self
 from tinylm.errors import ConfigError
 
 # Defaults that more than one place needs, each held here once (the paper's values).
+NORMS = ("post", "pre")  # where a transformer layer normalises (ModelConfig.norm)
 MASK_RATE = 0.15  # share of tokens the MLM objective masks and predicts (BERT's 15%)
 CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia with 42
 PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
@@ -34,7 +35,11 @@ class Config:
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
-            _check_type(f.name, getattr(self, f.name), hints[f.name])
+            value = getattr(self, f.name)
+            _check_type(f.name, value, hints[f.name])
+            choices = f.metadata.get("choices")
+            if choices is not None and value not in choices:
+                raise ConfigError(f.name, f"expected {' or '.join(choices)}, got {value!r}")
         self.validate()
 
     def validate(self) -> None:
@@ -188,6 +193,9 @@ class ModelConfig(Config):
     conv_channels: int = 64
     conv_kernel: tuple[int, int] = (3, 3)  # (along the sequence, along the hidden size)
     conv_mask_padding: bool = False  # zero padded positions around the front-end
+    # post: LayerNorm after each residual add (the paper's and Hugging Face's BERT); pre: before
+    # each sub-layer, with a final LayerNorm (trains stably at higher learning rates)
+    norm: str = dataclasses.field(default="post", metadata={"choices": NORMS})
 
     def validate(self):
         for field in ("layers", "heads", "hidden", "vocab_size", "max_length", "type_vocab_size"):
@@ -239,8 +247,12 @@ class TrainConfig(Config):
     group_by_length: bool = True  # batches of similar lengths (train/batches.py): less padding
     lr: float = 5e-5  # the peak learning rate (AdamW)
     weight_decay: float = 0.01  # not applied to biases and norms
-    schedule: str = "linear"  # linear | paper | constant (see train/schedule.py)
+    schedule: str = "linear"  # linear | cosine | triangle | constant | paper (train/schedule.py)
     warmup_epochs: float = 0.0  # epochs of learning-rate warm-up
+    warmup_steps: int = 0  # or: optimizer steps of warm-up
+    warmup_fraction: float = 0.0  # or: the share of all steps spent warming up
+    # a budget: train until this many real (not padding) tokens are read, whatever `epochs`
+    max_tokens: int | None = None
     grad_clip: float | None = None  # max global gradient norm; None: no clipping
     seed: int = 0  # the training seed: initial weights, batch order, masks, dropout
     save_every: int | None = None  # steps between checkpoints (one is also written per epoch)
@@ -257,9 +269,19 @@ class TrainConfig(Config):
                 raise ConfigError(field, f"must be positive, got {getattr(self, field)}")
         if self.lr <= 0:
             raise ConfigError("lr", f"must be positive, got {self.lr}")
-        if self.weight_decay < 0 or self.warmup_epochs < 0 or self.seed < 0:
-            bad = next(f for f in ("weight_decay", "warmup_epochs", "seed") if getattr(self, f) < 0)
-            raise ConfigError(bad, f"must be non-negative, got {getattr(self, bad)}")
+        non_negative = ("weight_decay", "warmup_epochs", "warmup_steps", "warmup_fraction", "seed")
+        for field in non_negative:
+            if getattr(self, field) < 0:
+                raise ConfigError(field, f"must be non-negative, got {getattr(self, field)}")
+        warmups = [
+            f for f in ("warmup_epochs", "warmup_steps", "warmup_fraction") if getattr(self, f)
+        ]
+        if len(warmups) > 1:
+            raise ConfigError(warmups[1], f"give one warm-up length, not {' and '.join(warmups)}")
+        if self.warmup_fraction >= 1:
+            raise ConfigError("warmup_fraction", f"must be below 1, got {self.warmup_fraction}")
+        if self.max_tokens is not None and self.max_tokens <= 0:
+            raise ConfigError("max_tokens", f"must be positive, got {self.max_tokens}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(
                 "schedule", f"unknown {self.schedule!r}; known: {', '.join(SCHEDULES)}"
@@ -298,10 +320,29 @@ class PretrainConfig(Config):
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     mask_rate: float = MASK_RATE  # share of the non-special tokens masked and predicted
     pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
+    # dropout while pre-training (hidden and attention); None: the architecture's. The saved
+    # model keeps the architecture's dropout, which fine-tuning then uses.
+    dropout: float | None = None
+    # Measurement only (never changes the weights, so never part of a study job's key):
+    # held-out paragraphs scored for the validation MLM loss and accuracy (0: none) ...
+    val_paragraphs: int = dataclasses.field(default=1000, metadata={"measures": True})
+    # ... every this many steps (None: at each epoch's end and the end)
+    val_every: int | None = dataclasses.field(default=None, metadata={"measures": True})
+    # tokens read at which to keep a copy of the model (snapshots/tokens-N/), for the budget study
+    snapshots: tuple[int, ...] = dataclasses.field(default=(), metadata={"measures": True})
 
     def validate(self):
         if not 0 < self.mask_rate < 1:
             raise ConfigError("mask_rate", f"must be in (0, 1), got {self.mask_rate}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
+        if self.val_paragraphs < 0:
+            raise ConfigError("val_paragraphs", f"must be 0 or more, got {self.val_paragraphs}")
+        if self.val_every is not None and self.val_every <= 0:
+            raise ConfigError("val_every", f"must be positive, got {self.val_every}")
+        self.snapshots = tuple(sorted(set(self.snapshots)))
+        if self.snapshots and self.snapshots[0] <= 0:
+            raise ConfigError("snapshots", f"token counts must be positive, got {self.snapshots}")
 
 
 @dataclasses.dataclass

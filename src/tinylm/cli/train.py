@@ -127,7 +127,16 @@ def run_pretrain(args) -> int:
         resume=_resume(args, command),
         progress=not args.quiet,
     )
-    print(json.dumps({k: summary[k] for k in ("steps", "final_loss", "ws", "seed")}))
+    keys = ("steps", "final_loss", "val_loss", "val_accuracy", "plateau", "ws", "seed")
+    print(json.dumps({k: summary[k] for k in keys}))
+    if summary["plateau"]:
+        print(
+            f"tinylm: note: the validation MLM loss {summary['val_loss']:.2f} has not left the "
+            f"unigram plateau (a context-free model scores {summary['unigram_loss']:.2f}): this "
+            "model has not learnt to use context yet, and fine-tuning from it usually does "
+            "worse than from scratch; train longer or at a higher learning rate",
+            file=sys.stderr,
+        )
     return 0
 
 

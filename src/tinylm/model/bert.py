@@ -150,7 +150,8 @@ class SelfAttention(nn.Module):
 
 
 class AddNorm(nn.Module):
-    """dense -> dropout -> residual add -> LayerNorm (HF's BertSelfOutput and BertOutput)."""
+    """dense -> dropout -> residual add -> LayerNorm (HF's BertSelfOutput and BertOutput).
+    In a pre-LN layer the same LayerNorm normalises the sub-layer's input instead."""
 
     def __init__(self, width_in: int, cfg: ModelConfig):
         super().__init__()
@@ -158,8 +159,11 @@ class AddNorm(nn.Module):
         self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
         self.dropout = nn.Dropout(cfg.dropout)
 
+    def project(self, x):
+        return self.dropout(self.dense(x))
+
     def forward(self, x, residual):
-        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+        return self.LayerNorm(self.project(x) + residual)
 
 
 class Attention(nn.Module):
@@ -182,15 +186,21 @@ class Intermediate(nn.Module):
 
 
 class Layer(nn.Module):
-    """A post-LN transformer layer: attention, then a GELU feed-forward, each with add & norm."""
+    """A transformer layer: attention, then a GELU feed-forward, each with a residual add and a
+    LayerNorm, after the add (post-LN, BERT's) or before the sub-layer (pre-LN)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.attention = Attention(cfg)
         self.intermediate = Intermediate(cfg)
         self.output = AddNorm(cfg.intermediate, cfg)
+        self.pre_norm = cfg.norm == "pre"
 
     def forward(self, x, mask):
+        if self.pre_norm:
+            attention, feed_forward = self.attention.output, self.output
+            x = x + attention.project(self.attention.self(attention.LayerNorm(x), mask))
+            return x + feed_forward.project(self.intermediate(feed_forward.LayerNorm(x)))
         x = self.attention(x, mask)
         return self.output(self.intermediate(x), x)
 
@@ -199,11 +209,15 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.layer = nn.ModuleList(Layer(cfg) for _ in range(cfg.layers))
+        # pre-LN layers leave the residual stream unnormalised: one LayerNorm closes the stack
+        self.LayerNorm = (
+            nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps) if cfg.norm == "pre" else None
+        )
 
     def forward(self, x, mask):
         for layer in self.layer:
             x = layer(x, mask)
-        return x
+        return x if self.LayerNorm is None else self.LayerNorm(x)
 
 
 class Pooler(nn.Module):
@@ -456,3 +470,14 @@ def _check_state(model: nn.Module, state: dict, path: Path) -> None:
         )
     if problems:
         raise TinylmError(f"{path} does not match its config.json: {'; '.join(problems)}")
+
+
+def set_dropout(model: nn.Module, p: float) -> None:
+    """Sets every dropout of the model (hidden and attention) to `p`, leaving its config (and so
+    its saved config.json) as it is: pre-training without dropout keeps the architecture's
+    dropout for fine-tuning."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = p
+        elif isinstance(module, SelfAttention):
+            module.dropout_p = p

@@ -70,6 +70,10 @@ def export_hf(
             "this model has a convolutional front-end, which Hugging Face's BERT cannot hold; "
             "only conv-free architectures are exported"
         )
+    if model.config.norm != "post":
+        raise TinylmError(
+            "this model has pre-LN layers; Hugging Face's BERT is post-LN and cannot hold them"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}

@@ -50,6 +50,20 @@ class BatchPlan:
             self._epoch, self._batches = epoch, self._epoch_batches(epoch)
         return self._batches[position]
 
+    def tokens_read(self, steps: int) -> np.ndarray:
+        """Cumulative real tokens after each of the first `steps` steps (a pure function of the
+        plan, so a resumed run recomputes it)."""
+        per_step = [int(self.lengths[self.indices(step)].sum()) for step in range(steps)]
+        return np.cumsum(np.asarray(per_step, dtype=np.int64))
+
+    def steps_to_read(self, tokens: int) -> int:
+        """The number of steps after which `tokens` real tokens have been read."""
+        read, step = 0, 0
+        while read < tokens:
+            read += int(self.lengths[self.indices(step)].sum())
+            step += 1
+        return step
+
     def _epoch_batches(self, epoch: int) -> list[np.ndarray]:
         order = epoch_order(len(self.lengths), self.seed, epoch)
         size = self.batch_size

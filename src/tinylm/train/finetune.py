@@ -91,17 +91,22 @@ class Classification(Objective):
             device=self.runtime.device,
         )
 
-    def end_epoch(self, epoch: int, record: dict) -> None:
+    def after_step(self, done: int, epoch_end: bool) -> dict:
+        if not epoch_end:
+            return {}
+        epoch = (done - 1) // self.plan.per_epoch
+        figures = {}
         if len(self.sample.val):
-            record["val_accuracy"] = self.score("val")["accuracy"]
-            if record["val_accuracy"] > self.best["val_accuracy"]:  # ties keep the earlier epoch
-                self.best = {"epoch": epoch, "val_accuracy": record["val_accuracy"]}
+            figures["val_accuracy"] = self.score("val")["accuracy"]
+            if figures["val_accuracy"] > self.best["val_accuracy"]:  # ties keep the earlier epoch
+                self.best = {"epoch": epoch, "val_accuracy": figures["val_accuracy"]}
                 self.best_state = copy.deepcopy(self.model.state_dict())
                 if self.runtime.is_main:
                     self.model.save_pretrained(self.run_path / "best")
         if self.config.test_every_epoch:
-            record["test_accuracy"] = self.score("test")["accuracy"]
-        self.history.append(record)
+            figures["test_accuracy"] = self.score("test")["accuracy"]
+        self.history.append({"step": done, "epoch": epoch, **figures})
+        return figures
 
     def state(self) -> dict:
         return {"history": self.history, "best": self.best}
@@ -140,13 +145,11 @@ def finetune(
     arch = model.config
     tokenizer = load_tokenizer(data_dir, max_length=arch.max_length)
     tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress and runtime.is_main)
-    trainer = Trainer.over(
-        len(sample.train), model, train, runtime, compile_model=config.impl.compile
-    )
-    total = trainer.total_steps
     objective = Classification(
         model, sample, tokens, pad_id=tokenizer.pad_id, config=config, runtime=runtime, run=run
     )
+    trainer = Trainer.over(objective.plan, model, train, runtime, compile_model=config.impl.compile)
+    total = trainer.total_steps
     resolved = {**config.to_dict(), "arch": arch.to_dict(), "task": sample.config.to_dict()}
     resolved["impl"]["precision"] = runtime.precision
     trainer.fit(objective, run, {"job": "finetune", **resolved}, progress=progress)

@@ -4,35 +4,65 @@ Step s's global batch is a pure function of (seed, s): the examples of the batch
 to the longest, masked by a generator seeded by (seed, s). The whole global batch is padded
 and masked before the trainer splits it across ranks, so padding and masks are the same under
 any number of processes.
+
+The objective also scores the held-out validation paragraphs (train/validation.py) at each
+epoch's end, every `val_every` steps and at each snapshot, and keeps a copy of the model at
+each snapshot's token count (`snapshots/tokens-N/`, for the budget study).
 """
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from tinylm.config import PretrainConfig
-from tinylm.data.corpus import load_subset
+from tinylm.data import layout
+from tinylm.data.corpus import Subset, load_corpus, load_subset
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.errors import ConfigError
-from tinylm.model.bert import BertForMaskedLM
+from tinylm.files import atomic_folder
+from tinylm.model.bert import BertForMaskedLM, set_dropout
 from tinylm.tokenizer import Tokenizer, load_tokenizer
 from tinylm.train import batches
 from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import setup_runtime, step_generator
 from tinylm.train.trainer import Batch, Objective, Trainer
+from tinylm.train.validation import MaskedValidation, held_out
 
 
 class MaskedLanguageModelling(Objective):
     job, activity, description = "pretrain", "pre-training", "pretrain"
 
-    def __init__(self, tokens: TokenizedTexts, tokenizer: Tokenizer, config: PretrainConfig):
-        self.tokens, self.tokenizer, self.config = tokens, tokenizer, config
+    def __init__(
+        self,
+        model: BertForMaskedLM,
+        tokens: TokenizedTexts,
+        tokenizer: Tokenizer,
+        config: PretrainConfig,
+        *,
+        validation: MaskedValidation | None,
+        run: RunDir,
+        runtime,
+    ):
+        self.model, self.tokens, self.tokenizer, self.config = model, tokens, tokenizer, config
+        self.validation, self.run, self.runtime = validation, run, runtime
         train = config.train
         self.plan = batches.BatchPlan(
             tokens.lengths, train.batch_size, train.seed, train.group_by_length
         )
         self.special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
+        self.scores: list[dict] = []  # every validation: step, tokens read, loss, accuracy
+        self.snapshot_steps: dict[int, int] = {}  # step -> the snapshot's token count
+
+    def plan_snapshots(self, total_steps: int) -> None:
+        """The step at which each snapshot's token count is reached (those within the run)."""
+        read = self.plan.tokens_read(total_steps)
+        self.tokens_read = read
+        for tokens in self.config.snapshots:
+            step = int(np.searchsorted(read, tokens)) + 1  # the first step reaching `tokens`
+            if step <= total_steps:
+                self.snapshot_steps[step] = tokens
 
     def batch(self, step: int) -> Batch:
         ids, mask = batches.pad(
@@ -48,6 +78,51 @@ class MaskedLanguageModelling(Objective):
             generator=step_generator(self.config.train.seed, step),
         )
         return Batch(inputs, mask, labels)
+
+    def after_step(self, done: int, epoch_end: bool) -> dict:
+        snapshot = self.snapshot_steps.get(done)
+        if snapshot is not None and self.runtime.is_main:
+            with atomic_folder(snapshot_path(self.run.path, snapshot), replace=True) as folder:
+                self.model.save_pretrained(folder)
+        every = self.config.val_every
+        due = epoch_end or snapshot is not None or (every is not None and done % every == 0)
+        if self.validation is None or not due:
+            return {}
+        figures = self.validation.score(self.model, self.runtime.device)
+        read = int(self.tokens_read[done - 1])
+        self.scores.append({"step": done, "tokens_read": read, **figures})
+        return figures
+
+    def state(self) -> dict:
+        return {"scores": self.scores}
+
+    def restore(self, state: dict, run: RunDir) -> None:
+        self.scores = state.get("scores", [])
+
+
+def snapshot_path(run: Path, tokens: int) -> Path:
+    return run / "snapshots" / f"tokens-{tokens:012d}"
+
+
+def validation_set(
+    config: PretrainConfig, subset: Subset, data_dir, tokenizer, cache_dir, progress: bool
+) -> TokenizedTexts | None:
+    """The held-out paragraphs (train/validation.py): Wikipedia's when the data directory
+    has it, else the training corpus's own."""
+    if config.val_paragraphs == 0:
+        return None
+    has_wikipedia = data_dir is not None and (Path(data_dir) / layout.WIKIPEDIA).is_file()
+    corpus = subset.corpus
+    if has_wikipedia and subset.corpus.name != "wikipedia":
+        corpus = load_corpus(
+            "wikipedia",
+            data_dir=data_dir,
+            tokenizer=tokenizer,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
+    tokens = held_out(corpus, subset, config.val_paragraphs)
+    return tokens if len(tokens) else None
 
 
 def pretrain(
@@ -68,24 +143,28 @@ def pretrain(
             "arch.vocab_size",
             f"{config.arch.vocab_size} differs from the tokenizer's {tokenizer.vocab_size}",
         )
+    show = progress and runtime.is_main
     subset = load_subset(
-        config.corpus,
-        data_dir=data_dir,
-        tokenizer=tokenizer,
-        cache_dir=cache_dir,
-        progress=progress and runtime.is_main,
+        config.corpus, data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir, progress=show
     )
     tokens = subset.tokens
     if config.pack:
         tokens = batches.pack(tokens, config.arch.max_length, tokenizer.cls_id, tokenizer.sep_id)
+    held = validation_set(config, subset, data_dir, tokenizer, cache_dir, show)
+    validation = None if held is None else MaskedValidation(held, tokenizer, tokens)
 
     torch.manual_seed(train.seed)  # the initial weights
     model = BertForMaskedLM(config.arch).to(runtime.device)
-    trainer = Trainer.over(len(tokens), model, train, runtime, compile_model=config.impl.compile)
+    if config.dropout is not None:
+        set_dropout(model, config.dropout)  # the saved config keeps the architecture's
+    objective = MaskedLanguageModelling(
+        model, tokens, tokenizer, config, validation=validation, run=run, runtime=runtime
+    )
+    trainer = Trainer.over(objective.plan, model, train, runtime, compile_model=config.impl.compile)
     total = trainer.total_steps
+    objective.plan_snapshots(total)
     resolved = {"job": "pretrain", **config.to_dict(), "ws": subset.ws}
     resolved["impl"]["precision"] = runtime.precision
-    objective = MaskedLanguageModelling(tokens, tokenizer, config)
     final_loss = trainer.fit(objective, run, resolved, progress=progress)
 
     summary = {
@@ -95,9 +174,31 @@ def pretrain(
         "ws": subset.ws,
         "seed": train.seed,
         "arch": config.arch.to_dict(),
-        "tokens": tokens.num_tokens,
+        "tokens": tokens.num_tokens,  # of the corpus subset (one epoch)
+        "tokens_read": int(objective.tokens_read[-1]) if total else 0,
+        **_validation_summary(objective, validation),
     }
     if runtime.is_main:
         model.save_pretrained(run.path / "model")
         run.write_summary(summary)
     return summary
+
+
+def _validation_summary(objective: MaskedLanguageModelling, validation) -> dict:
+    """The last validation's figures, the unigram plateau's level, every validation, and the
+    snapshots kept (with their validation figures)."""
+    if validation is None or not objective.scores:
+        return {"val_loss": None, "val_accuracy": None, "plateau": None}
+    last = objective.scores[-1]
+    snapshots = {score["step"]: score for score in objective.scores}
+    return {
+        "val_loss": last["val_loss"],
+        "val_accuracy": last["val_accuracy"],
+        "unigram_loss": validation.unigram_loss,
+        "plateau": last["plateau"],
+        "validation": objective.scores,
+        "snapshots": [
+            {"tokens": tokens, **snapshots[step]}
+            for step, tokens in sorted(objective.snapshot_steps.items())
+        ],
+    }

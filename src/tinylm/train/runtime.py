@@ -14,7 +14,7 @@ from torch import nn
 from tinylm.config import ImplConfig, TrainConfig
 from tinylm.errors import TinylmError
 from tinylm.train.precision import auto_precision
-from tinylm.train.schedule import learning_rate
+from tinylm.train.schedule import learning_rate, warmup_steps
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ def start_step(
         schedule=train.schedule,
         total_steps=total,
         steps_per_epoch=per_epoch,
+        warmup=warmup_steps(train, per_epoch, total),
         warmup_epochs=train.warmup_epochs,
     )
     for group in optimizer.param_groups:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from tinylm.config import TrainConfig
 from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
-from tinylm.train.batches import schedule_length
+from tinylm.train.batches import BatchPlan
 from tinylm.train.checkpoint import load_checkpoint, save_checkpoint, stop_if_not_finite
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import (
@@ -67,9 +67,10 @@ class Objective:
     def batch(self, step: int) -> Batch:
         raise NotImplementedError
 
-    def end_epoch(self, epoch: int, record: dict) -> None:
-        """Called at each epoch's end with its metrics record, which it may add figures to
-        (validation accuracy) before the record is logged."""
+    def after_step(self, done: int, epoch_end: bool) -> dict:
+        """Called after each step (`done` steps are complete): figures to log now (validation,
+        say), which also make the trainer log a record at this step."""
+        return {}
 
     def state(self) -> dict:
         """What a checkpoint keeps besides the weights and the optimizer (JSON values)."""
@@ -99,12 +100,17 @@ class Trainer:
         self.loss = math.nan  # the last step's
 
     @classmethod
-    def over(cls, examples: int, model, train: TrainConfig, runtime: Runtime, **options):
-        """A trainer for `train.epochs` epochs (or `train.max_steps`) over `examples`."""
-        per_epoch, total = schedule_length(
-            examples, train.batch_size, train.epochs, train.max_steps
+    def over(cls, plan: BatchPlan, model, train: TrainConfig, runtime: Runtime, **options):
+        """A trainer for the batches of `plan`: `train.epochs` epochs, or as many steps as
+        read `train.max_tokens` tokens (a budget), at most `train.max_steps`."""
+        total = plan.per_epoch * train.epochs
+        if train.max_tokens is not None:
+            total = plan.steps_to_read(train.max_tokens)
+        if train.max_steps is not None:
+            total = min(total, train.max_steps)
+        return cls(
+            model, train, runtime, steps_per_epoch=plan.per_epoch, total_steps=total, **options
         )
-        return cls(model, train, runtime, steps_per_epoch=per_epoch, total_steps=total, **options)
 
     def step(self, step: int, batch: Batch) -> StepResult:
         """One optimizer step on the global batch of step `step`."""
@@ -135,7 +141,8 @@ class Trainer:
     def fit(self, objective: Objective, run: RunDir, config: dict, *, progress: bool) -> float:
         """Runs the remaining steps in `run` (resuming from its latest checkpoint) and writes
         `config` (the resolved run config) as config.yaml once the resume is accepted. Returns
-        the last step's loss."""
+        the last step's loss. A record is logged every `log_every` steps, at each epoch's end,
+        and whenever the objective has figures to add."""
         runtime, train = self.runtime, self.train
         start = 0
         if run.latest_checkpoint is not None:
@@ -164,11 +171,10 @@ class Trainer:
             meter.add(result.tokens, result.flops, result.loss)
             bar.update(1)
             epoch_end = done % self.steps_per_epoch == 0 or done == self.total_steps
-            if epoch_end or done % train.log_every == 0:
+            figures = objective.after_step(done, epoch_end)
+            if epoch_end or figures or done % train.log_every == 0:
                 record = {"step": done, "epoch": step // self.steps_per_epoch, "lr": result.lr}
-                record |= meter.report()
-                if epoch_end:
-                    objective.end_epoch(step // self.steps_per_epoch, record)
+                record |= meter.report() | figures
                 run.log(record)
                 bar.set_postfix(_postfix(record))
             saving = epoch_end or (train.save_every is not None and done % train.save_every == 0)
@@ -181,6 +187,10 @@ class Trainer:
 
 def _postfix(record: dict) -> dict:
     shown = {"loss": f"{record['loss']:.3f}"}
+    if "val_loss" in record:
+        shown["val_loss"] = f"{record['val_loss']:.3f}"
     if "val_accuracy" in record:
         shown["val"] = f"{record['val_accuracy']:.3f}"
+    if record.get("plateau"):
+        shown["note"] = "on the unigram plateau"
     return shown | {"tok_s": f"{record['tokens_per_s']:,.0f}", "mfu": f"{record['mfu']:.1%}"}

@@ -1,0 +1,169 @@
+"""Pre-training recipe knobs: the validation MLM loss on held-out paragraphs, the plateau
+flag, token budgets, snapshots, dropout off while pre-training."""
+
+import json
+
+import numpy as np
+import yaml
+
+from datagen import tiny_vocab
+from tinylm.cli import main
+from tinylm.data.corpus import load_corpus
+from tinylm.tokenizer import load_tokenizer
+from tinylm.train.batches import BatchPlan
+from tinylm.train.validation import held_out
+
+ARCH = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": len(tiny_vocab())}
+
+
+def _pretrain(capsys, tmp_path, data_dir, cache_dir, name, *extra, config=None):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"arch": ARCH, "corpus": {"ws": 96}, **(config or {})}))
+    out = tmp_path / name
+    argv = ["pretrain", "--config", path, "--data-dir", data_dir, "--cache-dir", cache_dir]
+    argv += ["--out", out, "--quiet", "--precision", "fp32", *extra]
+    code = main([str(a) for a in argv])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    return out, json.loads((out / "summary.json").read_text()), err
+
+
+def test_held_out_paragraphs_are_outside_the_subset_and_the_same_for_every_ws(data_dir, cache_dir):
+    tokenizer = load_tokenizer(data_dir)
+    corpus = load_corpus("wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir)
+    small, large = corpus.subset(50), corpus.subset(150)
+    a, b = held_out(corpus, small, 40), held_out(corpus, large, 40)
+    assert len(a) == len(b) == 40
+    # the pool has 200 paragraphs: the permutation's last 40 are in neither subset
+    assert np.array_equal(a.ids, b.ids)
+    whole = corpus.subset(None)
+    assert len(held_out(corpus, whole, 40)) == 0  # nothing is left outside the whole pool
+    rows = {tuple(corpus.tokens[i]) for i in large.indices}
+    assert all(tuple(a[i]) not in rows for i in range(len(a)))
+
+
+def test_validation_loss_is_logged_and_summarised(capsys, tmp_path, data_dir, cache_dir):
+    out, summary, _ = _pretrain(
+        capsys,
+        tmp_path,
+        data_dir,
+        cache_dir,
+        "run",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "16",
+        "--lr",
+        "2e-3",
+        "--val-paragraphs",
+        "40",
+    )
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    scored = [r for r in records if "val_loss" in r]
+    assert [r["step"] for r in scored] == [6, 12, 18]  # each epoch's end (96 // 16 steps)
+    assert all(0 < r["val_loss"] < 10 and 0 <= r["val_accuracy"] <= 1 for r in scored)
+    assert summary["val_loss"] == scored[-1]["val_loss"]
+    assert summary["unigram_loss"] > 0 and isinstance(summary["plateau"], bool)
+    assert summary["plateau"] == (summary["val_loss"] > summary["unigram_loss"] - 0.5)
+    assert [v["step"] for v in summary["validation"]] == [6, 12, 18]
+    assert scored[-1]["val_loss"] < scored[0]["val_loss"]  # it learns
+
+
+def test_a_plateau_run_says_so(capsys, tmp_path, data_dir, cache_dir):
+    """The paper's learning rate for two steps learns nothing: the summary, the command's JSON
+    and a note on stderr say that the loss is still on the unigram plateau."""
+    _, summary, err = _pretrain(
+        capsys,
+        tmp_path,
+        data_dir,
+        cache_dir,
+        "flat",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "16",
+        "--lr",
+        "5e-5",
+        "--val-paragraphs",
+        "40",
+    )
+    assert summary["plateau"] is True
+    assert "has not left the unigram plateau" in err
+
+
+def test_a_token_budget_sets_the_steps(capsys, tmp_path, data_dir, cache_dir):
+    _, summary, _ = _pretrain(
+        capsys,
+        tmp_path,
+        data_dir,
+        cache_dir,
+        "budget",
+        "--max-tokens",
+        "5000",
+        "--batch-size",
+        "16",
+        "--val-paragraphs",
+        "0",
+    )
+    tokenizer = load_tokenizer(data_dir)
+    subset = load_corpus(
+        "wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir
+    ).subset(96)
+    plan = BatchPlan(subset.tokens.lengths, 16, 0, True)
+    read = plan.tokens_read(summary["steps"])
+    assert read[-1] >= 5000 > read[-2]  # the fewest steps that read the budget
+    assert summary["tokens_read"] == read[-1]
+    assert summary["steps"] > 6 * 1  # more than one epoch: the budget, not `epochs`, decides
+    assert summary["val_loss"] is None  # --val-paragraphs 0: no validation
+
+
+def test_snapshots_are_kept_at_their_token_counts(capsys, tmp_path, data_dir, cache_dir):
+    from tinylm.model import BertForMaskedLM
+
+    out, summary, _ = _pretrain(
+        capsys,
+        tmp_path,
+        data_dir,
+        cache_dir,
+        "snap",
+        "--max-tokens",
+        "6000",
+        "--batch-size",
+        "16",
+        "--val-paragraphs",
+        "40",
+        config={"snapshots": [1000, 3000, 6000, 10**9]},
+    )
+    kept = sorted(p.name for p in (out / "snapshots").iterdir())
+    assert kept == ["tokens-000000001000", "tokens-000000003000", "tokens-000000006000"]
+    assert [s["tokens"] for s in summary["snapshots"]] == [1000, 3000, 6000]
+    for snap in summary["snapshots"]:
+        assert snap["tokens_read"] >= snap["tokens"] and snap["val_loss"] > 0
+    last = BertForMaskedLM.from_pretrained(out / "snapshots" / kept[-1])
+    final = BertForMaskedLM.from_pretrained(out / "model")
+    final_state = final.state_dict()  # the last snapshot is the end of the run
+    assert all((value == final_state[key]).all() for key, value in last.state_dict().items())
+
+
+def test_dropout_off_while_pretraining_keeps_the_architectures_dropout(
+    capsys, tmp_path, data_dir, cache_dir
+):
+    out, _, _ = _pretrain(
+        capsys,
+        tmp_path,
+        data_dir,
+        cache_dir,
+        "nodrop",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--val-paragraphs",
+        "0",
+        config={"dropout": 0.0},
+    )
+    saved = json.loads((out / "model" / "config.json").read_text())["architecture"]
+    assert saved["dropout"] == 0.1 and saved["attention_dropout"] == 0.1
+    assert yaml.safe_load((out / "config.yaml").read_text())["dropout"] == 0.0
