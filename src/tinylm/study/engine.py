@@ -4,12 +4,13 @@ A job is one built corpus, pre-training, fine-tuning, baseline or timing run. It
 everything that determines its result: the resolved config without the implementation section
 (which decides how a run executes, never what it computes), and for a job that starts from
 another's output (a fine-tuning from its pre-trained model, a pre-training on a built corpus)
-that job's key rather than a path. Jobs live in the store (`runs/` by default) as
-`<kind>-<key>/`, and a job is done when its summary.json exists. Every study and task that
-needs a job finds it there, so a pre-trained model is made once; an interrupted job goes on
-from its last checkpoint, and a finished one is never run again (so its checkpoints are removed:
-a finished job keeps its model, summary and logs). What each kind of job runs is looked up in
-the registry of kinds.py: the engine knows no study.
+that job's key rather than a path. Jobs live in the store (`runs/` by default) in folders named
+for people, `<kind>-<what it is>-<start of key>/` (naming.py; a store made before these names
+has `<kind>-<key>/`, used where it is), and a job is done when its summary.json exists. Every
+study and task that needs a job finds it there, so a pre-trained model is made once; an
+interrupted job goes on from its last checkpoint, and a finished one is never run again (so its
+checkpoints are removed: a finished job keeps its model, summary and logs). What each kind of
+job runs is looked up in the registry of kinds.py: the engine knows no study.
 """
 
 import dataclasses
@@ -27,7 +28,7 @@ from tinylm.lock import FolderLock
 from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
 from tinylm.study.kinds import job_kind
-from tinylm.study.naming import folder_name
+from tinylm.study.naming import KEY_CHARS, folder_name
 from tinylm.study.presets import Preset
 from tinylm.train.checkpoint import list_checkpoints, remove_checkpoints
 from tinylm.train.finetune import FinetuneConfig
@@ -162,12 +163,20 @@ class Store:
         self.origin = origin or {}  # the command and commit that run jobs, kept in job.json
 
     def path(self, job: Job) -> Path:
-        return self.root / job.name
+        """The job's folder: its readable name, unless the store already holds the job under
+        another name (see `find`)."""
+        readable = self.root / job.folder
+        return readable if readable.is_dir() else self.find(job.name) or readable
 
     def find(self, name: str) -> Path | None:
-        """The folder of the job named `name` (Job.name) if the store has one."""
-        folder = self.root / name
-        return folder if folder.is_dir() else None
+        """The folder of the job named `name` (Job.name) if the store has one: `<kind>-<key>`
+        in stores made before readable names, else `<kind>-...-<start of key>` (a readable
+        name, whatever rule named it)."""
+        legacy = self.root / name
+        if legacy.is_dir():
+            return legacy
+        kind, key = name.rsplit("-", 1)
+        return next(self.root.glob(f"{kind}-*-{key[:KEY_CHARS]}"), None)
 
     def done(self, job: Job) -> bool:
         return (self.path(job) / "summary.json").is_file()

@@ -100,9 +100,9 @@ def _pretrain(job, folder: Path, store) -> dict:
     return pretrain(config, **_training_options(store, folder))
 
 
-def _pretrain_start(job, task: bool = True) -> list:
+def _pretrain_start(job, task: str | None = None) -> list:
     """What a pre-training reads: a random subset's size, or the corpus built for a task
-    (`task`: named; a fine-tuning on that task need not repeat it)."""
+    (named unless it is `task`, the fine-tuning's)."""
     if job.init is None:
         return [f"ws{job.config.corpus.ws}"]
     return corpus_label(job.init.config, task)
@@ -121,8 +121,11 @@ def _finetune(job, folder: Path, store) -> dict:
 
 
 def _finetune_label(job) -> list:
-    start = ["scratch"] if job.init is None else _pretrain_start(job.init, task=False)
-    config = job.config
+    config, start = job.config, ["scratch"]
+    if job.init is not None:
+        start = _pretrain_start(job.init, config.task.name)
+        if job.init.config.train.seed != config.train.seed:  # (no study of the paper's does it)
+            start.append(f"from-s{job.init.config.train.seed}")
     return [config.task.name, arch_label(config.arch), *start, f"s{config.train.seed}"]
 
 

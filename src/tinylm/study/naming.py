@@ -26,10 +26,12 @@ def arch_label(arch: ModelConfig) -> str:
     return f"l{arch.layers}-h{arch.hidden}"
 
 
-def corpus_label(recipe, task: bool = True) -> list:
-    """A built corpus: its method (and what it removed), its task (if `task`) and size."""
+def corpus_label(recipe, known_task: str | None = None) -> list:
+    """A built corpus: its method (and what it removed), its task (unless the name has it
+    already: `known_task`) and its size."""
     method = f"{recipe.label}{recipe.removed}" if recipe.method == "ablation" else recipe.label
-    return [method, *([recipe.task.name] if task else []), f"ws{recipe.pool.ws}"]
+    task = [] if recipe.task.name == known_task else [recipe.task.name]
+    return [method, *task, f"ws{recipe.pool.ws}"]
 
 
 def corpus_name(pretrain) -> str:
