@@ -303,6 +303,21 @@ def test_bad_inputs_are_refused_before_any_job_runs(tmp_path, store, changes, me
     assert not store.root.exists() or not any(store.root.iterdir())
 
 
+def test_cli_lists_the_registries_and_passes_impl_flags(data_dir, monkeypatch, capsys):
+    from tinylm.study import runner
+    from tinylm.study.registry import STUDIES
+
+    with pytest.raises(SystemExit):
+        main(["study", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(name in help_text for name in [*STUDIES, *PRESETS])
+    stores = []
+    monkeypatch.setattr(runner, "run_study", lambda *a, store, **kw: stores.append(store))
+    argv = ["study", "gap", "--dry-run", "--compile", "--threads", "1", "--data-dir", data_dir]
+    assert main([str(a) for a in argv]) == 0
+    assert stores[0].impl.compile and stores[0].impl.threads == 1
+
+
 def test_cli_refuses_an_unknown_study(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "laptop"])
