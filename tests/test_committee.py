@@ -16,7 +16,7 @@ from tinylm.data.sampling import sample_task
 from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.model.bert import BertForSequenceClassification
-from tinylm.study.committee import LOGITS_FILE
+from tinylm.study.committee.logits import LOGITS_FILE
 from tinylm.study.results import read_rows
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import pad
@@ -230,7 +230,7 @@ def test_a_preset_without_members_has_no_committee_study(data_dir, tmp_path, cap
 
 
 def test_the_search_picks_the_fastest_of_those_within_the_margin():
-    from tinylm.study.committee import MARGIN, cheapest_match
+    from tinylm.study.committee.analysis import MARGIN, cheapest_match
     from tinylm.study.stats import estimate
 
     def entry(name, accuracy, latency):

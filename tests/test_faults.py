@@ -329,7 +329,7 @@ def test_a_failed_results_write_loses_no_job(capsys, monkeypatch, data_dir, cach
     argv += ["--out", tmp_path / "results", "--data-dir", data_dir, "--cache-dir", cache_dir]
     original = runner.write_rows
 
-    def full_disk(path, rows):
+    def full_disk(path, *_):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(runner, "write_rows", full_disk)

@@ -31,6 +31,9 @@ def test_gap_study_writes_every_output(tmp_path, store):
         assert 0.0 <= row["test_accuracy"] <= 1.0
         assert 0.0 <= row["test_macro_f1"] <= 1.0
         assert row["commit"] == "test" and row["command"] == "pytest"
+        assert (store.root / row["job"] / "summary.json").is_file()  # its readable folder
+        kind = "baseline-tfidf" if row["arm"] == "tfidf" else "finetune"
+        assert row["job"].startswith(f"{kind}-{row['task']}-" if kind == "finetune" else kind)
         if row["arm"] == "pretrained":
             assert row["ws"] == 40 and row["pretrain_steps"] == 5  # 40 paragraphs / batch 8
             assert math.isfinite(row["pretrain_loss"])
@@ -162,6 +165,37 @@ def test_job_keys_follow_what_determines_the_result(monkeypatch):
     assert [j.kind for j in jobs] == ["pretrain", "finetune", "finetune"]
 
 
+def test_job_folders_are_named_for_people_and_old_folders_are_found(store, monkeypatch):
+    from datagen import tiny_vocab
+
+    factory = JobFactory(tiny_preset(), len(tiny_vocab()))
+    pretrain = factory.pretrain(40, 0)
+    finetune = factory.finetune("agnews", 0, pretrain)
+    assert pretrain.folder == f"pretrain-l1-h32-ws40-s0-{pretrain.key[:8]}"  # an unnamed arch
+    assert finetune.folder == f"finetune-agnews-l1-h32-ws40-s0-{finetune.key[:8]}"
+    named = factory.finetune("fewrel-val", 1, None, "bert1-cpu")
+    assert named.folder == f"finetune-fewrel-val-bert1-cpu-scratch-s1-{named.key[:8]}"
+    assert factory.baseline("agnews", 2).folder.startswith("baseline-tfidf-agnews-s2-")
+    built = factory.pretrain_on(factory.corpus("ablation", "agnews", 0, 40, removed=5), 0)
+    assert built.folder.startswith("pretrain-l1-h32-ablation5-agnews-ws40-s0-")
+    assert built.init.folder.startswith("corpus-ablation5-agnews-ws40-s0-")
+
+    # a store made before readable names: its `<kind>-<key>` folder is found and used there
+    store.run(pretrain)
+    store.path(pretrain).rename(store.root / pretrain.name)
+    assert store.path(pretrain) == store.root / pretrain.name and store.done(pretrain)
+    calls = count_executions(monkeypatch)
+    store.run(finetune)  # starts from the model in the old folder
+    assert [job.kind for job in calls] == ["finetune"]
+    assert store.path(finetune) == store.root / finetune.folder
+    # a readable name of another rule (an architecture renamed) is found by its key's start
+    store.path(finetune).rename(store.root / f"finetune-agnews-tiny-{finetune.key[:8]}")
+    assert store.path(finetune).name == f"finetune-agnews-tiny-{finetune.key[:8]}"
+    store.run(finetune)
+    assert len(calls) == 1 and store.find(finetune.name) == store.path(finetune)
+    assert store.find(factory.finetune("agnews", 1, pretrain).name) is None
+
+
 def test_paired_gap_interval():
     # differences 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.3027
     gap = paired({0: 0.6, 1: 0.7, 2: 0.8}, {0: -0.4, 1: -1.3, 2: -2.2})
@@ -267,6 +301,21 @@ def test_bad_inputs_are_refused_before_any_job_runs(tmp_path, store, changes, me
     with pytest.raises(TinylmError, match=message):
         run("ws", tiny_preset(**changes), tmp_path, store)
     assert not store.root.exists() or not any(store.root.iterdir())
+
+
+def test_cli_lists_the_registries_and_passes_impl_flags(data_dir, monkeypatch, capsys):
+    from tinylm.study import runner
+    from tinylm.study.registry import STUDIES
+
+    with pytest.raises(SystemExit):
+        main(["study", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(name in help_text for name in [*STUDIES, *PRESETS])
+    stores = []
+    monkeypatch.setattr(runner, "run_study", lambda *a, store, **kw: stores.append(store))
+    argv = ["study", "gap", "--dry-run", "--compile", "--threads", "1", "--data-dir", data_dir]
+    assert main([str(a) for a in argv]) == 0
+    assert stores[0].impl.compile and stores[0].impl.threads == 1
 
 
 def test_cli_refuses_an_unknown_study(capsys):

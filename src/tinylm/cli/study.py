@@ -1,7 +1,8 @@
-"""`tinylm study NAME --preset smoke|cpu|paper`: the paper's questions, one command each.
+"""`tinylm study NAME --preset PRESET`: the paper's questions, one command each.
 
-NAME is a study (gap, ws, overlap), `all` (every study, sharing their pre-trained models), or
-`report` (rebuild results/report.md from the results.csv files already there).
+NAME is a study of the registry (study/registry.py), `all` (every study the preset defines,
+sharing their pre-trained models), or `report` (rebuild results/report.md from the results.csv
+files already there). PRESET is a preset of study/presets.py or a YAML file of preset fields.
 """
 
 import shlex
@@ -15,12 +16,12 @@ from tinylm.paths import resolve_cache_dir, resolve_data_dir
 
 def add_parser(commands, parent) -> None:
     from tinylm.study.presets import PRESETS
-    from tinylm.study.runner import STUDIES
+    from tinylm.study.registry import STUDIES
 
     p = commands.add_parser(
         "study",
         parents=[parent],
-        help="run a study of the paper (gap, ws, overlap) on a preset",
+        help=f"run a study of the paper ({', '.join(STUDIES)}) on a preset",
         description="Runs a study: pre-trains and fine-tunes what it needs (reusing every job "
         "already in the run store), then writes results.csv, table.md and a plot to "
         "OUT/NAME/PRESET/ and rebuilds OUT/report.md.",
@@ -29,7 +30,8 @@ def add_parser(commands, parent) -> None:
         "name",
         metavar="NAME",
         choices=[*STUDIES, "all", "report"],
-        help=f"{', '.join(STUDIES)}, all, or report",
+        help=f"a study ({', '.join(STUDIES)}), all (every study the preset defines), or "
+        "report (rebuild OUT/report.md)",
     )
     p.add_argument(
         "--preset",
@@ -56,14 +58,18 @@ def add_parser(commands, parent) -> None:
     p.add_argument("--device")
     p.add_argument("--precision")
     p.add_argument("--threads", type=int)
+    p.add_argument(
+        "--compile", action="store_true", default=None, help="torch.compile the models it trains"
+    )
     p.set_defaults(run=run_study_command)
 
 
 def run_study_command(args) -> int:
     from tinylm.study.engine import Store
     from tinylm.study.presets import get_preset
+    from tinylm.study.registry import STUDIES
     from tinylm.study.results import provenance
-    from tinylm.study.runner import STUDIES, applies, run_study, write_report
+    from tinylm.study.runner import run_study, write_report
 
     command = "tinylm " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "tinylm study"
     origin = provenance(command)
@@ -85,6 +91,7 @@ def run_study_command(args) -> int:
                 "device": args.device,
                 "precision": args.precision,
                 "threads": args.threads,
+                "compile": args.compile,
             }.items()
             if v is not None
         }
@@ -98,7 +105,7 @@ def run_study_command(args) -> int:
         origin={"command": origin.command, "commit": origin.commit},
     )
     if args.name == "all":  # every study the preset defines
-        names = [name for name, study in STUDIES.items() if applies(study, preset)]
+        names = [name for name, study in STUDIES.items() if study.defined_by(preset)]
     else:
         names = [args.name]
     for name in names:

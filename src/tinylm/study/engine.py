@@ -4,11 +4,13 @@ A job is one built corpus, pre-training, fine-tuning, baseline or timing run. It
 everything that determines its result: the resolved config without the implementation section
 (which decides how a run executes, never what it computes), and for a job that starts from
 another's output (a fine-tuning from its pre-trained model, a pre-training on a built corpus)
-that job's key rather than a path. Jobs live in the store (`runs/` by default) as
-`<kind>-<key>/`, and a job is done when its summary.json exists. Every study and task that
-needs a job finds it there, so a pre-trained model is made once; an interrupted job goes on
-from its last checkpoint, and a finished one is never run again (so its checkpoints are removed:
-a finished job keeps its model, summary and logs).
+that job's key rather than a path. Jobs live in the store (`runs/` by default) in folders named
+for people, `<kind>-<what it is>-<start of key>/` (naming.py; a store made before these names
+has `<kind>-<key>/`, used where it is), and a job is done when its summary.json exists. Every
+study and task that needs a job finds it there, so a pre-trained model is made once; an
+interrupted job goes on from its last checkpoint, and a finished one is never run again (so its
+checkpoints are removed: a finished job keeps its model, summary and logs). What each kind of
+job runs is looked up in the registry of kinds.py: the engine knows no study.
 """
 
 import dataclasses
@@ -33,16 +35,17 @@ from tinylm.files import write_json
 from tinylm.lock import FolderLock
 from tinylm.model.architectures import resolve_architecture
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
+from tinylm.study.kinds import job_kind
+from tinylm.study.naming import KEY_CHARS, folder_name
 from tinylm.study.presets import Preset
 from tinylm.train.checkpoint import list_checkpoints, remove_checkpoints
 
 KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
-KINDS = ("corpus", "pretrain", "finetune", "baseline", "timing")  # the order jobs run in
 
 
 @dataclass(frozen=True)
 class Job:
-    kind: str  # corpus | pretrain | finetune | baseline | timing
+    kind: str  # a registered kind (kinds.py): corpus | pretrain | finetune | baseline | timing
     config: Config  # CorpusRecipe, PretrainConfig, FinetuneConfig, TaskConfig or TimingConfig
     # what the job starts from: a fine-tuning's pre-trained model (None: from scratch), a
     # pre-training's built corpus (None: a random subset named by its config)
@@ -53,14 +56,7 @@ class Job:
         """What determines the job's result (its key's inputs)."""
         values = self.config.to_dict()
         values.pop("impl", None)
-        if self.kind == "finetune":
-            values["init"] = self.init.key if self.init is not None else None
-        if self.kind == "pretrain" and self.init is not None:
-            values["init"] = self.init.key  # absent otherwise: random-subset keys stay as they were
-        if self.kind == "baseline":
-            from tinylm.study.baseline import CLASSIFIER, VECTORIZER
-
-            values["model"] = {"vectorizer": VECTORIZER, "classifier": CLASSIFIER}
+        values.update(job_kind(self.kind).key_inputs(self))
         return {"kind": self.kind, "format": KEY_FORMAT, "config": values}
 
     @cached_property
@@ -70,7 +66,14 @@ class Job:
 
     @property
     def name(self) -> str:
+        """`<kind>-<key>`: the job's name in other jobs' keys (a timing job's members), and
+        its folder in stores made before folders had readable names."""
         return f"{self.kind}-{self.key}"
+
+    @cached_property
+    def folder(self) -> str:
+        """Its folder's name in a new store: what it is, then the start of its key."""
+        return folder_name(self.kind, job_kind(self.kind).label(self), self.key)
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,20 @@ class Store:
         self.origin = origin or {}  # the command and commit that run jobs, kept in job.json
 
     def path(self, job: Job) -> Path:
-        return self.root / job.name
+        """The job's folder: its readable name, unless the store already holds the job under
+        another name (see `find`)."""
+        readable = self.root / job.folder
+        return readable if readable.is_dir() else self.find(job.name) or readable
+
+    def find(self, name: str) -> Path | None:
+        """The folder of the job named `name` (Job.name) if the store has one: `<kind>-<key>`
+        in stores made before readable names, else `<kind>-...-<start of key>` (a readable
+        name, whatever rule named it)."""
+        legacy = self.root / name
+        if legacy.is_dir():
+            return legacy
+        kind, key = name.rsplit("-", 1)
+        return next(self.root.glob(f"{kind}-*-{key[:KEY_CHARS]}"), None)
 
     def done(self, job: Job) -> bool:
         return (self.path(job) / "summary.json").is_file()
@@ -192,7 +208,7 @@ class Store:
         if self.done(job):
             return self.summary(job)
         if job.init is not None and not self.done(job.init):
-            raise TinylmError(f"{job.name} needs {job.init.name}, which has not run")
+            raise TinylmError(f"{job.folder} needs {job.init.folder}, which has not run")
         path = self.path(job)
         path.mkdir(parents=True, exist_ok=True)
         with FolderLock(path):  # another study running the same job: refused, not doubled
@@ -212,53 +228,7 @@ class Store:
             return summary
 
     def _execute(self, job: Job, path: Path) -> dict:
-        common = {
-            "out": path,
-            "data_dir": self.data_dir,
-            "cache_dir": self.cache_dir,
-            "resume": True,
-            "progress": self.progress,
-        }
-        if job.kind == "timing":  # latency of models already in the store (study/committee.py)
-            from tinylm.study.committee import run_timing
-
-            summary = run_timing(job.config, self)
-            write_json(path / "summary.json", summary)
-            return summary
-        if job.kind == "corpus":
-            from tinylm.study.corpora import build_corpus
-            from tinylm.tokenizer import load_tokenizer
-
-            summary = build_corpus(
-                job.config,
-                path,
-                data_dir=self.data_dir,
-                cache_dir=self.cache_dir,
-                tokenizer=load_tokenizer(self.data_dir),
-            )
-            write_json(path / "summary.json", summary)
-            return summary
-        if job.kind == "pretrain":
-            from tinylm.train.pretrain import pretrain
-
-            config = dataclasses.replace(job.config, impl=self.impl)
-            if job.init is not None:  # the built corpus, read from its job's folder
-                built = str(self.path(job.init) / CORPUS_FILE)
-                config = dataclasses.replace(
-                    config, corpus=dataclasses.replace(config.corpus, name=built)
-                )
-            return pretrain(config, **common)
-        if job.kind == "finetune":
-            from tinylm.train.finetune import finetune
-
-            init = str(self.path(job.init)) if job.init is not None else None
-            config = dataclasses.replace(job.config, impl=self.impl, init=init)
-            return finetune(config, **common)
-        from tinylm.study.baseline import tfidf_baseline
-
-        summary = tfidf_baseline(job.config, self.data_dir)
-        write_json(path / "summary.json", summary)
-        return summary
+        return job_kind(job.kind).execute(job, path, self)
 
 
 def unique_jobs(jobs) -> list[Job]:
@@ -268,5 +238,4 @@ def unique_jobs(jobs) -> list[Job]:
         while job is not None:
             seen.setdefault(job.key, job)
             job = job.init
-    order = {kind: i for i, kind in enumerate(KINDS)}
-    return sorted(seen.values(), key=lambda job: order[job.kind])
+    return sorted(seen.values(), key=lambda job: job_kind(job.kind).rank)

@@ -19,25 +19,23 @@ from tinylm.data.tasks import load_task
 from tinylm.model.accounting import forward_flops_per_token, training_flops_per_token
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import Job, Store
+from tinylm.study.kinds import job_kind
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import schedule_length
 from tinylm.train.checkpoint import list_checkpoints
 from tinylm.train.runtime import setup_runtime
 
-BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
-CORPUS_SECONDS = 30.0  # building a corpus for a task (a greedy selection: 20 to 45 s on 2 cores)
-TIMING_SECONDS = 60.0  # timing a committee's members and subsets (about a minute)
-# Per training job: building the model, loading data and weights, evaluating, saving. Calibrated
-# on the cpu preset (2 cores): with it, the estimated fine-tuning times (29-36 s) match the
-# measured ones (25-43 s).
+# Kinds of job that do not train have a fixed estimate (JobKind.seconds). Per training job:
+# building the model, loading data and weights, evaluating, saving. Calibrated on the cpu
+# preset (2 cores): with it, the estimated fine-tuning times (29-36 s) match the measured ones
+# (25-43 s).
 JOB_OVERHEAD_SECONDS = 8.0
 TIMED_STEPS = 2
-FIXED_SECONDS = {"baseline": BASELINE_SECONDS, "corpus": CORPUS_SECONDS, "timing": TIMING_SECONDS}
 
 
 def job_cost(job: Job, store: Store, tokenizer, corpora: dict) -> dict:
     """Steps, tokens and training FLOPs of the whole job (`corpora`: those loaded so far)."""
-    if job.kind in ("baseline", "corpus", "timing"):
+    if job_kind(job.kind).seconds is not None:  # it does not train
         return {"steps": 0, "tokens": 0, "flops": 0.0, "shape": None}
     config = job.config
     train = config.train
@@ -113,8 +111,9 @@ def plan_report(jobs: list[Job], store: Store) -> dict:
         if status.startswith("partial") and cost["steps"]:
             done = int(list_checkpoints(store.path(job))[-1].name.removeprefix("step-"))
             remaining = max(0.0, 1 - done / cost["steps"])
-        if job.kind in FIXED_SECONDS:
-            seconds = remaining * FIXED_SECONDS[job.kind]
+        fixed = job_kind(job.kind).seconds
+        if fixed is not None:
+            seconds = remaining * fixed
         else:
             rate_key = (job.kind, repr(job.config.arch), cost["shape"])
             if remaining and rate_key not in rates:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tinylm.study.engine import Cell, JobFactory
 from tinylm.study.presets import Preset
+from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
 from tinylm.study.tables import (
@@ -143,3 +144,6 @@ def claims(rows: list[dict]) -> list[Claim]:
             )
         )
     return out
+
+
+STUDY = Study(name=NAME, title=TITLE, cells=cells, table=table, plot=plot, claims=claims)

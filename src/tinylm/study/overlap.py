@@ -20,13 +20,22 @@ import numpy as np
 
 from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
-from tinylm.study.results import OVERLAP_COLUMNS, Claim, verdict_from_sign
+from tinylm.study.protocol import Study
+from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import Estimate, estimate, fmt_interval, fmt_mean_std, paired
 from tinylm.study.tables import markdown_table, plot_style, save_figure, tasks_in
 
 NAME = "overlap"
 TITLE = "The gap against token overlap"
-FIGURES = OVERLAP_COLUMNS
+# the pre-training corpus against the task sample (analysis/overlap.py), in every row
+FIGURES = (
+    "missing_types",
+    "missing_tokens",
+    "type_overlap",
+    "weighted_overlap",
+    "reverse_missing_share",
+    "corpus_tokens",
+)
 KIND_ORDER = ("random", "ablation", "custom", "reverse-fewer", "reverse-more")
 BOOTSTRAP = 2000
 
@@ -80,7 +89,7 @@ def row_extras(cell: Cell, store: Store) -> dict:
         return {}
     if pretrain.init is not None:  # a built corpus: its job measured it
         summary = store.summary(pretrain.init)
-        return {**{k: summary[k] for k in FIGURES}, "corpus_job": pretrain.init.name}
+        return {**{k: summary[k] for k in FIGURES}, "corpus_job": store.path(pretrain.init).name}
     return random_figures(pretrain.config.corpus, cell.job.config.task, store)
 
 
@@ -490,3 +499,27 @@ def claims(rows: list[dict]) -> list[Claim]:
                 )
             )
     return out
+
+
+def preset_lines(preset: Preset) -> list[str]:
+    built = ["custom selection"]
+    built += [f"ablation of {n:,} task types" for n in preset.ablation_removed]
+    built += [
+        f"swap {preset.reverse_fraction:.0%} toward {d} foreign tokens" for d in preset.reverse
+    ]
+    return [f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}"]
+
+
+STUDY = Study(
+    name=NAME,
+    title=TITLE,
+    cells=cells,
+    table=table,
+    plot=plot,
+    claims=claims,
+    # the ablation's removed types, the corpus's figures, and its folder if it was built
+    columns=("removed", *FIGURES, "corpus_job"),
+    text_columns=frozenset({"corpus_job"}),
+    row_extras=row_extras,
+    preset_lines=preset_lines,
+)

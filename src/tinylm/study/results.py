@@ -14,27 +14,8 @@ from tinylm import __version__
 from tinylm.files import atomic_open
 from tinylm.provenance import git_commit
 
-# the pre-training corpus against the task sample (overlap study; analysis/overlap.py)
-OVERLAP_COLUMNS = (
-    "missing_types",
-    "missing_tokens",
-    "type_overlap",
-    "weighted_overlap",
-    "reverse_missing_share",
-    "corpus_tokens",
-)
-# the timing of a model or committee on this machine (committee study)
-TIMING_COLUMNS = (
-    "flops_per_example",
-    "latency_ms",
-    "latency_ms_p90",
-    "latency_ms_sequential",
-    "latency_ms_sequential_p90",
-    "throughput_per_s",
-    "throughput_per_s_sequential",
-    "timed_on",  # the CPU (or GPU) and threads per model
-)
-COLUMNS = (
+# Every study's rows have these columns; a study's own (Study.columns) go between the two.
+HEAD_COLUMNS = (
     "study",
     "preset",
     "task",
@@ -42,7 +23,6 @@ COLUMNS = (
     "arch",
     "ws",  # the pre-training corpus size (empty for scratch and tfidf)
     "corpus",  # random | custom | ablation | reverse-more | reverse-fewer (pre-trained arm)
-    "removed",  # ablation: task types removed from the corpus
     "seed",
     "test_accuracy",
     "test_macro_f1",
@@ -57,35 +37,23 @@ COLUMNS = (
     "pretrain_steps",
     "pretrain_tokens",
     "pretrain_loss",
-    *OVERLAP_COLUMNS,
-    # committee study: the members of a committee ("+"-joined; a model's own name), their
-    # number, and the timing of the model or committee
-    "members",
-    "size",
-    *TIMING_COLUMNS,
+)
+TAIL_COLUMNS = (
     "seconds",  # wall time of this run's job (the fine-tuning, or the baseline fit)
     "pretrain_seconds",
     "job",  # the run folder in the store
     "pretrain_job",
-    "corpus_job",  # the built corpus's folder in the store
     "commit",
     "command",
 )
-TEXT_COLUMNS = {
-    "study",
-    "timed_on",
-    "preset",
-    "task",
-    "arm",
-    "arch",
-    "corpus",
-    "members",
-    "job",
-    "pretrain_job",
-    "corpus_job",
-    "commit",
-    "command",
-}
+TEXT_COLUMNS = frozenset(
+    {"study", "preset", "task", "arm", "arch", "corpus", "job", "pretrain_job", "commit", "command"}
+)
+
+
+def columns(own: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of a study's results.csv, given the study's own."""
+    return (*HEAD_COLUMNS, *own, *TAIL_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -103,18 +71,22 @@ def provenance(command: str) -> Provenance:
     return Provenance(command, commit, time.strftime("%Y-%m-%d", time.gmtime()))
 
 
-def write_rows(path: Path, rows: list[dict]) -> None:
+def write_rows(path: Path, rows: list[dict], fields: tuple[str, ...]) -> None:
     with atomic_open(path) as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in COLUMNS})
+            writer.writerow({k: _cell(row.get(k)) for k in fields})
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, text_columns: frozenset[str] = frozenset()) -> list[dict]:
+    """The rows of a results.csv, whichever study's columns it has (older files have every
+    study's): cells of the common text columns and of `text_columns` (the study's) are text,
+    other cells numbers where they read as numbers, and empty cells None."""
+    text = TEXT_COLUMNS | text_columns
     with open(path, newline="", encoding="utf-8") as f:
         return [
-            {k: (v if k in TEXT_COLUMNS and v else _number(v)) for k, v in row.items()}
+            {k: (v if k in text and v else _value(v)) for k, v in row.items()}
             for row in csv.DictReader(f)
         ]
 
@@ -127,10 +99,13 @@ def _cell(value):
     return value
 
 
-def _number(text: str):
+def _value(text: str):
     if text == "":
         return None
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        return text  # a study's own text column, read without its study
     return int(value) if value.is_integer() and "." not in text and "e" not in text else value
 
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 from tinylm.errors import TinylmError
 from tinylm.files import write_text
-from tinylm.study import committee, gap, overlap, ws
 from tinylm.study.engine import Cell, Job, JobFactory, Store, unique_jobs
-from tinylm.study.presets import Preset
-from tinylm.study.results import Provenance, read_rows, write_rows
+from tinylm.study.kinds import job_kind
+from tinylm.study.presets import PRESETS, Preset
+from tinylm.study.protocol import Study
+from tinylm.study.registry import STUDIES
+from tinylm.study.results import Provenance, columns, read_rows, write_rows
 from tinylm.tokenizer import load_tokenizer
-
-STUDIES = {module.NAME: module for module in (gap, ws, overlap, committee)}
-PRESET_ORDER = ("paper", "cpu", "demo", "smoke")
 
 
 def run_study(
@@ -33,16 +32,13 @@ def run_study(
     if name not in STUDIES:
         raise TinylmError(f"unknown study {name!r}; known: {', '.join(STUDIES)}, all")
     study = STUDIES[name]
-    if not applies(study, preset):
-        raise TinylmError(f"preset {preset.name} defines no {name} study ({study.NEEDS})")
+    if not study.defined_by(preset):
+        raise TinylmError(f"preset {preset.name} defines no {name} study ({study.needs})")
     tokenizer = load_tokenizer(store.data_dir)
     factory = JobFactory(preset, tokenizer.vocab_size)
     check_inputs(factory, preset, store, tokenizer)
     cells = study.cells(factory, preset)
-    extra_jobs = getattr(study, "extra_jobs", None)
-    jobs = unique_jobs(
-        [*(cell.job for cell in cells), *(extra_jobs(factory, preset) if extra_jobs else [])]
-    )
+    jobs = unique_jobs([*(cell.job for cell in cells), *study.extra_jobs(factory, preset)])
     if dry_run:
         from tinylm.study.estimate import plan_report
 
@@ -55,24 +51,23 @@ def run_study(
         f"study {name}, preset {preset.name}: {len(jobs)} jobs, "
         f"{len(jobs) - len(pending)} already in {store.root}"
     )
-    # Timing jobs measure latency: they run last and alone, never beside a training job.
-    training = [job for job in pending if job.kind != "timing"]
-    if workers > 1 and len(training) > 1:
-        run_parallel(training, store, workers, echo)
-        training = []
-    sequence = [*training, *(job for job in pending if job.kind == "timing")]
+    # Jobs that measure the machine (timing) run last and alone, never beside a training job.
+    shared = [job for job in pending if not job_kind(job.kind).alone]
+    if workers > 1 and len(shared) > 1:
+        run_parallel(shared, store, workers, echo)
+        shared = []
+    sequence = [*shared, *(job for job in pending if job_kind(job.kind).alone)]
     for index, job in enumerate(sequence, 1):
         echo(f"[{index}/{len(sequence)}] {describe(job)} ({store.status(job)})")
         start = time.perf_counter()
         summary = store.run(job)
-        echo(f"    {outcome(summary)} in {format_seconds(time.perf_counter() - start)}")
+        echo(f"    {outcome(job, summary)} in {format_seconds(time.perf_counter() - start)}")
 
     folder = out / name / preset.name
-    rows = [result_row(name, preset, c, store) for c in cells]
-    if hasattr(study, "extra_rows"):  # rows that are not one job each (committees)
-        rows = study.extra_rows(factory, preset, rows, store)
-    write_rows(folder / "results.csv", rows)
-    rows = read_rows(folder / "results.csv")
+    rows = [result_row(study, preset, c, store) for c in cells]
+    rows = study.extra_rows(factory, preset, rows, store)
+    write_rows(folder / "results.csv", rows, columns(study.columns))
+    rows = read_rows(folder / "results.csv", study.text_columns)
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
     return {"folder": folder, "rows": rows}
@@ -123,7 +118,7 @@ def run_parallel(jobs: list[Job], store: Store, workers: int, echo) -> None:
                             time.perf_counter(),
                         )
                 if not running:
-                    names = ", ".join(job.name for job in waiting[:3])
+                    names = ", ".join(job.folder for job in waiting[:3])
                     raise TinylmError(f"jobs wait on jobs that are not in the study: {names}")
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -131,7 +126,7 @@ def run_parallel(jobs: list[Job], store: Store, workers: int, echo) -> None:
                     summary = future.result()  # a failure in the worker is raised here
                     finished += 1
                     echo(
-                        f"[{finished}/{len(jobs)}] {describe(job)}: {outcome(summary)} in "
+                        f"[{finished}/{len(jobs)}] {describe(job)}: {outcome(job, summary)} in "
                         f"{format_seconds(time.perf_counter() - start)}"
                     )
         except BaseException:
@@ -156,13 +151,6 @@ def _die_with_parent(parent: int) -> None:
 
 def _run_job(store: Store, job: Job) -> dict:
     return store.run(job)
-
-
-def applies(study, preset: Preset) -> bool:
-    """Whether the preset defines what the study needs (every preset defines gap, ws and
-    overlap; a committee needs member architectures)."""
-    check = getattr(study, "applies", None)
-    return check is None or check(preset)
 
 
 def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -> None:
@@ -191,57 +179,21 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
 
 
 def describe(job: Job) -> str:
-    config = job.config
-    if job.kind == "corpus":
-        return f"corpus {recipe_name(config)} seed={config.task.seed}"
-    if job.kind == "pretrain":
-        return f"pretrain {corpus_name(job)} seed={config.train.seed}"
-    if job.kind == "finetune":
-        start = "from scratch" if job.init is None else f"from the {corpus_name(job.init)} model"
-        return f"finetune {config.task.name} seed={config.train.seed} {start}"
-    if job.kind == "timing":
-        return f"timing {config.task.name}: {len(config.members)} members and the reference"
-    return f"tfidf {config.name} seed={config.seed}"
+    return job_kind(job.kind).describe(job)
 
 
-def outcome(summary: dict) -> str:
+def outcome(job: Job, summary: dict) -> str:
     """A job's headline figure."""
-    if "test_accuracy" in summary:
-        return f"accuracy {summary['test_accuracy']:.4f}"
-    if "final_loss" in summary:
-        return f"loss {summary['final_loss']:.4f}"
-    if "figures" in summary:
-        return f"{len(summary['figures'])} models and committees timed"
-    return (
-        f"{summary['paragraphs']:,} paragraphs, {summary['corpus_tokens']:,} tokens, "
-        f"{summary['missing_types']:,} task types missing "
-        f"(random: {summary['random']['missing_types']:,})"
-    )
+    return job_kind(job.kind).outcome(summary)
 
 
-def corpus_name(pretrain: Job) -> str:
-    if pretrain.init is None:
-        arch = pretrain.config.arch
-        shape = f"{arch.layers}L H{arch.hidden}"
-        if arch.conv_layers:
-            kernel = "x".join(map(str, arch.conv_kernel))
-            shape += f" conv {arch.conv_layers}x{kernel} d{arch.conv_channels}"
-        return f"Ws={pretrain.config.corpus.ws:,} {shape}"
-    return recipe_name(pretrain.init.config)
-
-
-def recipe_name(recipe) -> str:
-    label = f"{recipe.label} -{recipe.removed}" if recipe.method == "ablation" else recipe.label
-    return f"{label} Ws={recipe.pool.ws:,} ({recipe.task.name})"
-
-
-def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
+def result_row(study: Study, preset: Preset, cell: Cell, store: Store) -> dict:
     job = cell.job
     summary = store.summary(job)
     info = store.job_info(job)
     arch = preset.arch if isinstance(preset.arch, str) else "custom"
     row = {
-        "study": study,
+        "study": study.name,
         "preset": preset.name,
         "arch": None if job.kind == "baseline" else arch,  # TF-IDF has no network
         **cell.params,
@@ -251,7 +203,7 @@ def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
         "train_examples": summary["sizes"]["train"],
         "test_examples": summary["sizes"]["test"],
         "seconds": info.get("seconds"),
-        "job": job.name,
+        "job": store.path(job).name,
         "commit": info.get("commit"),
         "command": info.get("command"),
     }
@@ -272,24 +224,24 @@ def result_row(study: str, preset: Preset, cell: Cell, store: Store) -> dict:
             pretrain_tokens=pretrained["tokens"],
             pretrain_loss=pretrained["final_loss"],
             pretrain_seconds=store.job_info(job.init).get("seconds"),
-            pretrain_job=job.init.name,
+            pretrain_job=store.path(job.init).name,
         )
-    extras = getattr(STUDIES[study], "row_extras", None)
-    if extras is not None:
-        row.update(extras(cell, store))
+    row.update(study.row_extras(cell, store))
     return row
 
 
-def write_outputs(study, preset: Preset, rows: list[dict], folder: Path, provenance) -> None:
-    plot_name = f"{study.NAME}.png"
+def write_outputs(
+    study: Study, preset: Preset, rows: list[dict], folder: Path, provenance: Provenance
+) -> None:
+    plot_name = f"{study.name}.png"
     study.plot(rows, folder / plot_name, provenance.line().replace("`", ""))
     text = "\n\n".join(
         [
-            f"# {study.TITLE} (preset `{preset.name}`)",
+            f"# {study.title} (preset `{preset.name}`)",
             provenance.line(),
             preset_description(preset),
             study.table(rows),
-            f"![{study.TITLE}]({plot_name})",
+            f"![{study.title}]({plot_name})",
             "One row per run, with every parameter and figure: `results.csv`.",
         ]
     )
@@ -314,23 +266,9 @@ def preset_description(preset: Preset) -> str:
         f"- fine-tuning: {train(preset.finetune)}; the last epoch is reported",
         f"- train / test examples per label: {sizes}",
     ]
-    built = ["custom selection"]
-    built += [f"ablation of {n:,} task types" for n in preset.ablation_removed]
-    built += [
-        f"swap {preset.reverse_fraction:.0%} toward {d} foreign tokens" for d in preset.reverse
-    ]
-    lines.append(f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}")
-    if preset.committee_members:
-        lines.append(
-            f"- committee study: members {', '.join(preset.committee_members)}"
-            + (
-                f"; candidates {', '.join(preset.committee_candidates)}"
-                if preset.committee_candidates
-                else ""
-            )
-            + f"; reference {preset.committee_reference}; Ws = "
-            f"{preset.committee_ws or preset.gap_ws:,}"
-        )
+    for study in STUDIES.values():  # the settings of each study the preset defines
+        if study.defined_by(preset):
+            lines += study.preset_lines(preset)
     lines += [f"- note: {note}" for note in preset.notes]
     return "\n".join(lines)
 
@@ -340,7 +278,7 @@ def write_report(out: Path, provenance: Provenance) -> Path:
     sections = []
     presets = sorted(
         {p.name for study in STUDIES for p in (out / study).glob("*") if p.is_dir()},
-        key=lambda name: (PRESET_ORDER.index(name) if name in PRESET_ORDER else 99, name),
+        key=lambda name: (list(PRESETS).index(name) if name in PRESETS else 99, name),
     )
     for preset in presets:
         claims, sources = [], []
@@ -348,7 +286,7 @@ def write_report(out: Path, provenance: Provenance) -> Path:
             path = out / name / preset / "results.csv"
             if not path.is_file():
                 continue
-            rows = read_rows(path)
+            rows = read_rows(path, study.text_columns)
             claims += study.claims(rows)
             commits = sorted({r["commit"] for r in rows if r["commit"]})
             commands = sorted({r["command"] for r in rows if r["command"]})

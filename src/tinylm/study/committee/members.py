@@ -1,0 +1,62 @@
+"""The committee study's models: per task and seed, each member, candidate and the reference,
+pre-trained on Ws = preset.committee_ws and fine-tuned on the seed's task sample."""
+
+import itertools
+
+from tinylm.study.engine import Cell, JobFactory
+from tinylm.study.presets import Preset
+
+NAME = "committee"  # the study's name, in its rows and claims
+NEEDS = "committee_members and committee_reference"
+
+
+def defined_by(preset: Preset) -> bool:
+    return bool(preset.committee_members) and preset.committee_reference is not None
+
+
+def short(arch: str) -> str:
+    """A member's name in tables: the architecture without its family and `-cpu` suffix."""
+    return arch.removeprefix("bert1-").removesuffix("-cpu")
+
+
+def member_cells(factory: JobFactory, preset: Preset, task: str, seed: int) -> list[Cell]:
+    ws = preset.committee_ws or preset.gap_ws
+    out = []
+    archs = [("member", a) for a in preset.committee_members]
+    archs += [("candidate", a) for a in preset.committee_candidates]
+    archs += [("reference", preset.committee_reference)]
+    for arm, arch in archs:
+        pretrained = factory.pretrain(ws, seed, arch)
+        out.append(
+            Cell(
+                {"task": task, "seed": seed, "arm": arm, "arch": arch, "ws": ws},
+                factory.finetune(task, seed, pretrained, arch),
+            )
+        )
+    return out
+
+
+def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
+    return [
+        cell
+        for task in preset.tasks
+        for seed in range(preset.seeds)
+        for cell in member_cells(factory, preset, task, seed)
+    ]
+
+
+def subsets(names: list[str]) -> list[tuple[str, ...]]:
+    """Every non-empty subset of the members, by size, in member order."""
+    return [
+        combo for size in range(1, len(names) + 1) for combo in itertools.combinations(names, size)
+    ]
+
+
+def preset_lines(preset: Preset) -> list[str]:
+    candidates = preset.committee_candidates
+    return [
+        f"- committee study: members {', '.join(preset.committee_members)}"
+        + (f"; candidates {', '.join(candidates)}" if candidates else "")
+        + f"; reference {preset.committee_reference}; Ws = "
+        f"{preset.committee_ws or preset.gap_ws:,}"
+    ]
