@@ -17,12 +17,11 @@ from tinylm.config import (
     PRETRAIN_WARMUP_EPOCHS,
     VAL_FRACTION,
     Config,
-    FinetuneConfig,
     ImplConfig,
-    PretrainConfig,
     TrainConfig,
 )
 from tinylm.errors import ConfigError
+from tinylm.train.config import FinetuneConfig, PretrainConfig
 
 TINY_ARCH = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": len(tiny_vocab())}
 
@@ -131,12 +130,18 @@ def test_run_config_defaults_are_the_papers_and_held_once():
 
 
 def test_to_dict_is_the_nested_mapping_study_keys_hash():
-    """study/engine.py hashes to_dict(): it stays dataclasses.asdict, sections as mappings."""
+    """study/engine.py hashes result_dict(): to_dict (dataclasses.asdict, sections as
+    mappings) without the fields that only measure a run."""
     config = PretrainConfig.from_dict({"arch": "bert1-cpu"})
     values = config.to_dict()
-    assert list(values) == ["arch", "corpus", "train", "impl", "mask_rate", "pack"]
+    assert list(values) == [
+        "arch", "corpus", "train", "impl", "mask_rate", "pack", "dropout",
+        "val_paragraphs", "val_every", "snapshots",
+    ]  # fmt: skip
     assert values == dataclasses.asdict(config) and values["train"]["warmup_epochs"] == 1.0
     assert PretrainConfig.from_dict(values) == config  # and reads back as the same config
+    measured = {"val_paragraphs", "val_every", "snapshots"}
+    assert config.result_dict() == {k: v for k, v in values.items() if k not in measured}
 
 
 # --- generated flags ----------------------------------------------------------------------------
@@ -293,7 +298,7 @@ def test_the_command_keys_are_allowed_and_checked(capsys, data_dir, tmp_path):
     assert code == 2 and "resume: expected auto, true or false, got 3" in err
     path.write_text(yaml.safe_dump({"arch": TINY_ARCH, "scratch": True}))  # finetune's only
     code, _, err = cli(capsys, "pretrain", "--config", path, "--data-dir", data_dir)
-    assert code == 2 and "scratch: unknown field (known: arch, corpus, impl" in err
+    assert code == 2 and "scratch: unknown field (known: arch, corpus, dropout, impl" in err
 
 
 # --- options anywhere, one spelling per seed ----------------------------------------------------

@@ -167,3 +167,17 @@ def test_dropout_off_while_pretraining_keeps_the_architectures_dropout(
     saved = json.loads((out / "model" / "config.json").read_text())["architecture"]
     assert saved["dropout"] == 0.1 and saved["attention_dropout"] == 0.1
     assert yaml.safe_load((out / "config.yaml").read_text())["dropout"] == 0.0
+
+
+def test_what_only_measures_a_run_never_enters_a_study_key():
+    import dataclasses
+
+    from tinylm.study.engine import Job
+    from tinylm.train.config import PretrainConfig
+
+    base = PretrainConfig()
+    key = Job("pretrain", base).key
+    measured = dataclasses.replace(base, val_paragraphs=50, val_every=7, snapshots=(1000,))
+    assert Job("pretrain", measured).key == key
+    assert Job("pretrain", dataclasses.replace(base, dropout=0.0)).key != key
+    assert "val_paragraphs" not in base.result_dict() and "dropout" in base.result_dict()

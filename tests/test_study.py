@@ -173,8 +173,9 @@ def test_job_folders_are_named_for_people_and_old_folders_are_found(store, monke
     finetune = factory.finetune("agnews", 0, pretrain)
     assert pretrain.folder == f"pretrain-l1-h32-ws40-s0-{pretrain.key[:8]}"  # an unnamed arch
     assert finetune.folder == f"finetune-agnews-l1-h32-ws40-s0-{finetune.key[:8]}"
+    # an old name: the folder says the new one
     named = factory.finetune("fewrel-val", 1, None, "bert1-cpu")
-    assert named.folder == f"finetune-fewrel-val-bert1-cpu-scratch-s1-{named.key[:8]}"
+    assert named.folder == f"finetune-fewrel-val-bert1-a3-scratch-s1-{named.key[:8]}"
     assert factory.baseline("agnews", 2).folder.startswith("baseline-tfidf-agnews-s2-")
     built = factory.pretrain_on(factory.corpus("ablation", "agnews", 0, 40, removed=5), 0)
     assert built.folder.startswith("pretrain-l1-h32-ablation5-agnews-ws40-s0-")

@@ -9,8 +9,8 @@ the resolved values that every run writes next to its outputs.
 Sections, as in cramming: architecture (ModelConfig), data (CorpusConfig, TaskConfig),
 training (TrainConfig: what is optimised, how long) and implementation (ImplConfig: device,
 precision, compilation: how it runs, never what it computes). A run combines them:
-PretrainConfig and FinetuneConfig. The command line's flags are generated from these fields
-(cli/options.py), so a field's comment is its flag's help.
+PretrainConfig and FinetuneConfig (train/config.py). The command line's flags are generated
+from these fields (cli/options.py), so a field's comment is its flag's help.
 """
 
 import dataclasses
@@ -56,10 +56,15 @@ class Config:
         built = {} if base is None else {name: getattr(base, name) for name in fields}
         for name, value in values.items():
             section = config_class(hints[name])
+            # a field may name its value (`arch: bert1-a3`): its metadata says how to resolve it
+            resolve = fields[name].metadata.get("resolve")
             if section is not None:
                 default = built[name] if name in built else field_default(fields[name])
                 try:
-                    value = section.coerce(value, default)
+                    if resolve is not None and isinstance(value, str | Mapping):
+                        value = resolve(value)
+                    else:
+                        value = section.coerce(value, default)
                 except ConfigError as err:
                     raise ConfigError(f"{name}.{err.field}", err.reason) from None
             built[name] = value
@@ -77,6 +82,18 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def result_dict(self) -> dict[str, Any]:
+        """to_dict without the fields that only measure a run (metadata `measures`: validation,
+        snapshots), at any depth: what determines its result, for a study job's key."""
+        plain = self.to_dict()
+        values = {}
+        for f in dataclasses.fields(self):
+            if f.metadata.get("measures"):
+                continue
+            value = getattr(self, f.name)
+            values[f.name] = value.result_dict() if isinstance(value, Config) else plain[f.name]
+        return values
 
 
 def check_keys(values: Mapping[str, Any], known: Iterable[str]) -> None:
@@ -222,16 +239,6 @@ class ModelConfig(Config):
         if not 0 <= self.pad_id < self.vocab_size:
             raise ConfigError("pad_id", f"must be a token id below {self.vocab_size}")
 
-    @classmethod
-    def coerce(cls, value: Any, default: Any) -> Any:
-        """A config file's `arch`: a named architecture or a mapping of fields (optionally
-        `base: NAME`); see model/architectures.py."""
-        from tinylm.model.architectures import resolve_architecture  # it imports this module
-
-        if isinstance(value, str | Mapping):
-            return resolve_architecture(value)
-        return default if value is None else value
-
     @property
     def head_size(self) -> int:
         return self.hidden // self.heads
@@ -306,78 +313,3 @@ class ImplConfig(Config):
             raise ConfigError("precision", f"expected auto, fp32 or bf16, got {self.precision!r}")
         if self.threads is not None and self.threads <= 0:
             raise ConfigError("threads", f"must be positive, got {self.threads}")
-
-
-@dataclasses.dataclass
-class PretrainConfig(Config):
-    """Everything that determines a pre-trained model (written to config.yaml)."""
-
-    arch: ModelConfig = dataclasses.field(default_factory=ModelConfig)  # bert6
-    corpus: CorpusConfig = dataclasses.field(default_factory=CorpusConfig)
-    train: TrainConfig = dataclasses.field(
-        default_factory=lambda: TrainConfig(warmup_epochs=PRETRAIN_WARMUP_EPOCHS)
-    )
-    impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
-    mask_rate: float = MASK_RATE  # share of the non-special tokens masked and predicted
-    pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
-    # dropout while pre-training (hidden and attention); None: the architecture's. The saved
-    # model keeps the architecture's dropout, which fine-tuning then uses.
-    dropout: float | None = None
-    # Measurement only (never changes the weights, so never part of a study job's key):
-    # held-out paragraphs scored for the validation MLM loss and accuracy (0: none) ...
-    val_paragraphs: int = dataclasses.field(default=1000, metadata={"measures": True})
-    # ... every this many steps (None: at each epoch's end and the end)
-    val_every: int | None = dataclasses.field(default=None, metadata={"measures": True})
-    # tokens read at which to keep a copy of the model (snapshots/tokens-N/), for the budget study
-    snapshots: tuple[int, ...] = dataclasses.field(default=(), metadata={"measures": True})
-
-    def validate(self):
-        if not 0 < self.mask_rate < 1:
-            raise ConfigError("mask_rate", f"must be in (0, 1), got {self.mask_rate}")
-        if self.dropout is not None and not 0 <= self.dropout < 1:
-            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
-        if self.val_paragraphs < 0:
-            raise ConfigError("val_paragraphs", f"must be 0 or more, got {self.val_paragraphs}")
-        if self.val_every is not None and self.val_every <= 0:
-            raise ConfigError("val_every", f"must be positive, got {self.val_every}")
-        self.snapshots = tuple(sorted(set(self.snapshots)))
-        if self.snapshots and self.snapshots[0] <= 0:
-            raise ConfigError("snapshots", f"token counts must be positive, got {self.snapshots}")
-
-
-@dataclasses.dataclass
-class FinetuneConfig(Config):
-    """Everything that determines a fine-tuned classifier (written to config.yaml)."""
-
-    task: TaskConfig = dataclasses.field(
-        default_factory=lambda: TaskConfig(val_fraction=VAL_FRACTION)
-    )
-    arch: ModelConfig | None = None  # None with `init`: the pre-trained model's architecture
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-    impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
-    init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
-    # the reported test accuracy: the best validation epoch's (val) or the last epoch's
-    select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
-    # also score the test split after every epoch (a curve; never for selection)
-    test_every_epoch: bool = False
-
-    def validate(self):
-        if self.select not in SELECT:
-            raise ConfigError("select", f"expected val or last, got {self.select!r}")
-        if self.init is None and self.arch is None:
-            raise ConfigError("arch", "a model from scratch needs an architecture")
-        if self.select == "val" and self.task.val_fraction == 0:
-            raise ConfigError(
-                "task.val_fraction", "selecting on validation needs a validation split"
-            )
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], base: Self | None = None) -> Self:
-        """As Config.from_dict; a task sample given without its own seed is drawn with the
-        training seed (seed s samples, initialises and trains: one seed per repetition)."""
-        config = super().from_dict(values, base)
-        task = values.get("task")
-        if not isinstance(task, TaskConfig) and "seed" not in (task or {}):
-            task = dataclasses.replace(config.task, seed=config.train.seed)
-            config = dataclasses.replace(config, task=task)
-        return config

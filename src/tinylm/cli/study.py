@@ -9,9 +9,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from tinylm.cli.options import ConfigFlags
 from tinylm.config import ImplConfig
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
+
+IMPL_FLAGS = ConfigFlags(ImplConfig)
 
 
 def add_parser(commands, parent) -> None:
@@ -55,12 +58,7 @@ def add_parser(commands, parent) -> None:
         default=1,
         help="jobs run at once, one process each (default 1; on a CPU, e.g. one per core)",
     )
-    p.add_argument("--device")
-    p.add_argument("--precision")
-    p.add_argument("--threads", type=int)
-    p.add_argument(
-        "--compile", action="store_true", default=None, help="torch.compile the models it trains"
-    )
+    IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads: how jobs run
     p.set_defaults(run=run_study_command)
 
 
@@ -84,18 +82,7 @@ def run_study_command(args) -> int:
     if args.seeds is not None and args.seeds <= 0:
         raise TinylmError(f"--seeds must be positive, got {args.seeds}")
     preset = get_preset(args.preset).with_options(seeds=args.seeds, tasks=args.tasks)
-    impl = ImplConfig.from_dict(
-        {
-            k: v
-            for k, v in {
-                "device": args.device,
-                "precision": args.precision,
-                "threads": args.threads,
-                "compile": args.compile,
-            }.items()
-            if v is not None
-        }
-    )
+    impl = ImplConfig.from_dict(IMPL_FLAGS.values(args))
     store = Store(
         args.runs,
         data_dir=resolve_data_dir(args.data_dir),

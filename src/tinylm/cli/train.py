@@ -18,10 +18,11 @@ import torch
 import yaml
 
 from tinylm.cli.options import ConfigFlags, Flag, overlay
-from tinylm.config import FinetuneConfig, PretrainConfig, TaskConfig, check_keys
+from tinylm.config import TaskConfig, check_keys
 from tinylm.data.io import read_text, split_lines
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.train.config import FinetuneConfig, PretrainConfig
 
 PRETRAIN_FLAGS = ConfigFlags(
     PretrainConfig,

@@ -24,10 +24,8 @@ from pathlib import Path
 from tinylm.config import (
     Config,
     CorpusConfig,
-    FinetuneConfig,
     ImplConfig,
     ModelConfig,
-    PretrainConfig,
     TaskConfig,
 )
 from tinylm.errors import TinylmError
@@ -39,6 +37,7 @@ from tinylm.study.kinds import job_kind
 from tinylm.study.naming import KEY_CHARS, folder_name
 from tinylm.study.presets import Preset
 from tinylm.train.checkpoint import list_checkpoints, remove_checkpoints
+from tinylm.train.config import FinetuneConfig, PretrainConfig
 
 KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
 
@@ -54,7 +53,7 @@ class Job:
     @cached_property
     def identity(self) -> dict:
         """What determines the job's result (its key's inputs)."""
-        values = self.config.to_dict()
+        values = self.config.result_dict()  # what only measures a run never enters its key
         values.pop("impl", None)
         values.update(job_kind(self.kind).key_inputs(self))
         return {"kind": self.kind, "format": KEY_FORMAT, "config": values}

@@ -11,7 +11,7 @@ MAX_LABEL = 64  # characters before the key: enough for the longest architecture
 
 def folder_name(kind: str, label: list, key: str) -> str:
     """`<kind>-<label parts>-<start of key>`, in lower-case letters, digits and dashes:
-    e.g. finetune-agnews-bert1-cpu-ws5000-s0-0869b379."""
+    e.g. finetune-agnews-bert1-a3-ws5000-s0-0869b379."""
     readable = re.sub(r"[^a-z0-9]+", "-", "-".join(map(str, [kind, *label])).lower())
     return f"{readable[:MAX_LABEL].strip('-')}-{key[:KEY_CHARS]}"
 

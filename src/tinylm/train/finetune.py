@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 
-from tinylm.config import FinetuneConfig
 from tinylm.data import layout
 from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
@@ -25,6 +24,7 @@ from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train import batches
+from tinylm.train.config import FinetuneConfig
 from tinylm.train.evaluation import evaluate
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import Runtime, setup_runtime

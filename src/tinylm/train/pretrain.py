@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinylm.config import PretrainConfig
 from tinylm.data import layout
 from tinylm.data.corpus import Subset, load_corpus, load_subset
 from tinylm.data.token_cache import TokenizedTexts
@@ -24,6 +23,7 @@ from tinylm.files import atomic_folder
 from tinylm.model.bert import BertForMaskedLM, set_dropout
 from tinylm.tokenizer import Tokenizer, load_tokenizer
 from tinylm.train import batches
+from tinylm.train.config import PretrainConfig
 from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import setup_runtime, step_generator

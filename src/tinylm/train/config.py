@@ -1,0 +1,105 @@
+"""The run configs: everything that determines a pre-trained model (PretrainConfig) or a
+fine-tuned classifier (FinetuneConfig), built from the sections of tinylm/config.py. Each is
+written to its run's config.yaml; its fields are the flags of `tinylm pretrain` and
+`tinylm finetune` (cli/options.py). `arch` takes a named architecture or a mapping of fields
+(model/architectures.py).
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Self
+
+from tinylm.config import (
+    MASK_RATE,
+    PRETRAIN_WARMUP_EPOCHS,
+    SELECT,
+    VAL_FRACTION,
+    Config,
+    CorpusConfig,
+    ImplConfig,
+    ModelConfig,
+    TaskConfig,
+    TrainConfig,
+)
+from tinylm.errors import ConfigError
+from tinylm.model.architectures import resolve_architecture
+
+
+@dataclasses.dataclass
+class PretrainConfig(Config):
+    """Everything that determines a pre-trained model (written to config.yaml)."""
+
+    arch: ModelConfig = dataclasses.field(  # bert6
+        default_factory=ModelConfig, metadata={"resolve": resolve_architecture}
+    )
+    corpus: CorpusConfig = dataclasses.field(default_factory=CorpusConfig)
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig(warmup_epochs=PRETRAIN_WARMUP_EPOCHS)
+    )
+    impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
+    mask_rate: float = MASK_RATE  # share of the non-special tokens masked and predicted
+    pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
+    # dropout while pre-training (hidden and attention); None: the architecture's. The saved
+    # model keeps the architecture's dropout, which fine-tuning then uses.
+    dropout: float | None = None
+    # Measurement only (never changes the weights, so never part of a study job's key):
+    # held-out paragraphs scored for the validation MLM loss and accuracy (0: none) ...
+    val_paragraphs: int = dataclasses.field(default=1000, metadata={"measures": True})
+    # ... every this many steps (None: at each epoch's end and the end)
+    val_every: int | None = dataclasses.field(default=None, metadata={"measures": True})
+    # tokens read at which to keep a copy of the model (snapshots/tokens-N/), for the budget study
+    snapshots: tuple[int, ...] = dataclasses.field(default=(), metadata={"measures": True})
+
+    def validate(self):
+        if not 0 < self.mask_rate < 1:
+            raise ConfigError("mask_rate", f"must be in (0, 1), got {self.mask_rate}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
+        if self.val_paragraphs < 0:
+            raise ConfigError("val_paragraphs", f"must be 0 or more, got {self.val_paragraphs}")
+        if self.val_every is not None and self.val_every <= 0:
+            raise ConfigError("val_every", f"must be positive, got {self.val_every}")
+        self.snapshots = tuple(sorted(set(self.snapshots)))
+        if self.snapshots and self.snapshots[0] <= 0:
+            raise ConfigError("snapshots", f"token counts must be positive, got {self.snapshots}")
+
+
+@dataclasses.dataclass
+class FinetuneConfig(Config):
+    """Everything that determines a fine-tuned classifier (written to config.yaml)."""
+
+    task: TaskConfig = dataclasses.field(
+        default_factory=lambda: TaskConfig(val_fraction=VAL_FRACTION)
+    )
+    # None with `init`: the pre-trained model's architecture
+    arch: ModelConfig | None = dataclasses.field(
+        default=None, metadata={"resolve": resolve_architecture}
+    )
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
+    init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
+    # the reported test accuracy: the best validation epoch's (val) or the last epoch's
+    select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
+    # also score the test split after every epoch (a curve; never for selection)
+    test_every_epoch: bool = False
+
+    def validate(self):
+        if self.select not in SELECT:
+            raise ConfigError("select", f"expected val or last, got {self.select!r}")
+        if self.init is None and self.arch is None:
+            raise ConfigError("arch", "a model from scratch needs an architecture")
+        if self.select == "val" and self.task.val_fraction == 0:
+            raise ConfigError(
+                "task.val_fraction", "selecting on validation needs a validation split"
+            )
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: Self | None = None) -> Self:
+        """As Config.from_dict; a task sample given without its own seed is drawn with the
+        training seed (seed s samples, initialises and trains: one seed per repetition)."""
+        config = super().from_dict(values, base)
+        task = values.get("task")
+        if not isinstance(task, TaskConfig) and "seed" not in (task or {}):
+            task = dataclasses.replace(config.task, seed=config.train.seed)
+            config = dataclasses.replace(config, task=task)
+        return config
