@@ -73,25 +73,9 @@ def _memory(report: dict) -> str:
 
 def run_pretrain(args) -> int:
     from tinylm.bench.training import bench_pretrain
-    from tinylm.model.architectures import canonical_name, get_architecture
 
-    _check_timing(args)
-    r = bench_pretrain(
-        get_architecture(args.arch),
-        data_dir=resolve_data_dir(args.data_dir),
-        cache_dir=resolve_cache_dir(args.cache_dir),
-        device=args.device,
-        precision=args.precision,
-        batch_size=args.batch_size,
-        ws=args.ws,
-        warmup=args.warmup,
-        steps=args.steps,
-        rounds=args.rounds,
-    )
-    _print(
-        {"arch_name": canonical_name(args.arch), **r},
-        args.json,
-        [
+    def lines(r: dict) -> list[str]:
+        return [
             f"{args.arch} pre-training on {r['device']} ({r['precision']}), "
             f"batch {r['batch_size']}:",
             f"  tinylm    {r['tinylm_tokens_per_s']:9,.0f} tokens/s   MFU {r['mfu']:.1%} of "
@@ -99,19 +83,35 @@ def run_pretrain(args) -> int:
             f"  reference {r['reference_tokens_per_s']:9,.0f} tokens/s   "
             f"speedup {r['speedup']:.2f}x",
             f"  peak memory: {_memory(r)}",
-        ],
-    )
-    return 0
+        ]
+
+    return _training_bench(args, bench_pretrain, {"ws": args.ws}, lines)
 
 
 def run_finetune(args) -> int:
     from tinylm.bench.training import bench_finetune
+
+    def lines(r: dict) -> list[str]:
+        return [
+            f"{args.arch} fine-tuning on {r['task']} ({r['device']}, {r['precision']}), "
+            f"mean {r['mean_tokens']:.0f} tokens:",
+            f"  tinylm    {r['tinylm_examples_per_s']:8,.1f} examples/s   MFU {r['mfu']:.1%}",
+            f"  reference {r['reference_examples_per_s']:8,.1f} examples/s   "
+            f"speedup {r['speedup']:.2f}x",
+            f"  peak memory: {_memory(r)}",
+        ]
+
+    extra = {"task": args.task, "train_per_label": args.train_per_label}
+    return _training_bench(args, bench_finetune, extra, lines)
+
+
+def _training_bench(args, bench, extra: dict, lines) -> int:
+    """Runs a training benchmark with the options both share, and prints its report."""
     from tinylm.model.architectures import canonical_name, get_architecture
 
     _check_timing(args)
-    r = bench_finetune(
+    r = bench(
         get_architecture(args.arch),
-        task=args.task,
         data_dir=resolve_data_dir(args.data_dir),
         cache_dir=resolve_cache_dir(args.cache_dir),
         device=args.device,
@@ -120,20 +120,9 @@ def run_finetune(args) -> int:
         warmup=args.warmup,
         steps=args.steps,
         rounds=args.rounds,
-        train_per_label=args.train_per_label,
+        **extra,
     )
-    _print(
-        {"arch_name": canonical_name(args.arch), **r},
-        args.json,
-        [
-            f"{args.arch} fine-tuning on {r['task']} ({r['device']}, {r['precision']}), "
-            f"mean {r['mean_tokens']:.0f} tokens:",
-            f"  tinylm    {r['tinylm_examples_per_s']:8,.1f} examples/s   MFU {r['mfu']:.1%}",
-            f"  reference {r['reference_examples_per_s']:8,.1f} examples/s   "
-            f"speedup {r['speedup']:.2f}x",
-            f"  peak memory: {_memory(r)}",
-        ],
-    )
+    _print({"arch_name": canonical_name(args.arch), **r}, args.json, lines(r))
     return 0
 
 

@@ -27,8 +27,8 @@ from tinylm.train import batches
 from tinylm.train.config import FinetuneConfig
 from tinylm.train.evaluation import evaluate
 from tinylm.train.run import RunDir
-from tinylm.train.runtime import Runtime, setup_runtime
-from tinylm.train.trainer import Batch, Objective, Trainer
+from tinylm.train.runtime import Runtime
+from tinylm.train.trainer import Batch, Objective, Trainer, open_run
 
 
 def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[str]):
@@ -136,9 +136,7 @@ def finetune(
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
-    runtime = setup_runtime(config.impl)
-    run = RunDir(out, resume=resume, writer=runtime.is_main)
-    train = config.train
+    runtime, run = open_run(config.impl, out, resume)
     task = load_task(config.task, data_dir)
     sample = sample_task(task, config.task)
     model = _initial_model(config, task.num_labels, task.label_names).to(runtime.device)
@@ -148,7 +146,9 @@ def finetune(
     objective = Classification(
         model, sample, tokens, pad_id=tokenizer.pad_id, config=config, runtime=runtime, run=run
     )
-    trainer = Trainer.over(objective.plan, model, train, runtime, compile_model=config.impl.compile)
+    trainer = Trainer.over(
+        objective.plan, model, config.train, runtime, compile_model=config.impl.compile
+    )
     total = trainer.total_steps
     resolved = {**config.to_dict(), "arch": arch.to_dict(), "task": sample.config.to_dict()}
     resolved["impl"]["precision"] = runtime.precision
@@ -166,10 +166,10 @@ def finetune(
         "val_accuracy": val_accuracy,
         "selected_epoch": selected,
         "select": config.select,
-        "seed": train.seed,
+        "seed": config.train.seed,
         "init": config.init or "scratch",
         "steps": total,
-        "epochs": train.epochs,
+        "epochs": config.train.epochs,
         "sizes": {name: len(sample.split(name)) for name in ("train", "val", "test")},
         "notices": task.notices,
     }

@@ -26,8 +26,8 @@ from tinylm.train import batches
 from tinylm.train.config import PretrainConfig
 from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
-from tinylm.train.runtime import setup_runtime, step_generator
-from tinylm.train.trainer import Batch, Objective, Trainer
+from tinylm.train.runtime import step_generator
+from tinylm.train.trainer import Batch, Objective, Trainer, open_run
 from tinylm.train.validation import MaskedValidation, held_out
 
 
@@ -134,8 +134,7 @@ def pretrain(
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
-    runtime = setup_runtime(config.impl)
-    run = RunDir(out, resume=resume, writer=runtime.is_main)
+    runtime, run = open_run(config.impl, out, resume)
     train = config.train
     tokenizer = load_tokenizer(data_dir, max_length=config.arch.max_length)
     if tokenizer.vocab_size != config.arch.vocab_size:

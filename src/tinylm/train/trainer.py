@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from tinylm.config import TrainConfig
+from tinylm.config import ImplConfig, TrainConfig
 from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
 from tinylm.train.batches import BatchPlan
@@ -33,6 +33,7 @@ from tinylm.train.runtime import (
     apply_gradients,
     build_optimizer,
     matmul_peak_flops,
+    setup_runtime,
     start_step,
     training_forward,
 )
@@ -183,6 +184,12 @@ class Trainer:
                 save_checkpoint(run.path, done, self.model, self.optimizer, extra)
         bar.close()
         return self.loss
+
+
+def open_run(impl: ImplConfig, out, resume: bool) -> tuple[Runtime, RunDir]:
+    """The runtime, and the run folder (locked; only the main process writes)."""
+    runtime = setup_runtime(impl)
+    return runtime, RunDir(out, resume=resume, writer=runtime.is_main)
 
 
 def _postfix(record: dict) -> dict:
