@@ -374,6 +374,12 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
     committees = 2**members - 1 - members  # subsets of two members or more
     assert len(rows) == len(smoke.tasks) * smoke.seeds * (members + 1 + committees)
     assert all(r["latency_ms"] > 0 and r["flops_per_example"] > 0 for r in rows)
+    rows = read_rows(out / "budget" / "smoke" / "results.csv")
+    assert len(rows) == len(smoke.tasks) * smoke.seeds * (len(smoke.budget_tokens) + 1)
+    for row in (r for r in rows if r["arm"] == "pretrained"):
+        assert row["tokens_read"] >= row["budget"]
+        assert 0 < row["val_loss"] < math.log(30_522) and 0 < row["unigram_loss"] < 12
+    assert (out / "budget" / "smoke" / "budget.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]
     assert len(verdicts) >= 6

@@ -49,6 +49,9 @@ class Job:
     # what the job starts from: a fine-tuning's pre-trained model (None: from scratch), a
     # pre-training's built corpus (None: a random subset named by its config)
     init: "Job | None" = None
+    # a fine-tuning from a snapshot of its pre-training (the model after this many tokens
+    # read) rather than from its final model (budget study)
+    snapshot: int | None = None
 
     @cached_property
     def identity(self) -> dict:
@@ -56,6 +59,8 @@ class Job:
         values = self.config.result_dict()  # what only measures a run never enters its key
         values.pop("impl", None)
         values.update(job_kind(self.kind).key_inputs(self))
+        if self.snapshot is not None:  # absent otherwise: other fine-tunings keep their keys
+            values["snapshot"] = self.snapshot
         return {"kind": self.kind, "format": KEY_FORMAT, "config": values}
 
     @cached_property
@@ -100,12 +105,21 @@ class JobFactory:
             return self.arch
         return dataclasses.replace(resolve_architecture(spec), vocab_size=self.vocab_size)
 
-    def pretrain(self, ws: int, seed: int, arch: str | dict | None = None) -> Job:
+    def pretrain(
+        self, ws: int, seed: int, arch: str | dict | None = None, snapshots: tuple = ()
+    ) -> Job:
+        """Pre-training on the random subset of size `ws`; with `snapshots` (token counts), a
+        run of the largest budget that keeps the model at each (budget study)."""
         preset = self.preset
+        train = preset.train_config("pretrain", seed)
+        if snapshots:
+            train = dataclasses.replace(train, max_tokens=max(snapshots))
         config = PretrainConfig(
             arch=self.architecture(arch),
             corpus=CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
-            train=preset.train_config("pretrain", seed),
+            train=train,
+            snapshots=tuple(snapshots),
+            **preset.recipe,
         )
         return Job("pretrain", config)
 
@@ -123,6 +137,7 @@ class JobFactory:
             arch=self.arch,
             corpus=CorpusConfig(name=CORPUS_FILE, ws=None, seed=self.preset.corpus_seed),
             train=self.preset.train_config("pretrain", seed),
+            **self.preset.recipe,
         )
         return Job("pretrain", config, corpus)
 
@@ -131,7 +146,12 @@ class JobFactory:
         return TaskConfig(name=name, train_per_label=train, test_per_label=test, seed=seed)
 
     def finetune(
-        self, task: str, seed: int, init: Job | None, arch: str | dict | None = None
+        self,
+        task: str,
+        seed: int,
+        init: Job | None,
+        arch: str | dict | None = None,
+        snapshot: int | None = None,
     ) -> Job:
         # The whole train sample trains, and the last epoch's accuracy is reported (the
         # paper's protocol, without its reading of the test split after every epoch).
@@ -141,7 +161,7 @@ class JobFactory:
             train=self.preset.train_config("finetune", seed),
             select="last",
         )
-        return Job("finetune", config, init)
+        return Job("finetune", config, init, snapshot)
 
     def baseline(self, task: str, seed: int) -> Job:
         return Job("baseline", self.task(task, seed))

@@ -15,6 +15,7 @@ from tinylm.errors import TinylmError
 from tinylm.files import write_json
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.naming import arch_label, corpus_label, corpus_name, recipe_name
+from tinylm.train.pretrain import snapshot_path
 
 # --dry-run's estimates of the kinds that do not train
 BASELINE_SECONDS = 2.0  # a TF-IDF fit on a few thousand texts
@@ -115,8 +116,14 @@ def _pretrain_label(job) -> list:
 def _finetune(job, folder: Path, store) -> dict:
     from tinylm.train.finetune import finetune
 
-    init = str(store.path(job.init)) if job.init is not None else None
-    config = dataclasses.replace(job.config, impl=store.impl, init=init)
+    init = None
+    if job.init is not None:
+        init = store.path(job.init)
+        if job.snapshot is not None:
+            init = snapshot_path(init, job.snapshot)
+    config = dataclasses.replace(
+        job.config, impl=store.impl, init=None if init is None else str(init)
+    )
     return finetune(config, **_training_options(store, folder))
 
 
@@ -126,11 +133,15 @@ def _finetune_label(job) -> list:
         start = _pretrain_start(job.init, config.task.name)
         if job.init.config.train.seed != config.train.seed:  # (no study of the paper's does it)
             start.append(f"from-s{job.init.config.train.seed}")
+        if job.snapshot is not None:
+            start.append(f"tok{job.snapshot}")
     return [config.task.name, arch_label(config.arch), *start, f"s{config.train.seed}"]
 
 
 def _describe_finetune(job) -> str:
     start = "from scratch" if job.init is None else f"from the {corpus_name(job.init)} model"
+    if job.snapshot is not None:
+        start += f" after {job.snapshot:,} tokens"
     return f"finetune {job.config.task.name} seed={job.config.train.seed} {start}"
 
 

@@ -17,13 +17,15 @@ def folder_name(kind: str, label: list, key: str) -> str:
 
 
 def arch_label(arch: ModelConfig) -> str:
-    """A named architecture's name (at any vocabulary size), else its depth and width."""
+    """A named architecture's name (at any vocabulary size; `-pre` for its pre-LN variant),
+    else its depth and width."""
+    suffix = "-pre" if arch.norm == "pre" else ""
     for name in ARCHITECTURES:
         named = get_architecture(name)
-        named.vocab_size = arch.vocab_size
+        named.vocab_size, named.norm = arch.vocab_size, arch.norm
         if named == arch:
-            return name
-    return f"l{arch.layers}-h{arch.hidden}"
+            return name + suffix
+    return f"l{arch.layers}-h{arch.hidden}{suffix}"
 
 
 def corpus_label(recipe, known_task: str | None = None) -> list:

@@ -52,6 +52,13 @@ class Preset(Config):
     committee_candidates: tuple[str, ...] = ()
     committee_reference: str | None = None
     committee_ws: int | None = None
+    # PretrainConfig fields of every pre-training besides arch, corpus and train: the recipe's
+    # mask_rate, dropout (while pre-training), pack (docs/recipe.md)
+    recipe: dict = field(default_factory=dict)
+    # The `budget` study: one pre-training per seed on Ws = budget_ws (None: gap_ws), read to
+    # the largest of budget_tokens, its model kept at each; every one fine-tuned on each task.
+    budget_tokens: tuple[int, ...] = ()
+    budget_ws: int | None = None
     notes: tuple[str, ...] = ()  # where and why the preset departs from the paper
 
     def validate(self):
@@ -95,6 +102,20 @@ class Preset(Config):
                 TrainConfig.from_dict(getattr(self, section))
             except ConfigError as err:
                 raise ConfigError(f"{section}.{err.field}", str(err)) from None
+        recipe_fields = {"mask_rate", "dropout", "pack"}
+        unknown = sorted(set(self.recipe) - recipe_fields)
+        if unknown:
+            raise ConfigError(
+                f"recipe.{unknown[0]}", f"unknown field (known: {', '.join(sorted(recipe_fields))})"
+            )
+        if list(self.budget_tokens) != sorted(set(self.budget_tokens)) or (
+            self.budget_tokens and min(self.budget_tokens) <= 0
+        ):
+            raise ConfigError(
+                "budget_tokens", f"must be increasing and positive, got {self.budget_tokens}"
+            )
+        if self.budget_ws is not None and self.budget_ws <= 0:
+            raise ConfigError("budget_ws", f"must be positive, got {self.budget_ws}")
         for task, pair in self.sizes.items():
             if not (isinstance(pair, list | tuple) and len(pair) == 2 and min(pair) > 0):
                 raise ConfigError(f"sizes.{task}", f"expected [train, test] per label, got {pair}")
@@ -217,6 +238,7 @@ PRESETS = {
         reverse=("more",),
         committee_members=("bert1-c2-k3-d16-a2", "bert1-c3-k3-d8-a3"),
         committee_reference="bert6-a3",
+        budget_tokens=(20_000, 60_000),
         notes=("Sizes for a pipeline check only: its figures are noise.",),
     ),
 }

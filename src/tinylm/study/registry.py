@@ -3,7 +3,7 @@
 A new study is a module that builds a `Study` (protocol.py) as its STUDY, and one entry here.
 """
 
-from tinylm.study import committee, gap, overlap, ws
+from tinylm.study import budget, committee, gap, overlap, ws
 from tinylm.study.protocol import Study
 
 STUDIES: dict[str, Study] = {
@@ -13,5 +13,6 @@ STUDIES: dict[str, Study] = {
         ws.STUDY,
         overlap.STUDY,
         committee.STUDY,
+        budget.STUDY,
     )
 }

@@ -170,7 +170,8 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
         cache_dir=store.cache_dir,
         progress=store.progress,
     )
-    largest = max(preset.gap_ws, preset.fixed_ws, preset.committee_ws or 0, *preset.ws_grid)
+    sizes = (preset.fixed_ws, preset.committee_ws or 0, preset.budget_ws or 0, *preset.ws_grid)
+    largest = max(preset.gap_ws, *sizes)
     if largest > len(corpus.pool()):
         raise TinylmError(
             f"preset {preset.name}: Ws = {largest:,} is larger than the pool of corpus "

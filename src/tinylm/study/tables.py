@@ -9,12 +9,17 @@ def tasks_in(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["task"] for r in rows))
 
 
-def accuracies(rows: list[dict], task: str, arm: str, ws: int | None = None) -> dict[int, float]:
-    """{seed: test accuracy} of one arm (and one Ws, for the pre-trained arm)."""
+def accuracies(
+    rows: list[dict], task: str, arm: str, ws: int | None = None, budget: int | None = None
+) -> dict[int, float]:
+    """{seed: test accuracy} of one arm (and one Ws, or one budget, for the pre-trained arm)."""
     return {
         r["seed"]: r["test_accuracy"]
         for r in rows
-        if r["task"] == task and r["arm"] == arm and (ws is None or r["ws"] == ws)
+        if r["task"] == task
+        and r["arm"] == arm
+        and (ws is None or r["ws"] == ws)
+        and (budget is None or r["budget"] == budget)
     }
 
 

@@ -1,0 +1,70 @@
+"""Study `budget`: snapshots of one pre-training per seed, each fine-tuned beside the scratch
+arm; the crossover; outputs; reuse of the gap study's scratch jobs."""
+
+import json
+
+from studykit import count_executions, run, tiny_preset
+from tinylm.study import budget
+from tinylm.study.results import read_rows
+from tinylm.study.stats import estimate
+
+
+def test_budget_study_fine_tunes_every_snapshot(tmp_path, store, monkeypatch):
+    preset = tiny_preset(tasks=("agnews",), budget_tokens=[600, 1800])
+    run("gap", preset, tmp_path, store)
+    calls = count_executions(monkeypatch)
+    run("budget", preset, tmp_path, store)
+    kinds = [(job.kind, job.snapshot) for job in calls]
+    # per seed: one pre-training (snapshots at both budgets), two fine-tunings from them; the
+    # scratch fine-tunings are the gap study's, reused
+    assert sorted(kinds, key=str) == sorted(
+        [("pretrain", None)] * 2 + [("finetune", 600), ("finetune", 1800)] * 2, key=str
+    )
+    folder = tmp_path / "results" / "budget" / "tiny"
+    rows = read_rows(folder / "results.csv")
+    assert len(rows) == 2 * (2 + 1)  # seeds x (two budgets + scratch)
+    for row in rows:
+        assert 0 <= row["test_accuracy"] <= 1
+        if row["arm"] == "pretrained":
+            assert row["tokens_read"] >= row["budget"] and row["val_loss"] > 0
+            assert row["job"].startswith("finetune-agnews-") and f"tok{row['budget']}" in row["job"]
+        else:
+            assert row["budget"] is None
+    pretraining = store.root / rows[0]["pretrain_job"]
+    summary = json.loads((pretraining / "summary.json").read_text())
+    assert [s["tokens"] for s in summary["snapshots"]] == [600, 1800]
+    assert summary["tokens_read"] >= 1800 and summary["tokens_read"] - 1800 < 8 * 64
+    table = (folder / "table.md").read_text()
+    assert "| 600 |" in table and "| 1.8k |" in table and "unigram model scores" in table
+    assert (folder / "budget.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (tmp_path / "results" / "report.md").read_text()
+    assert "Pre-training pays off within the budget grid on agnews" in report
+
+
+def _rows(gaps: dict[int, list[float]]) -> list[dict]:
+    """Rows whose scratch arm scores 0.5 and whose pre-trained arm scores 0.5 + gap."""
+    rows = []
+    for seed in range(3):
+        rows.append({"task": "t", "seed": seed, "arm": "scratch", "test_accuracy": 0.5})
+        for tokens, values in gaps.items():
+            rows.append(
+                {
+                    "task": "t", "seed": seed, "arm": "pretrained", "budget": tokens,
+                    "test_accuracy": 0.5 + values[seed], "val_loss": 6.0, "unigram_loss": 7.0,
+                }
+            )  # fmt: skip
+    return rows
+
+
+def test_the_crossover_is_the_first_budget_whose_interval_clears_zero():
+    rows = _rows({1000: [-0.1, 0.02, -0.05], 2000: [0.04, 0.05, 0.06], 4000: [0.1, 0.12, 0.11]})
+    data = budget.summarise(rows)["t"]
+    assert data["crossover"]["budget"] == 2000
+    assert data["points"][1]["gap"].low > 0 > data["points"][0]["gap"].low
+    (pays, grows) = budget.claims(rows)
+    assert pays.verdict == "holds" and "turns positive at 2k tokens" in pays.ours
+    assert grows.verdict == "holds"
+    none = budget.summarise(_rows({1000: [-0.1, -0.12, -0.11], 2000: [-0.1, 0.1, 0.0]}))["t"]
+    assert none["crossover"] is None
+    assert budget.claims(_rows({1000: [-0.1, -0.12, -0.11]}))[0].verdict == "does not hold"
+    assert estimate([6.0, 6.0]).mean == data["points"][0]["val_loss"].mean
