@@ -35,7 +35,7 @@ def test_budget_study_fine_tunes_every_snapshot(tmp_path, store, monkeypatch):
     assert [s["tokens"] for s in summary["snapshots"]] == [600, 1800]
     assert summary["tokens_read"] >= 1800 and summary["tokens_read"] - 1800 < 8 * 64
     table = (folder / "table.md").read_text()
-    assert "| 600 |" in table and "| 1.8k |" in table and "unigram model scores" in table
+    assert "| 600 |" in table and "| 1.8k |" in table and "ignores context scores" in table
     assert (folder / "budget.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "results" / "report.md").read_text()
     assert "Pre-training pays off within the budget grid on agnews" in report
@@ -50,7 +50,7 @@ def _rows(gaps: dict[int, list[float]]) -> list[dict]:
             rows.append(
                 {
                     "task": "t", "seed": seed, "arm": "pretrained", "budget": tokens,
-                    "test_accuracy": 0.5 + values[seed], "val_loss": 6.0, "unigram_loss": 7.0,
+                    "test_accuracy": 0.5 + values[seed], "val_loss": 6.0, "plateau_loss": 7.0,
                 }
             )  # fmt: skip
     return rows

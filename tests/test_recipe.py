@@ -63,8 +63,8 @@ def test_validation_loss_is_logged_and_summarised(capsys, tmp_path, data_dir, ca
     assert [r["step"] for r in scored] == [6, 12, 18]  # each epoch's end (96 // 16 steps)
     assert all(0 < r["val_loss"] < 10 and 0 <= r["val_accuracy"] <= 1 for r in scored)
     assert summary["val_loss"] == scored[-1]["val_loss"]
-    assert summary["unigram_loss"] > 0 and isinstance(summary["plateau"], bool)
-    assert summary["plateau"] == (summary["val_loss"] > summary["unigram_loss"] - 0.5)
+    assert summary["plateau_loss"] > 0 and isinstance(summary["plateau"], bool)
+    assert summary["plateau"] == (summary["val_loss"] > summary["plateau_loss"] - 0.5)
     assert [v["step"] for v in summary["validation"]] == [6, 12, 18]
     assert scored[-1]["val_loss"] < scored[0]["val_loss"]  # it learns
 

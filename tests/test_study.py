@@ -378,7 +378,7 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
     assert len(rows) == len(smoke.tasks) * smoke.seeds * (len(smoke.budget_tokens) + 1)
     for row in (r for r in rows if r["arm"] == "pretrained"):
         assert row["tokens_read"] >= row["budget"]
-        assert 0 < row["val_loss"] < math.log(30_522) and 0 < row["unigram_loss"] < 12
+        assert 0 < row["val_loss"] < math.log(30_522) and 0 < row["plateau_loss"] < 12
     assert (out / "budget" / "smoke" / "budget.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]

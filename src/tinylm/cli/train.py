@@ -133,8 +133,9 @@ def run_pretrain(args) -> int:
     if summary["plateau"]:
         print(
             f"tinylm: note: the validation MLM loss {summary['val_loss']:.2f} has not left the "
-            f"unigram plateau (a context-free model scores {summary['unigram_loss']:.2f}): this "
-            "model has not learnt to use context yet, and fine-tuning from it usually does "
+            "unigram plateau (a model that ignores context scores "
+            f"{summary['plateau_loss']:.2f}): this model has not learnt to use context yet, "
+            "and fine-tuning from it usually does "
             "worse than from scratch; train longer or at a higher learning rate",
             file=sys.stderr,
         )

@@ -20,7 +20,7 @@ from tinylm.study.tables import accuracies, markdown_table, plot_style, save_fig
 
 NAME = "budget"
 TITLE = "The gap against pre-training compute"
-COLUMNS = ("budget", "tokens_read", "val_loss", "val_accuracy", "unigram_loss")
+COLUMNS = ("budget", "tokens_read", "val_loss", "val_accuracy", "plateau_loss")
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
@@ -48,7 +48,7 @@ def row_extras(cell: Cell, store: Store) -> dict:
         "tokens_read": snapshot["tokens_read"],
         "val_loss": snapshot.get("val_loss"),
         "val_accuracy": snapshot.get("val_accuracy"),
-        "unigram_loss": pretrained.get("unigram_loss"),
+        "plateau_loss": pretrained.get("plateau_loss"),
     }
 
 
@@ -81,12 +81,12 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                 }
             )
         crossover = next((p for p in points if p["gap"].low > 0), None)
-        unigram = [r["unigram_loss"] for r in rows if r["task"] == task and r["arm"] != "scratch"]
+        plateau = [r["plateau_loss"] for r in rows if r["task"] == task and r["arm"] != "scratch"]
         out[task] = {
             "scratch": estimate(scratch.values()),
             "points": points,
             "crossover": crossover,
-            "unigram": next((u for u in unigram if isinstance(u, float)), math.nan),
+            "plateau": next((u for u in plateau if isinstance(u, float)), math.nan),
         }
     return out
 
@@ -120,11 +120,11 @@ def table(rows: list[dict]) -> str:
         ],
     )
     lines = [_crossover_line(task, data) for task, data in summary.items()]
-    unigram = summary[tasks[0]]["unigram"]
+    plateau = summary[tasks[0]]["plateau"]
     return (
         "The gap (pre-trained minus from scratch, paired by seed, 95% Student-t interval) "
         "against the tokens the pre-training had read, with the validation MLM loss of the "
-        f"snapshot (mean ± sd over seeds; a context-free unigram model scores {unigram:.2f}):"
+        f"snapshot (mean ± sd over seeds; a model that ignores context scores {plateau:.2f}):"
         "\n\n"
         + markdown_table(["tokens read", "validation MLM loss", *tasks], body)
         + "\n\nTest accuracy (mean ± standard deviation over seeds):\n\n"
@@ -166,9 +166,9 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
         first = next(iter(summary.values()))
         losses = [p["val_loss"].mean if p["val_loss"] else math.nan for p in first["points"]]
         right.plot(grid, losses, marker="o", color="0.3", label="validation MLM loss")
-        if not math.isnan(first["unigram"]):
-            right.axhline(first["unigram"], color="tab:red", linestyle="--", linewidth=0.9)
-            right.text(grid[0], first["unigram"], " unigram plateau", va="bottom", fontsize=7)
+        if not math.isnan(first["plateau"]):
+            right.axhline(first["plateau"], color="tab:red", linestyle="--", linewidth=0.9)
+            right.text(grid[0], first["plateau"], " plateau (no context)", va="bottom", fontsize=7)
         left.axhline(0, color="0.6", linewidth=0.8)
         left.set_ylabel("gap (pre-trained − scratch)")
         left.set_title("Gap against tokens read (95% CI)")

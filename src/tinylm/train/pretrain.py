@@ -193,7 +193,7 @@ def _validation_summary(objective: MaskedLanguageModelling, validation) -> dict:
     return {
         "val_loss": last["val_loss"],
         "val_accuracy": last["val_accuracy"],
-        "unigram_loss": validation.unigram_loss,
+        "plateau_loss": validation.plateau_loss,
         "plateau": last["plateau"],
         "validation": objective.scores,
         "snapshots": [
