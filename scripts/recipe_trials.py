@@ -24,15 +24,26 @@ from pathlib import Path
 import yaml
 
 COLUMNS = (
-    "trial", "stage", "settings", "tokens_read", "steps", "val_loss", "val_accuracy",
-    "unigram_loss", "plateau", "seconds", "precision", "command",
+    "trial",
+    "stage",
+    "settings",
+    "tokens_read",
+    "steps",
+    "val_loss",
+    "val_accuracy",
+    "unigram_loss",
+    "plateau",
+    "seconds",
+    "precision",
+    "command",
 )
 
 
 def merge(base: dict, top: dict) -> dict:
     out = dict(base)
     for key, value in top.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge(out[key], value) if both else value
     return out
 
 
@@ -42,7 +53,14 @@ def run(name: str, config: dict, runs: Path, stage: str) -> dict | None:
     path = runs / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     command = [
-        "tinylm", "pretrain", "--config", str(path), "--out", str(folder), "--threads", "1",
+        "tinylm",
+        "pretrain",
+        "--config",
+        str(path),
+        "--out",
+        str(folder),
+        "--threads",
+        "1",
         "--quiet",
     ]
     if folder.exists() and not summary_path.exists():
@@ -94,8 +112,11 @@ def main() -> None:
         row = run(name, merge(spec["base"], overrides or {}), runs, stage)
         if row is None:
             return
-        print(f"{name}: val loss {row['val_loss']:.3f}, accuracy {row['val_accuracy']:.3f} "
-              f"after {row['tokens_read']:,} tokens, {row['seconds']:.0f} s", flush=True)
+        print(
+            f"{name}: val loss {row['val_loss']:.3f}, accuracy {row['val_accuracy']:.3f} "
+            f"after {row['tokens_read']:,} tokens, {row['seconds']:.0f} s",
+            flush=True,
+        )
         seen = set()
         if out.exists():
             with open(out, newline="") as f:

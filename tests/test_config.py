@@ -365,3 +365,15 @@ def test_seed_is_only_the_training_seed(capsys, argv):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(argv)
     assert exit_.value.code == 2 and "unrecognized arguments: --seed" in capsys.readouterr().err
+
+
+def test_yaml_reads_scientific_notation_as_numbers(tmp_path):
+    """`lr: 1e-3` is a float, as YAML 1.2 and every user reads it (PyYAML's YAML 1.1 alone
+    would read a string and the run would be refused)."""
+    from tinylm.data.io import load_yaml
+
+    values = load_yaml("train: {lr: 1e-3, weight_decay: 1E-2, epochs: 3}\nmask_rate: .2\n")
+    config = PretrainConfig.from_dict(values)
+    assert config.train.lr == 1e-3 and config.train.weight_decay == 0.01
+    assert config.train.epochs == 3 and config.mask_rate == 0.2
+    assert load_yaml("name: 1e3x\nversion: 1.2.3") == {"name": "1e3x", "version": "1.2.3"}

@@ -6,9 +6,8 @@ another and in parallel, and FLOPs per example (src/tinylm/committee.py)."""
 import json
 from pathlib import Path
 
-import yaml
-
 from tinylm.config import TaskConfig
+from tinylm.data.io import load_yaml
 from tinylm.errors import TinylmError
 
 
@@ -78,7 +77,7 @@ def _task_config(folders: list[Path], args) -> TaskConfig:
     for folder in folders:
         run_config = folder / "config.yaml"
         if run_config.is_file():
-            fields = (yaml.safe_load(run_config.read_text()) or {}).get("task") or {}
+            fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
             if fields.get("name"):
                 runs[folder] = fields
     tasks = {fields["name"] for fields in runs.values()}

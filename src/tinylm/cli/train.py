@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-import yaml
 
 from tinylm.cli.options import ConfigFlags, Flag, overlay
 from tinylm.config import TaskConfig, check_keys
-from tinylm.data.io import read_text, split_lines
+from tinylm.data.io import load_yaml, read_text, split_lines
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
 from tinylm.train.config import FinetuneConfig, PretrainConfig
@@ -90,7 +89,7 @@ def _file_config(args, config: type, command_keys: tuple[str, ...]) -> tuple[dic
     unknown top-level key is refused here, naming the command keys among the known."""
     if not getattr(args, "config", None):
         return {}, {}
-    loaded = yaml.safe_load(read_text(Path(args.config)))
+    loaded = load_yaml(read_text(Path(args.config)))
     if not isinstance(loaded, dict):
         raise TinylmError(f"{args.config} must hold a YAML mapping of sections")
     check_keys(loaded, [*(f.name for f in dataclasses.fields(config)), *command_keys])
@@ -216,7 +215,7 @@ def run_evaluate(args) -> int:
     run_config = Path(args.model) / "config.yaml"
     task_fields = {}
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
-        task_fields = (yaml.safe_load(run_config.read_text()) or {}).get("task") or {}
+        task_fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
     if args.task and args.task != task_fields.get("name"):
         # A test sample does not depend on the train sample's size (see data/sampling.py):
         # draw one train example per label, and the test split is any run's with this seed.

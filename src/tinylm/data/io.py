@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
+import yaml
+
 from tinylm.errors import TinylmError
 
 # Some DBpedia/Wikipedia fields are longer than csv's default limit of 128 KiB.
@@ -108,3 +110,28 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading `1e-3` as the float YAML 1.2 says it is (YAML 1.1, which
+    PyYAML follows, wants `1.0e-3` and reads `1e-3` as a string: a learning rate a user writes
+    the usual way would be refused)."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str):
+    """YAML text as Python values (safe: no arbitrary objects), `1e-3` a float."""
+    return yaml.load(text, Loader=_YamlLoader)

@@ -15,10 +15,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from tinylm.config import CORPUS_SEED, PRETRAIN_WARMUP_EPOCHS, Config, TrainConfig
-from tinylm.data.io import read_text
+from tinylm.data.io import load_yaml, read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
 
@@ -252,7 +250,7 @@ def get_preset(spec: str) -> Preset:
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise TinylmError(f"preset file {path} does not exist")
-        values = yaml.safe_load(read_text(path))
+        values = load_yaml(read_text(path))
         if not isinstance(values, dict):
             raise TinylmError(f"{path} must hold a YAML mapping of preset fields")
         return Preset.from_dict({"name": path.stem, **values})
