@@ -43,12 +43,29 @@ class PretrainConfig(Config):
     # model keeps the architecture's dropout, which fine-tuning then uses.
     dropout: float | None = None
     # Measurement only (never changes the weights, so never part of a study job's key):
-    # held-out paragraphs scored for the validation MLM loss and accuracy (0: none) ...
-    val_paragraphs: int = dataclasses.field(default=1000, metadata={"measures": True})
-    # ... every this many steps (None: at each epoch's end and the end)
-    val_every: int | None = dataclasses.field(default=None, metadata={"measures": True})
-    # tokens read at which to keep a copy of the model (snapshots/tokens-N/), for the budget study
-    snapshots: tuple[int, ...] = dataclasses.field(default=(), metadata={"measures": True})
+    val_paragraphs: int = dataclasses.field(
+        default=1000,
+        metadata={
+            "measures": True,
+            "help": "held-out paragraphs scored for the validation MLM loss and accuracy "
+            "(0: none; train/validation.py)",
+        },
+    )
+    val_every: int | None = dataclasses.field(
+        default=None,
+        metadata={
+            "measures": True,
+            "help": "steps between validations (default: at each epoch's end and the end)",
+        },
+    )
+    snapshots: tuple[int, ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "measures": True,
+            "help": "tokens read at which to keep a copy of the model (snapshots/tokens-N/; "
+            "the budget study)",
+        },
+    )
 
     def validate(self):
         if not 0 < self.mask_rate < 1:
