@@ -3,7 +3,7 @@
 Each trial is `tinylm pretrain` on one config: the base below with the trial's overrides. The
 trials run in parallel processes (one thread each) and append one row per finished trial to
 results/recipe/trials.csv: its settings, tokens read, validation MLM loss and accuracy (the
-held-out Wikipedia paragraphs of train/validation.py), the unigram level, wall time and the
+held-out Wikipedia paragraphs of train/validation.py), the plateau level, wall time and the
 command. A trial whose run folder holds a summary is not run again.
 
     python scripts/recipe_trials.py TRIALS.yaml --runs runs/recipe --jobs 2
@@ -31,7 +31,7 @@ COLUMNS = (
     "steps",
     "val_loss",
     "val_accuracy",
-    "unigram_loss",
+    "plateau_loss",
     "plateau",
     "seconds",
     "precision",
@@ -84,7 +84,7 @@ def run(name: str, config: dict, runs: Path, stage: str) -> dict | None:
         "steps": summary["steps"],
         "val_loss": summary["val_loss"],
         "val_accuracy": summary["val_accuracy"],
-        "unigram_loss": summary.get("unigram_loss"),
+        "plateau_loss": summary.get("plateau_loss"),
         "plateau": summary["plateau"],
         "seconds": round(seconds, 1),
         "precision": resolved["impl"]["precision"],

@@ -51,7 +51,8 @@ class Preset(Config):
     committee_reference: str | None = None
     committee_ws: int | None = None
     # PretrainConfig fields of every pre-training besides arch, corpus and train: the recipe's
-    # mask_rate, dropout (while pre-training), pack (docs/recipe.md)
+    # mask_rate, dropout (while pre-training), pack (docs/recipe.md); and how much to validate
+    # (val_paragraphs, val_every)
     recipe: dict = field(default_factory=dict)
     # The `budget` study: one pre-training per seed on Ws = budget_ws (None: gap_ws), read to
     # the largest of budget_tokens, its model kept at each; every one fine-tuned on each task.
@@ -100,7 +101,7 @@ class Preset(Config):
                 TrainConfig.from_dict(getattr(self, section))
             except ConfigError as err:
                 raise ConfigError(f"{section}.{err.field}", str(err)) from None
-        recipe_fields = {"mask_rate", "dropout", "pack"}
+        recipe_fields = {"mask_rate", "dropout", "pack", "val_paragraphs", "val_every"}
         unknown = sorted(set(self.recipe) - recipe_fields)
         if unknown:
             raise ConfigError(
@@ -237,6 +238,7 @@ PRESETS = {
         committee_members=("bert1-c2-k3-d16-a2", "bert1-c3-k3-d8-a3"),
         committee_reference="bert6-a3",
         budget_tokens=(20_000, 60_000),
+        recipe={"val_paragraphs": 200},  # scoring 1,000 would cost more than its training
         notes=("Sizes for a pipeline check only: its figures are noise.",),
     ),
 }
