@@ -68,3 +68,16 @@ def test_the_crossover_is_the_first_budget_whose_interval_clears_zero():
     assert none["crossover"] is None
     assert budget.claims(_rows({1000: [-0.1, -0.12, -0.11]}))[0].verdict == "does not hold"
     assert estimate([6.0, 6.0]).mean == data["points"][0]["val_loss"].mean
+
+
+def test_a_budgets_dry_run_costs_the_tokens_it_will_read(store, data_dir):
+    from tinylm.study.engine import JobFactory
+    from tinylm.study.estimate import job_cost
+    from tinylm.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(data_dir)
+    factory = JobFactory(tiny_preset(budget_tokens=[600, 1800]), tokenizer.vocab_size)
+    job = factory.pretrain(40, 0, snapshots=(600, 1800))
+    assert job.config.train.max_tokens == 1800
+    cost = job_cost(job, store, tokenizer, {})
+    assert cost["tokens"] == 1800 and cost["steps"] >= 1800 // (8 * 64)

@@ -72,6 +72,12 @@ def job_cost(job: Job, store: Store, tokenizer, corpora: dict) -> dict:
     _, steps = schedule_length(len(lengths), train.batch_size, train.epochs, train.max_steps)
     per_epoch_tokens = int(lengths.sum())
     tokens = per_epoch_tokens * steps * train.batch_size // max(1, len(lengths))
+    if train.max_tokens is not None:  # a budget: as many steps as read it (trainer.py)
+        per_step = max(1, per_epoch_tokens * train.batch_size // max(1, len(lengths)))
+        steps = -(-train.max_tokens // per_step)
+        if train.max_steps is not None:
+            steps = min(steps, train.max_steps)
+        tokens = min(train.max_tokens, steps * per_step)
     mean_length = int(lengths.mean()) if len(lengths) else 1
     flops = tokens * training_flops_per_token(config.arch, mean_length, share) + extra
     # the batch shape the rate is measured at: the job's batch size and its mean length
