@@ -100,7 +100,9 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
     width = 0.27
     labels = {"pretrained": "pre-trained", "scratch": "from scratch", "tfidf": "TF-IDF + LR"}
     with plot_style():
-        fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(summary), 3.6))
+        # at least 5.4 inches: with one task (the demo) a narrower figure clips its title,
+        # legend and footer
+        fig, ax = plt.subplots(figsize=(max(5.4, 1.8 + 1.6 * len(summary)), 3.8))
         for i, arm in enumerate(ARMS):
             means = [s[arm].mean for s in summary]
             stds = [0 if s[arm].n < 2 else s[arm].std for s in summary]

@@ -43,9 +43,16 @@ def plot_style():
 
 def save_figure(fig, path, caption: str) -> None:
     """Writes the figure as PNG with the caption (the command and commit) in its footer."""
+    import textwrap
+
     import matplotlib.pyplot as plt
 
-    fig.text(0.01, 0.01, caption, fontsize=6, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    # wrapped to the figure's width (about 22 characters an inch at 6 points): a long
+    # command would otherwise run off the image
+    width = int(fig.get_figwidth() * 22)
+    lines = textwrap.wrap(caption, width) or [""]
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=6, color="0.4", va="bottom")
+    footer = 0.03 + 0.1 / fig.get_figheight() * len(lines)  # room for the footer's lines
+    fig.tight_layout(rect=(0, footer, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
