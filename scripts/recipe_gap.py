@@ -60,6 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     args.runs.mkdir(parents=True, exist_ok=True)
     starts = {}  # name -> the fine-tuning's start
+    scratch_of = {}  # pre-training -> the scratch arm of its architecture
     for pretraining in args.pretrainings:
         arch = json.loads((pretraining / "model" / "config.json").read_text())["architecture"]
         text = json.dumps({"arch": arch}, sort_keys=True)
@@ -67,6 +68,7 @@ def main() -> None:
         (args.runs / f"{name}.yaml").write_text(text)  # JSON is YAML
         starts[name] = ["--scratch", "--config", str(args.runs / f"{name}.yaml")]
         starts[pretraining.name] = ["--init", str(pretraining)]
+        scratch_of[pretraining.name] = name
     work = [
         (name, start, task, seed, lr)
         for seed in range(args.seeds)
@@ -89,17 +91,14 @@ def main() -> None:
         for row in rows:
             if (row["pretraining"], row["task"], str(row["seed"]), row["lr"]) not in seen:
                 writer.writerow(row)
-    scratch = {
-        (r["task"], r["seed"], r["lr"]): r["val_accuracy"]
-        for r in rows
-        if r["pretraining"].startswith("scratch-")
-    }
+    accuracy = {(r["pretraining"], r["task"], r["seed"], r["lr"]): r["val_accuracy"] for r in rows}
     for r in rows:
-        if not r["pretraining"].startswith("scratch-"):
-            gap = r["val_accuracy"] - scratch[(r["task"], r["seed"], r["lr"])]
+        if r["pretraining"] in scratch_of:
+            scratch = accuracy[(scratch_of[r["pretraining"]], r["task"], r["seed"], r["lr"])]
             print(
                 f"{r['pretraining']:24} {r['task']:11} s{r['seed']} lr {r['lr']}: "
-                f"val {r['val_accuracy']:.3f}, gap {gap:+.3f}"
+                f"val {r['val_accuracy']:.3f}, scratch {scratch:.3f}, "
+                f"gap {r['val_accuracy'] - scratch:+.3f}"
             )
 
 
