@@ -55,12 +55,12 @@ class MaskedLanguageModelling(Objective):
         self.scores: list[dict] = []  # every validation: step, tokens read, loss, accuracy
         self.snapshot_steps: dict[int, int] = {}  # step -> the snapshot's token count
 
-    def plan_snapshots(self, total_steps: int) -> None:
-        """The step at which each snapshot's token count is reached (those within the run)."""
-        read = self.plan.tokens_read(total_steps)
-        self.tokens_read = read
+    def prepare(self, total_steps: int) -> None:
+        """Before the run: the tokens read after each step (a pure function of the plan), and
+        the step at which each snapshot's token count is reached (those within the run)."""
+        self.tokens_read = self.plan.tokens_read(total_steps)
         for tokens in self.config.snapshots:
-            step = int(np.searchsorted(read, tokens)) + 1  # the first step reaching `tokens`
+            step = int(np.searchsorted(self.tokens_read, tokens)) + 1  # the first step reaching it
             if step <= total_steps:
                 self.snapshot_steps[step] = tokens
 
@@ -161,7 +161,7 @@ def pretrain(
     )
     trainer = Trainer.over(objective.plan, model, train, runtime, compile_model=config.impl.compile)
     total = trainer.total_steps
-    objective.plan_snapshots(total)
+    objective.prepare(total)
     resolved = {"job": "pretrain", **config.to_dict(), "ws": subset.ws}
     resolved["impl"]["precision"] = runtime.precision
     final_loss = trainer.fit(objective, run, resolved, progress=progress)
