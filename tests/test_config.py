@@ -21,7 +21,7 @@ from tinylm.config import (
     TrainConfig,
 )
 from tinylm.errors import ConfigError
-from tinylm.train.config import FinetuneConfig, PretrainConfig
+from tinylm.train.config import RECIPES, FinetuneConfig, PretrainConfig, with_recipe
 
 TINY_ARCH = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": len(tiny_vocab())}
 
@@ -110,9 +110,10 @@ def test_finetune_config_refuses(values, message):
     assert str(error.value).startswith(message), error.value
 
 
-def test_run_config_defaults_are_the_papers_and_held_once():
+def test_run_config_defaults_are_the_tinylm_recipe_and_held_once():
     config = PretrainConfig.from_dict({"arch": "bert1-cpu", "train": {"epochs": 3}})
-    assert config.train.epochs == 3 and config.train.warmup_epochs == PRETRAIN_WARMUP_EPOCHS == 1
+    assert config.train.epochs == 3 and config.train.lr == RECIPES["tinylm"]["pretrain"]["lr"]
+    assert config.train.warmup_fraction == 0.05 and config.train.warmup_epochs == 0
     assert config.mask_rate == MASK_RATE == 0.15 and config.corpus.seed == CORPUS_SEED == 42
     assert config.arch.layers == 1  # a named architecture
     assert PretrainConfig.from_dict({}) == PretrainConfig()  # bert6 and the defaults
@@ -120,6 +121,7 @@ def test_run_config_defaults_are_the_papers_and_held_once():
         {"task": {"name": "agnews"}, "train": {"seed": 3}, "init": "x"}
     )
     assert tuned.task.val_fraction == VAL_FRACTION == 0.1
+    assert tuned.train == TrainConfig.from_dict({**RECIPES["tinylm"]["finetune"], "seed": 3})
     assert tuned.task.seed == 3  # a sample without its own seed takes the training seed
     assert (
         FinetuneConfig.from_dict(
@@ -138,7 +140,7 @@ def test_to_dict_is_the_nested_mapping_study_keys_hash():
         "arch", "corpus", "train", "impl", "mask_rate", "pack", "dropout",
         "val_paragraphs", "val_every", "snapshots",
     ]  # fmt: skip
-    assert values == dataclasses.asdict(config) and values["train"]["warmup_epochs"] == 1.0
+    assert values == dataclasses.asdict(config) and values["train"]["warmup_fraction"] == 0.05
     assert PretrainConfig.from_dict(values) == config  # and reads back as the same config
     measured = {"val_paragraphs", "val_every", "snapshots"}
     assert config.result_dict() == {k: v for k, v in values.items() if k not in measured}
@@ -255,9 +257,65 @@ def test_pretrain_flags_override_the_config_file(capsys, data_dir, cache_dir, tm
     assert code == 0, err
     written = yaml.safe_load((out / "config.yaml").read_text())
     assert written["train"]["lr"] == 0.01 and written["train"]["epochs"] == 3  # flag, file
-    assert written["train"]["warmup_epochs"] == 1.0  # the pre-training default
+    assert written["train"]["warmup_fraction"] == 0.05  # the tinylm recipe's
     assert written["corpus"] == {"name": "wikipedia", "ws": 96, "seed": 7, "lead_only": False}
     assert written["mask_rate"] == 0.2 and written["arch"]["layers"] == 1
+
+
+def test_a_given_warmup_replaces_the_recipes():
+    """One warm-up length is allowed; the recipe's gives way to the one a user gives."""
+    train = with_recipe({"train": {"warmup_epochs": 1}}, "tinylm", "pretrain")["train"]
+    assert (train.warmup_epochs, train.warmup_fraction) == (1, 0.0) and train.lr == 1e-3
+    assert isinstance(train.warmup_fraction, float)  # 0.0, not 0: study keys hash the value
+    paper = with_recipe({"train": {"warmup_steps": 10}}, "paper", "pretrain")["train"]
+    assert (paper.warmup_steps, paper.warmup_epochs, paper.lr) == (10, 0.0, 5e-5)
+    with pytest.raises(ConfigError, match="give one warm-up length"):
+        with_recipe({"train": {"warmup_steps": 10, "warmup_epochs": 1}}, "tinylm", "pretrain")
+
+
+@pytest.mark.parametrize(
+    "argv, lr, epochs, warmup",
+    [
+        ([], 1e-3, 50, {"warmup_fraction": 0.05}),
+        (["--recipe", "paper"], 5e-5, 50, {"warmup_epochs": PRETRAIN_WARMUP_EPOCHS}),
+        (["--recipe", "paper", "--lr", "0.01"], 0.01, 50, {"schedule": "paper"}),
+    ],
+)
+def test_recipe_chooses_the_defaults_the_flags_change(
+    capsys, data_dir, cache_dir, tmp_path, argv, lr, epochs, warmup
+):
+    out = tmp_path / "r"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"arch": TINY_ARCH, "corpus": {"ws": 96}}))
+    code, _, err = cli(
+        capsys, "pretrain", "--config", path, "--max-steps", "1", *argv,
+        "--data-dir", data_dir, "--cache-dir", cache_dir, "--out", out, "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    train = yaml.safe_load((out / "config.yaml").read_text())["train"]
+    assert (train["lr"], train["epochs"]) == (lr, epochs)
+    assert {key: train[key] for key in warmup} == warmup
+
+
+def test_finetuning_from_scratch_takes_the_recipes_scratch_rate(
+    capsys, data_dir, cache_dir, tmp_path
+):
+    """Measured on validation: the scratch arm learns best at a higher rate (docs/recipe.md)."""
+    argv = ["finetune", "--task", "agnews", "--train-per-label", "4", "--test-per-label", "2"]
+    argv += ["--max-steps", "1", "--data-dir", data_dir, "--cache-dir", cache_dir, "--quiet"]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"arch": TINY_ARCH}))
+    code, _, err = cli(capsys, *argv, "--scratch", "--config", path, "--out", tmp_path / "s")
+    assert code == 0, err
+    train = yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]
+    assert train["lr"] == RECIPES["tinylm"]["scratch"]["lr"] != RECIPES["tinylm"]["finetune"]["lr"]
+    assert (train["batch_size"], train["epochs"]) == (16, 20)
+    code, _, err = cli(
+        capsys, *argv, "--scratch", "--config", path, "--recipe", "paper", "--out", tmp_path / "p"
+    )
+    assert code == 0, err
+    train = yaml.safe_load((tmp_path / "p" / "config.yaml").read_text())["train"]
+    assert (train["lr"], train["batch_size"], train["schedule"]) == (5e-5, 32, "paper")
 
 
 # --- config-file typos exit 2 -------------------------------------------------------------------

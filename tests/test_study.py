@@ -154,6 +154,14 @@ def test_job_keys_follow_what_determines_the_result(monkeypatch):
         factory.finetune("agnews", 0, base).key
         != factory.finetune("agnews", 0, factory.pretrain(20, 0)).key
     )
+    # the scratch arm may fine-tune at its own rate (finetune_scratch over finetune)
+    own = JobFactory(tiny_preset(finetune_scratch={"lr": 3e-3}), 200)
+    scratch, pretrained = own.finetune("agnews", 0, None), own.finetune("agnews", 0, base)
+    assert scratch.config.train.lr == 3e-3 != preset.finetune["lr"]
+    assert scratch.key != factory.finetune("agnews", 0, None).key
+    assert pretrained.config.train.lr == preset.finetune["lr"]
+    assert pretrained.key == factory.finetune("agnews", 0, base).key
+    assert scratch.config.train.epochs == preset.finetune["epochs"]  # the rest is finetune's
     # the baseline's key holds its hyper-parameters
     from tinylm.study import baseline
 
@@ -215,6 +223,8 @@ def test_presets_validate_themselves():
         tiny_preset(ws_grid=(40, 20))
     with pytest.raises(ConfigError, match="pretrain.lr"):
         tiny_preset(pretrain={"lr": -1.0})
+    with pytest.raises(ConfigError, match="finetune_scratch.lr_x"):
+        tiny_preset(finetune_scratch={"lr_x": 1.0})
     with pytest.raises(ConfigError, match="sizes.agnews"):
         tiny_preset(sizes={"agnews": [5]})
     with pytest.raises(TinylmError, match="unknown preset"):

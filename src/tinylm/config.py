@@ -28,6 +28,7 @@ CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia 
 PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
 VAL_FRACTION = 0.1  # share of a fine-tuning train sample held out to select the epoch
 SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
+WARMUPS = ("warmup_epochs", "warmup_steps", "warmup_fraction")  # TrainConfig: give one
 
 
 @dataclasses.dataclass
@@ -276,13 +277,10 @@ class TrainConfig(Config):
                 raise ConfigError(field, f"must be positive, got {getattr(self, field)}")
         if self.lr <= 0:
             raise ConfigError("lr", f"must be positive, got {self.lr}")
-        non_negative = ("weight_decay", "warmup_epochs", "warmup_steps", "warmup_fraction", "seed")
-        for field in non_negative:
+        for field in ("weight_decay", *WARMUPS, "seed"):
             if getattr(self, field) < 0:
                 raise ConfigError(field, f"must be non-negative, got {getattr(self, field)}")
-        warmups = [
-            f for f in ("warmup_epochs", "warmup_steps", "warmup_fraction") if getattr(self, f)
-        ]
+        warmups = [f for f in WARMUPS if getattr(self, f)]
         if len(warmups) > 1:
             raise ConfigError(warmups[1], f"give one warm-up length, not {' and '.join(warmups)}")
         if self.warmup_fraction >= 1:
@@ -295,6 +293,15 @@ class TrainConfig(Config):
             )
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError("grad_clip", f"must be positive, got {self.grad_clip}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: Self | None = None) -> Self:
+        """As Config.from_dict; a warm-up that `values` give replaces `base`'s (one length is
+        allowed, and the one given is the one meant: `--warmup-epochs 1` over a recipe's
+        warm-up fraction)."""
+        if base is not None and any(key in values for key in WARMUPS):
+            base = dataclasses.replace(base, **{k: type(getattr(base, k))() for k in WARMUPS})
+        return super().from_dict(values, base)
 
 
 @dataclasses.dataclass

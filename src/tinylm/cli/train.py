@@ -21,7 +21,7 @@ from tinylm.config import TaskConfig, check_keys
 from tinylm.data.io import load_yaml, read_text, split_lines
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir, resolve_data_dir
-from tinylm.train.config import FinetuneConfig, PretrainConfig
+from tinylm.train.config import DEFAULT_RECIPE, RECIPES, FinetuneConfig, PretrainConfig, with_recipe
 
 PRETRAIN_FLAGS = ConfigFlags(
     PretrainConfig,
@@ -41,8 +41,8 @@ FINETUNE_FLAGS = ConfigFlags(
     },
 )
 # Top-level keys of a config file that are the command's, not the run config's.
-PRETRAIN_KEYS = ("out", "resume")
-FINETUNE_KEYS = ("out", "resume", "scratch")
+PRETRAIN_KEYS = ("out", "resume", "recipe")
+FINETUNE_KEYS = ("out", "resume", "scratch", "recipe")
 
 
 def add_parser(commands, parent) -> None:
@@ -82,6 +82,12 @@ def _run_options(p) -> None:
     p.add_argument("--config", metavar="FILE", help="a YAML file with any of the fields")
     p.add_argument("--out", metavar="DIR", help="the run folder")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        help=f"the training defaults the other flags change (default: {DEFAULT_RECIPE}, found "
+        "by measurement for CPU budgets; paper: the paper's GPU settings; docs/training.md)",
+    )
 
 
 def _file_config(args, config: type, command_keys: tuple[str, ...]) -> tuple[dict, dict]:
@@ -106,6 +112,13 @@ def _resume(args, command: dict) -> bool:
     return bool(args.resume or value)
 
 
+def _recipe(args, command: dict) -> str:
+    recipe = args.recipe or command.get("recipe", DEFAULT_RECIPE)
+    if recipe not in RECIPES:
+        raise TinylmError(f"recipe: unknown {recipe!r}; known: {', '.join(RECIPES)}")
+    return recipe
+
+
 def _out(args, command: dict) -> str:
     out = args.out or command.get("out")
     if not out:
@@ -117,7 +130,8 @@ def run_pretrain(args) -> int:
     from tinylm.train.pretrain import pretrain
 
     file, command = _file_config(args, PretrainConfig, PRETRAIN_KEYS)
-    config = PretrainConfig.from_dict(overlay(file, PRETRAIN_FLAGS.values(args)))
+    values = overlay(file, PRETRAIN_FLAGS.values(args))
+    config = PretrainConfig.from_dict(with_recipe(values, _recipe(args, command), "pretrain"))
     data_dir = resolve_data_dir(args.data_dir)
     summary = pretrain(
         config,
@@ -153,7 +167,8 @@ def run_finetune(args) -> int:
         values["init"] = None  # --scratch wins over the file's init
     if values.get("init") is None and not (args.scratch or command.get("scratch")):
         raise TinylmError("give --init DIR (a pre-trained model) or --scratch")
-    config = FinetuneConfig.from_dict(values)
+    part = "finetune" if values.get("init") is not None else "scratch"
+    config = FinetuneConfig.from_dict(with_recipe(values, _recipe(args, command), part))
     data_dir = resolve_data_dir(args.data_dir)  # the tokenizer lives there, even for user files
     summary = finetune(
         config,

@@ -155,10 +155,11 @@ class JobFactory:
     ) -> Job:
         # The whole train sample trains, and the last epoch's accuracy is reported (the
         # paper's protocol, without its reading of the test split after every epoch).
+        section = "finetune" if init is not None else "finetune_scratch"
         config = FinetuneConfig(
             task=self.task(task, seed),
             arch=self.architecture(arch),
-            train=self.preset.train_config("finetune", seed),
+            train=self.preset.train_config(section, seed),
             select="last",
         )
         return Job("finetune", config, init, snapshot)

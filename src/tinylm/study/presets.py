@@ -2,9 +2,11 @@
 
 - `paper`: the paper's sizes and hyper-parameters (reference-procedure.md). Needs a GPU: BERT-6
   on Ws = 90,000 for 50 epochs is about 15 GPU-hours of pre-training per seed at this size.
-- `cpu`: the CPU twins and a smaller grid, sized so each study finishes within an hour on two
-  CPU cores with three seeds. Where its hyper-parameters differ from the paper's, `notes` says
-  why; docs/studies.md repeats it.
+- `cpu`: the CPU twins on the recipe of docs/recipe.md (16M pre-training tokens), sized so a
+  study of three seeds takes about two hours on two CPU cores. Where its hyper-parameters differ
+  from the paper's, `notes` says why; docs/studies.md repeats it.
+- `cpu-short`: the first cpu preset (5 short epochs), whose models stay on the unigram plateau;
+  kept so that its committed results reproduce.
 - `demo`: `make demo`, about ten minutes on two cores: the cpu recipe on AG News alone.
 - `smoke`: a minute or two on two cores, for CI: the whole pipeline at toy sizes.
 
@@ -15,10 +17,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinylm.config import CORPUS_SEED, PRETRAIN_WARMUP_EPOCHS, Config, TrainConfig
+from tinylm.config import CORPUS_SEED, Config, TrainConfig
 from tinylm.data.io import load_yaml, read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
+from tinylm.train.config import RECIPES
 
 
 @dataclass
@@ -31,6 +34,9 @@ class Preset(Config):
     ws_grid: tuple[int, ...]  # the corpus sizes of the `ws` study (nested subsets)
     pretrain: dict  # TrainConfig fields of pre-training
     finetune: dict  # TrainConfig fields of fine-tuning
+    # TrainConfig fields the scratch arm's fine-tuning changes (its own learning rate, say,
+    # chosen on validation like the pre-trained arm's)
+    finetune_scratch: dict = field(default_factory=dict)
     # per task: [train per label, test per label]; tasks not listed take the task's defaults
     sizes: dict = field(default_factory=dict)
     corpus: str = "wikipedia"
@@ -96,7 +102,7 @@ class Preset(Config):
                     get_architecture(name)
                 except TinylmError as err:
                     raise ConfigError("committee_members", str(err)) from None
-        for section in ("pretrain", "finetune"):
+        for section in ("pretrain", "finetune", "finetune_scratch"):
             try:
                 TrainConfig.from_dict(getattr(self, section))
             except ConfigError as err:
@@ -125,7 +131,11 @@ class Preset(Config):
         return self.overlap_ws or self.gap_ws
 
     def train_config(self, section: str, seed: int) -> TrainConfig:
-        return TrainConfig.from_dict({**getattr(self, section), "seed": seed})
+        """`pretrain`, `finetune`, or `finetune_scratch` (finetune with its changes)."""
+        values = getattr(self, section)
+        if section == "finetune_scratch":
+            values = {**self.finetune, **values}
+        return TrainConfig.from_dict({**values, "seed": seed})
 
     def with_options(self, *, seeds: int | None = None, tasks=None) -> "Preset":
         changes = {}
@@ -136,7 +146,15 @@ class Preset(Config):
         return dataclasses.replace(self, **changes) if changes else self
 
 
-PAPER_TRAIN = {"lr": 5e-5, "weight_decay": 0.01, "batch_size": 32, "schedule": "paper"}
+PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
+# the CPU twins of the paper's five BERT-1 variants (tinylm arch list)
+CPU_COMMITTEE = (
+    "bert1-c0-a6",
+    "bert1-c2-k3-d16-a3",
+    "bert1-c2-k3-d16-a2",
+    "bert1-c3-k3-d8-a3",
+    "bert1-c2-k16x3-d16-a3",
+)
 
 PRESETS = {
     "paper": Preset(
@@ -146,8 +164,8 @@ PRESETS = {
         seeds=3,
         gap_ws=90_000,
         ws_grid=(2_000, 5_000, 10_000, 20_000, 40_000, 90_000),
-        pretrain={**PAPER_TRAIN, "epochs": 50, "warmup_epochs": PRETRAIN_WARMUP_EPOCHS},
-        finetune={**PAPER_TRAIN, "epochs": 50},
+        pretrain=PAPER["pretrain"],
+        finetune=PAPER["finetune"],
         sizes={"agnews": [1000, 1000], "dbpedia": [100, 100], "fewrel": [630, 70]},
         committee_members=(
             "bert1-c0-a24",
@@ -166,6 +184,45 @@ PRESETS = {
     ),
     "cpu": Preset(
         name="cpu",
+        arch="bert1-c2-k3-d16-a3",
+        tasks=("agnews", "dbpedia", "fewrel-val"),
+        seeds=3,
+        gap_ws=20_000,
+        ws_grid=(2_000, 5_000, 20_000),
+        pretrain={**TINYLM["pretrain"], "max_tokens": 8_000_000},
+        finetune=TINYLM["finetune"],
+        finetune_scratch=TINYLM["scratch"],
+        sizes={"agnews": [100, 250], "dbpedia": [30, 100], "fewrel-val": [40, 60]},
+        ablation_removed=(1_000,),
+        reverse=("more",),
+        committee_members=CPU_COMMITTEE,
+        committee_candidates=("bert1-a3",),
+        committee_reference="bert6-a3",
+        budget_tokens=(250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000),
+        notes=(
+            "Architecture: the CPU twin of the paper's BERT-1 with its convolutional front-end "
+            "(2 conv layers of 3x3, 16 channels, then one transformer layer of hidden 192). "
+            "The front-end mixes neighbouring tokens from the first step; without it the one "
+            "attention layer must first learn positions, and at CPU budgets stays on the "
+            "unigram plateau (docs/recipe.md, stage 3).",
+            "Pre-training by a budget of 8M tokens (about 4.3 epochs of Ws = 20,000; about "
+            "30 minutes per run), the recipe found in docs/recipe.md: post-LN as the paper's, "
+            "AdamW lr 1e-3, 5% warm-up, linear decay, batch 32. The paper's lr 5e-5 learns "
+            "nothing in this many steps; the plateau models of the `cpu-short` preset show "
+            "what an under-trained pre-training gives.",
+            "Ws = 20,000 for the gap and budget studies, which share their pre-trainings; "
+            "the ws study compares Ws 2,000, 5,000 and 20,000 at the same token budget (so "
+            "the smaller subsets are read more times), not the paper's 50 epochs each.",
+            "Fine-tuning: 20 epochs (the paper: 50; both arms have converged by then), batch "
+            "16, learning rates chosen per arm on validation splits (docs/recipe.md).",
+            "Samples of 100 (AG News), 30 (DBpedia) and 40 (FewRel) train examples per label, "
+            "with larger test samples (250, 100, 60 per label) to narrow the intervals.",
+            "FewRel is its 16 public validation relations (fewrel-val); the paper's 64 "
+            "training relations are not in the data.",
+        ),
+    ),
+    "cpu-short": Preset(
+        name="cpu-short",
         arch="bert1-a3",
         tasks=("agnews", "dbpedia", "fewrel-val"),
         seeds=3,
@@ -177,17 +234,15 @@ PRESETS = {
         overlap_ws=2_000,
         ablation_removed=(400, 1_000),
         reverse=("more",),
-        committee_members=(
-            "bert1-c0-a6",
-            "bert1-c2-k3-d16-a3",
-            "bert1-c2-k3-d16-a2",
-            "bert1-c3-k3-d8-a3",
-            "bert1-c2-k16x3-d16-a3",
-        ),
+        committee_members=CPU_COMMITTEE,
         committee_candidates=("bert1-a3",),  # the cheapest BERT-1 twin: no conv, hidden 192
         committee_reference="bert6-a3",
         committee_ws=2_000,
         notes=(
+            "The first cpu preset (5 pre-training epochs on Ws up to 5,000), kept so that its "
+            "committed results reproduce: its models never leave the unigram plateau (MLM loss "
+            "about 6.8), so its gaps measure under-trained pre-training (docs/findings.md). "
+            "The `cpu` preset replaced it (docs/recipe.md).",
             "Architecture: the CPU twin of BERT-1 (one layer, hidden 192), about 8,000 "
             "training tokens/s on 2 cores; BERT-6's twin is 2.3x slower and would not fit "
             "three seeds of the grid in an hour.",

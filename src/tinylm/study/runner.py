@@ -264,7 +264,9 @@ def preset_description(preset: Preset) -> str:
         f"- corpus: {preset.corpus}, nested subsets (permutation seed {preset.corpus_seed}); "
         f"gap study at Ws = {preset.gap_ws:,}; Ws grid {grid}",
         f"- pre-training: {train(preset.pretrain)}",
-        f"- fine-tuning: {train(preset.finetune)}; the last epoch is reported",
+        f"- fine-tuning: {train(preset.finetune)}"
+        + (f"; from scratch: {train(preset.finetune_scratch)}" if preset.finetune_scratch else "")
+        + "; the last epoch is reported",
         f"- train / test examples per label: {sizes}",
     ]
     for study in STUDIES.values():  # the settings of each study the preset defines

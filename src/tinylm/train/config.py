@@ -24,6 +24,48 @@ from tinylm.config import (
 from tinylm.errors import ConfigError
 from tinylm.model.architectures import resolve_architecture
 
+PAPER_TRAIN = {
+    "lr": 5e-5,
+    "weight_decay": 0.01,
+    "batch_size": 32,
+    "schedule": "paper",
+    "epochs": 50,
+}
+# Named recipes: the training defaults of `tinylm pretrain` and `finetune` (`--recipe NAME`),
+# per part: pre-training, fine-tuning from a pre-trained model, fine-tuning from scratch.
+# - tinylm: what leaves the unigram plateau, and fine-tunes each arm at its best rate, in the
+#   few thousand steps a CPU affords; each value measured on validation (docs/recipe.md).
+# - paper: the paper's GPU settings (reference-procedure.md); on a CPU's budget of steps a
+#   model pre-trained at lr 5e-5 learns nothing.
+RECIPES = {
+    "tinylm": {
+        "pretrain": {"lr": 1e-3, "warmup_fraction": 0.05, "schedule": "linear", "batch_size": 32},
+        "finetune": {"lr": 3e-4, "batch_size": 16, "epochs": 20},
+        "scratch": {"lr": 1e-3, "batch_size": 16, "epochs": 20},
+    },
+    "paper": {
+        "pretrain": {**PAPER_TRAIN, "warmup_epochs": PRETRAIN_WARMUP_EPOCHS},
+        "finetune": PAPER_TRAIN,
+        "scratch": PAPER_TRAIN,
+    },
+}
+DEFAULT_RECIPE = "tinylm"
+
+
+def with_recipe(values: Mapping[str, Any], recipe: str, part: str) -> dict[str, Any]:
+    """A run config's mapping with its `train` section laid over a recipe's (`part`:
+    pretrain, finetune or scratch)."""
+    if recipe not in RECIPES:
+        raise ConfigError("recipe", f"unknown {recipe!r}; known: {', '.join(RECIPES)}")
+    if isinstance(values.get("train"), TrainConfig):
+        return dict(values)
+    defaults = TrainConfig.from_dict(RECIPES[recipe][part])
+    try:
+        train = TrainConfig.from_dict(values.get("train") or {}, base=defaults)
+    except ConfigError as err:
+        raise ConfigError(f"train.{err.field}", err.reason) from None
+    return {**values, "train": train}
+
 
 @dataclasses.dataclass
 class PretrainConfig(Config):
@@ -33,8 +75,8 @@ class PretrainConfig(Config):
         default_factory=ModelConfig, metadata={"resolve": resolve_architecture}
     )
     corpus: CorpusConfig = dataclasses.field(default_factory=CorpusConfig)
-    train: TrainConfig = dataclasses.field(
-        default_factory=lambda: TrainConfig(warmup_epochs=PRETRAIN_WARMUP_EPOCHS)
+    train: TrainConfig = dataclasses.field(  # the tinylm recipe's (RECIPES)
+        default_factory=lambda: TrainConfig.from_dict(RECIPES[DEFAULT_RECIPE]["pretrain"])
     )
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     mask_rate: float = MASK_RATE  # share of the non-special tokens masked and predicted
@@ -92,7 +134,11 @@ class FinetuneConfig(Config):
     arch: ModelConfig | None = dataclasses.field(
         default=None, metadata={"resolve": resolve_architecture}
     )
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    # the tinylm recipe's fine-tuning (RECIPES; the command line takes its `scratch` part
+    # for a model from scratch)
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig.from_dict(RECIPES[DEFAULT_RECIPE]["finetune"])
+    )
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
     # the reported test accuracy: the best validation epoch's (val) or the last epoch's
