@@ -1,6 +1,6 @@
 # Two commands do all the set-up: `make demo` and `make test`.
-# Both create (or refresh, when pyproject.toml changed) the virtual environment .venv
-# and install tinylm with its test extras into it.
+# Both create (or refresh, when pyproject.toml changed) the virtual environment .venv and
+# install tinylm into it: `make test` with its test extras, `make demo` without them.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,19 +8,29 @@ VENV ?= .venv
 # Override with e.g. `make test TORCH_SPEC=torch` to take the newest release instead.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: demo test lint venv clean
+.PHONY: demo demo-data test lint venv clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+define install
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tinylm needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[test]"
-	@touch $(STAMP)
+	$(BIN)/pip install --quiet -e "$(1)"
+endef
+
+$(STAMP): pyproject.toml
+	$(call install,.[test])
+	@touch $(STAMP) $(DEMO_STAMP)
+
+# the demo needs tinylm alone, not the test extras; a test install has it too
+$(DEMO_STAMP): pyproject.toml
+	$(call install,.)
+	@touch $(DEMO_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
@@ -35,10 +45,15 @@ test: lint
 # CI runs it with DEMO_PRESET=smoke, the same pipeline at toy sizes.
 DEMO := demo
 DEMO_PRESET ?= demo
-demo: $(STAMP)
+demo: demo-data $(DEMO_STAMP)
 	$(BIN)/tinylm --version
 	$(BIN)/tinylm data check
 	$(BIN)/tinylm study gap --preset $(DEMO_PRESET) --out $(DEMO)/results --runs $(DEMO)/runs
+
+# Before any install: the demo cannot run without data, so it says so at once.
+demo-data:
+	@[ -n "$$TINYLM_DATA_DIR" ] || { echo "make demo: no data directory: set TINYLM_DATA_DIR=DIR to a data folder (docs/data.md), or download one with 'tinylm data fetch --data-dir DIR'" >&2; exit 2; }
+	@[ -d "$$TINYLM_DATA_DIR" ] || { echo "make demo: TINYLM_DATA_DIR=$$TINYLM_DATA_DIR is not a folder" >&2; exit 2; }
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -168,7 +168,7 @@ def test_data_task_user_file_without_data_dir(capsys, tmp_path):
         (b"", "is empty"),
         (b"sentence,category\nx,1\n", "no column 'text', 'label'"),
         (b"text,label\n\xff\xfe,1\n", "invalid UTF-8 at line 2"),
-        (b"text,label\na,1\nb,1\nc,2\n", "label '2' has 1 example"),
+        (b"text,label\na,1\nb,1\nc,2\n", "needs at least 2 rows (one to train, one to test"),
     ],
 )
 def test_data_task_bad_files(capsys, tmp_path, content, message):
@@ -221,3 +221,33 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("tinylm: error: file not found")
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_names_the_command_that_goes_on(capsys, data_dir, tmp_path, monkeypatch):
+    import shlex
+
+    import tinylm.train.pretrain
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tinylm.train.pretrain, "pretrain", stop)
+    argv = ["pretrain", "--ws", "96", "--data-dir", str(data_dir), "--out", str(tmp_path / "a b")]
+    code, _, err = run(capsys, *argv)
+    assert code == 130 and "Traceback" not in err
+    message, command = err.strip().split(": ", 2)[1:]
+    assert message == "interrupted; continue from the last checkpoint"
+    assert shlex.split(command) == ["tinylm", *argv, "--resume"]  # quoted: "a b" stays one
+    code, _, err = run(capsys, *argv, "--resume")  # not twice
+    assert err.strip().endswith(shlex.join(["tinylm", *argv, "--resume"]))
+
+
+def test_ctrl_c_in_a_study_says_a_rerun_goes_on(capsys, monkeypatch):
+    import tinylm.cli.study
+
+    def stop(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tinylm.cli.study, "run_study_command", stop)
+    code, _, err = run(capsys, "study", "gap", "--preset", "smoke")
+    assert code == 130 and "run the same command again" in err and "Traceback" not in err

@@ -177,6 +177,21 @@ def test_csv_without_the_named_columns(tmp_path):
         load_task(TaskConfig(name=str(path)), None)
 
 
+def test_a_file_too_small_to_sample_is_refused_in_rows_per_label(tmp_path, capsys, data_dir):
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\nhello there,a\nhow are you,b\nfine thanks,b\n")
+    expected = "every label needs at least 2 rows (one to train, one to test"
+    with pytest.raises(TinylmError, match=r"t.csv is too small to sample from") as error:
+        load_task(TaskConfig(name=str(path)), None)
+    assert expected in str(error.value) and str(error.value).endswith("it has a: 1, b: 2")
+    from tinylm.cli import main  # the command line says the same, exit 2, no traceback
+
+    argv = ["finetune", "--task", path, "--scratch", "--arch", "bert1-a3", "--data-dir", data_dir]
+    assert main([str(a) for a in [*argv, "--out", tmp_path / "r"]]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "train_per_label" not in err and "Traceback" not in err
+
+
 def test_empty_task_file(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("")

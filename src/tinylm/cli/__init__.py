@@ -8,6 +8,7 @@ or missing data, with a one-line message on stderr and no traceback.
 import argparse
 import errno
 import os
+import shlex
 import sys
 
 from tinylm import __version__
@@ -58,7 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
+def interrupted(args, argv: list[str]) -> str:
+    """What Ctrl-C prints: how to go on from where the run stopped."""
+    if args.command in ("pretrain", "finetune"):
+        again = argv if "--resume" in argv else [*argv, "--resume"]
+        command = shlex.join(["tinylm", *again])
+        return f"tinylm: interrupted; continue from the last checkpoint: {command}"
+    if args.command == "study":
+        return (
+            "tinylm: interrupted; run the same command again to go on: finished jobs are "
+            "reused and partial ones continue from their last checkpoints"
+        )
+    return "tinylm: interrupted"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
@@ -66,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tinylm: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("tinylm: interrupted", file=sys.stderr)
+        print(interrupted(args, argv), file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`tinylm arch list | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

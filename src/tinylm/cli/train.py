@@ -26,7 +26,12 @@ from tinylm.train.config import DEFAULT_RECIPE, RECIPES, FinetuneConfig, Pretrai
 PRETRAIN_FLAGS = ConfigFlags(
     PretrainConfig,
     {
-        "arch": Flag(whole=True, help="a named architecture (tinylm arch list)"),
+        "arch": Flag(
+            whole=True,
+            help="a named architecture (tinylm arch list; default: the recipe's, "
+            + ", ".join(f"{name}: {recipe['arch']}" for name, recipe in RECIPES.items())
+            + ")",
+        ),
         "corpus.name": Flag("corpus", help="'wikipedia' (default) or a .txt/.jsonl(.gz) file"),
         "corpus.seed": Flag("corpus-seed"),
     },
@@ -167,8 +172,7 @@ def run_finetune(args) -> int:
         values["init"] = None  # --scratch wins over the file's init
     if values.get("init") is None and not (args.scratch or command.get("scratch")):
         raise TinylmError("give --init DIR (a pre-trained model) or --scratch")
-    part = "finetune" if values.get("init") is not None else "scratch"
-    config = FinetuneConfig.from_dict(with_recipe(values, _recipe(args, command), part))
+    config = FinetuneConfig.from_dict(with_recipe(values, _recipe(args, command), "finetune"))
     data_dir = resolve_data_dir(args.data_dir)  # the tokenizer lives there, even for user files
     summary = finetune(
         config,
