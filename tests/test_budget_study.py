@@ -70,6 +70,26 @@ def test_the_crossover_is_the_first_budget_whose_interval_clears_zero():
     assert estimate([6.0, 6.0]).mean == data["points"][0]["val_loss"].mean
 
 
+def test_without_a_crossover_the_trend_off_the_plateau_is_extrapolated_and_marked():
+    gaps = {1000: [-0.2, -0.21, -0.19], 10_000: [-0.1, -0.11, -0.09]}
+    gaps[100_000] = [-0.05, -0.06, -0.04]
+    (pays, _) = budget.claims(_rows(gaps))
+    assert pays.verdict == "does not hold" and "extrapolated, not measured" in pays.ours
+    # means -0.2, -0.1, -0.05 at 10^3, 10^4, 10^5: slope 0.075 per decade, zero at 10^5.56
+    assert "rises +0.075 per tenfold tokens off the plateau (1k, 10k, 100k)" in pays.ours
+    assert pays.ours.endswith("would reach zero near 360k tokens (beyond the grid)")
+    rows = _rows(gaps)
+    for row in rows:
+        if row.get("budget") == 1000:
+            row["val_loss"] = 7.5  # above the plateau's level (7.0): left out of the fit
+    trend = budget.summarise(rows)["t"]["extrapolated"]
+    assert trend["from"] == [10_000, 100_000] and round(trend["tokens"]) == 1_000_000
+    falling = budget.claims(_rows({1000: [-0.1] * 3, 10_000: [-0.2] * 3}))[0]
+    assert falling.ours.endswith("off the plateau (1k, 10k) the mean gap does not rise with tokens")
+    crossing = budget.summarise(_rows({1000: [-0.1, 0.02, -0.05], 2000: [0.04, 0.05, 0.06]}))
+    assert crossing["t"]["extrapolated"] is None  # measured, so nothing to extrapolate
+
+
 def test_a_budgets_dry_run_costs_the_tokens_it_will_read(store, data_dir):
     from tinylm.study.engine import JobFactory
     from tinylm.study.estimate import job_cost

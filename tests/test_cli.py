@@ -168,7 +168,7 @@ def test_data_task_user_file_without_data_dir(capsys, tmp_path):
         (b"", "is empty"),
         (b"sentence,category\nx,1\n", "no column 'text', 'label'"),
         (b"text,label\n\xff\xfe,1\n", "invalid UTF-8 at line 2"),
-        (b"text,label\na,1\nb,1\nc,2\n", "needs at least 2 rows (one to train, one to test"),
+        (b"text,label\na,1\nb,1\nc,2\n", "label '2' has 1 example"),
     ],
 )
 def test_data_task_bad_files(capsys, tmp_path, content, message):

@@ -181,8 +181,9 @@ def test_a_file_too_small_to_sample_is_refused_in_rows_per_label(tmp_path, capsy
     path = tmp_path / "t.csv"
     path.write_text("text,label\nhello there,a\nhow are you,b\nfine thanks,b\n")
     expected = "every label needs at least 2 rows (one to train, one to test"
+    task = load_task(TaskConfig(name=str(path)), None)  # readable, as every file is
     with pytest.raises(TinylmError, match=r"t.csv is too small to sample from") as error:
-        load_task(TaskConfig(name=str(path)), None)
+        sample_task(task, TaskConfig(name=str(path)))
     assert expected in str(error.value) and str(error.value).endswith("it has a: 1, b: 2")
     from tinylm.cli import main  # the command line says the same, exit 2, no traceback
 

@@ -192,7 +192,7 @@ def test_pretraining_loss_falls_well_below_chance(
     assert all(r["tokens_per_s"] > 0 and 0 < r["mfu"] < 1 for r in records)
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["train"]["epochs"] == 12 and config["arch"]["hidden"] == 64
-    assert config["corpus"]["ws"] == 96 and config["train"]["warmup_epochs"] == 1.0
+    assert config["corpus"]["ws"] == 96 and config["train"]["warmup_fraction"] == 0.05  # the recipe
     assert (run / "model" / "model.safetensors").is_file()
 
 

@@ -68,7 +68,17 @@ class TaskSample:
 
 
 def resolve_sizes(task: TaskData, config: TaskConfig) -> TaskConfig:
-    """The config with the task's default per-label sizes filled in."""
+    """The config with the task's default per-label sizes filled in; a file too small for
+    any default sample is refused in its own terms (rows per label), not the sizes'."""
+    if config.train_per_label is None and task.default_train_per_label < 1:
+        per_label = np.bincount(task.train_pool.labels, minlength=len(task.label_names))
+        counts = ", ".join(
+            f"{name}: {int(n)}" for name, n in zip(task.label_names, per_label, strict=True)
+        )
+        raise TinylmError(
+            f"{task.name} is too small to sample from: every label needs at least 2 rows (one "
+            f"to train, one to test; the default sample holds out a fifth), and it has {counts}"
+        )
     return TaskConfig.from_dict(
         {
             **config.to_dict(),

@@ -299,14 +299,7 @@ def file_task(path: Path, config: TaskConfig) -> TaskData:
         [text for text, _ in records],
         np.array([index[str(label)] for _, label in records], dtype=np.int64),
     )
-    per_label = np.bincount(pool.labels, minlength=len(names))
-    smallest = int(per_label.min())
-    if smallest < 2:  # one to train and one to test, at the least
-        counts = ", ".join(f"{name}: {int(n)}" for name, n in zip(names, per_label, strict=True))
-        raise TinylmError(
-            f"{path} is too small to sample from: every label needs at least 2 rows (one to "
-            f"train, one to test; the default sample holds out a fifth), and it has {counts}"
-        )
+    smallest = int(np.bincount(pool.labels, minlength=len(names)).min())
     return TaskData(
         name=str(path),
         label_names=names,

@@ -11,6 +11,8 @@ interval lies above zero; the validation MLM loss of each snapshot goes beside i
 import math
 from pathlib import Path
 
+import numpy as np
+
 from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
@@ -82,13 +84,42 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
             )
         crossover = next((p for p in points if p["gap"].low > 0), None)
         plateau = [r["plateau_loss"] for r in rows if r["task"] == task and r["arm"] != "scratch"]
+        level = next((u for u in plateau if isinstance(u, float)), math.nan)
         out[task] = {
             "scratch": estimate(scratch.values()),
             "points": points,
             "crossover": crossover,
-            "plateau": next((u for u in plateau if isinstance(u, float)), math.nan),
+            "plateau": level,
+            "extrapolated": None if crossover else extrapolate(points, level),
         }
     return out
+
+
+def extrapolate(points: list[dict], plateau: float) -> dict | None:
+    """Where the mean gap would reach zero if it kept growing as it does along the grid: a
+    least-squares line of the mean gap against log tokens, through the snapshots that have
+    left the plateau's level (before that a model ignores context, and its gap says nothing
+    of the trend). An extrapolation of a mean, not a measurement. None where fewer than two
+    such snapshots exist; `tokens` None where the line does not rise."""
+    usable = [
+        p
+        for p in points
+        if p["val_loss"] is not None
+        and p["val_loss"].mean < plateau
+        and not math.isnan(p["gap"].mean)
+    ]
+    if len(usable) < 2:
+        return None
+    x = [math.log10(p["budget"]) for p in usable]
+    y = [p["gap"].mean for p in usable]
+    slope, intercept = (float(v) for v in np.polyfit(x, y, 1))
+    if slope <= 0:
+        return {"slope": slope, "tokens": None, "from": [p["budget"] for p in usable]}
+    return {
+        "slope": slope,  # gap per tenfold tokens
+        "tokens": 10 ** (-intercept / slope),
+        "from": [p["budget"] for p in usable],
+    }
 
 
 def tokens(count: int) -> str:
@@ -142,9 +173,22 @@ def _crossover_line(task: str, data: dict) -> str:
             f"({fmt_interval(crossover['gap'])})"
         )
     last = data["points"][-1]
-    return (
+    line = (
         f"{task}: no budget on the grid gives a gap whose interval lies above zero; at "
         f"{tokens(last['budget'])} tokens it is {fmt_interval(last['gap'])}"
+    )
+    trend = data.get("extrapolated")
+    if trend is None:
+        return line
+    fitted = ", ".join(tokens(b) for b in trend["from"])
+    if trend["tokens"] is None:
+        return f"{line}; off the plateau ({fitted}) the mean gap does not rise with tokens"
+    where = "beyond" if trend["tokens"] > last["budget"] else "within"
+    zero = int(float(f"{trend['tokens']:.2g}"))  # two significant digits: it is a guess
+    return (
+        f"{line}; extrapolated, not measured: the mean gap rises {trend['slope']:+.3f} per "
+        f"tenfold tokens off the plateau ({fitted}) and would reach zero near "
+        f"{tokens(zero)} tokens ({where} the grid)"
     )
 
 

@@ -7,7 +7,7 @@
   from the paper's, `notes` says why; docs/studies.md repeats it.
 - `cpu-short`: the first cpu preset (5 short epochs), whose models stay on the unigram plateau;
   kept so that its committed results reproduce.
-- `demo`: `make demo`, about 15 minutes on two cores: the cpu recipe on AG News alone, 1M tokens.
+- `demo`: `make demo`, about 11 minutes on two cores: the cpu recipe on AG News alone, 1M tokens.
 - `smoke`: a minute or two on two cores, for CI: the whole pipeline at toy sizes.
 
 A preset can also be a YAML file with the same fields (`tinylm study gap --preset my.yaml`).
@@ -278,7 +278,7 @@ PRESETS = {
         sizes={"agnews": [100, 250]},
         notes=(
             "`make demo`: the cpu preset's recipe on one task, with an eighth of its "
-            "pre-training (1M tokens) so that three seeds fit in about 15 minutes on 2 cores; "
+            "pre-training (1M tokens) so that three seeds fit in about 11 minutes on 2 cores; "
             "the budget study of the cpu preset shows what more tokens buy.",
         ),
     ),
