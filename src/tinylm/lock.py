@@ -69,3 +69,21 @@ class FolderLock:
             del _HELD[self.path]
             fcntl.flock(held[0], fcntl.LOCK_UN)
             os.close(held[0])
+
+
+def in_use(folder: str | os.PathLike) -> bool:
+    """Whether a run holds the folder's lock now (`tinylm runs`); False where locks do not
+    exist. Takes the lock for an instant when it is free."""
+    path = Path(folder) / LOCK_FILE
+    if fcntl is None or not path.is_file():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

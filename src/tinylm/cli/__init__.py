@@ -12,7 +12,18 @@ import shlex
 import sys
 
 from tinylm import __version__
-from tinylm.cli import bench, committee, corpus, data, model, overlap, study, tokenize, train
+from tinylm.cli import (
+    bench,
+    committee,
+    corpus,
+    data,
+    model,
+    overlap,
+    runs,
+    study,
+    tokenize,
+    train,
+)
 from tinylm.cli.options import Parser
 from tinylm.errors import TinylmError
 
@@ -48,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(commands, parent)
     bench.add_parser(commands, parent)
     study.add_parser(commands, parent)
+    runs.add_parser(commands, parent)
     overlap.add_parser(commands, parent)
     corpus.add_parser(commands, parent)
     committee.add_parser(commands, parent)

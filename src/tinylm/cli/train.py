@@ -2,10 +2,11 @@
 
 `--config FILE` (YAML) gives any field of PretrainConfig / FinetuneConfig (tinylm/config.py):
 sections arch / corpus / task / train / impl and top-level mask_rate, pack, init, select,
-test_every_epoch, plus the command's own `out`, `resume` and (fine-tuning) `scratch`; an
-unknown key at any level is refused. The flags are generated from the same fields
-(cli/options.py) and override the file. Run folders: config.yaml, metrics.jsonl,
-summary.json, model/.
+test_every_epoch, plus the command's own `out`, `resume`, `recipe` and (fine-tuning)
+`scratch`; an unknown key at any level is refused. The file and the flags are laid over the
+chosen recipe's defaults (train/config.py RECIPES: tinylm's, or the paper's); the flags are
+generated from the same fields (cli/options.py) and override the file. Run folders:
+config.yaml, metrics.jsonl, summary.json, model/.
 """
 
 import dataclasses

@@ -1,0 +1,79 @@
+"""`tinylm runs [STORE]`: the runs of a folder (a study's store, or where `--out` wrote them)
+with their status, task, accuracy and loss, as a table or JSON."""
+
+import json
+from pathlib import Path
+
+from tinylm.data.io import load_yaml, read_text
+from tinylm.errors import TinylmError
+from tinylm.lock import in_use
+from tinylm.train.checkpoint import list_checkpoints
+
+COLUMNS = ("run", "kind", "status", "task", "accuracy", "loss")
+
+
+def add_parser(commands, parent) -> None:
+    p = commands.add_parser(
+        "runs", parents=[parent], help="list the runs of a folder: status, task, accuracy, loss"
+    )
+    p.add_argument("store", nargs="?", default="runs", help="the folder (default: runs)")
+    p.add_argument("--json", action="store_true", help="one JSON list")
+    p.set_defaults(run=run_runs)
+
+
+def describe(folder: Path) -> dict | None:
+    """A run folder's row; None for a folder that holds no run."""
+    summary_file, config_file = folder / "summary.json", folder / "config.yaml"
+    if not (summary_file.is_file() or config_file.is_file() or (folder / "job.json").is_file()):
+        return None
+    summary = json.loads(read_text(summary_file)) if summary_file.is_file() else {}
+    config = load_yaml(read_text(config_file)) if config_file.is_file() else {}
+    config = config if isinstance(config, dict) else {}
+    kind = summary.get("job") or ("finetune" if "task" in config else None)
+    kind = kind or ("pretrain" if "corpus" in config else folder.name.split("-")[0])
+    task = summary.get("task") or (config.get("task") or {}).get("name")
+    if in_use(folder):
+        status = "running"
+    elif summary:
+        status = "done"
+    else:
+        checkpoints = list_checkpoints(folder)
+        status = f"partial ({checkpoints[-1].name})" if checkpoints else "started"
+    loss = summary.get("val_loss", summary.get("final_loss"))
+    return {
+        "run": folder.name,
+        "kind": kind,
+        "status": status,
+        "task": task,
+        "accuracy": summary.get("test_accuracy"),
+        "loss": loss,  # pre-training: the validation MLM loss (else the last training loss)
+    }
+
+
+def run_runs(args) -> int:
+    store = Path(args.store)
+    if not store.is_dir():
+        raise TinylmError(f"{store} is not a folder of runs")
+    folders = sorted(folder for folder in store.iterdir() if folder.is_dir())
+    rows = [row for row in map(describe, folders) if row is not None]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no runs in {store}")
+        return 0
+    cells = [
+        [
+            r["run"],
+            r["kind"],
+            r["status"],
+            r["task"] or "-",
+            "-" if r["accuracy"] is None else f"{r['accuracy']:.3f}",
+            "-" if r["loss"] is None else f"{r['loss']:.3f}",
+        ]
+        for r in rows
+    ]
+    widths = [max(len(str(c)) for c in column) for column in zip(COLUMNS, *cells, strict=True)]
+    for line in [list(COLUMNS), *cells]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    return 0

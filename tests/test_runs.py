@@ -1,0 +1,66 @@
+"""`tinylm runs`: the runs of a folder, with status, task, accuracy and loss."""
+
+import json
+
+import yaml
+
+from datagen import tiny_vocab
+from tinylm.cli import main
+from tinylm.lock import FolderLock
+
+ARCH = {"layers": 1, "heads": 2, "hidden": 32, "vocab_size": len(tiny_vocab())}
+
+
+def cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_runs_lists_each_run_with_its_status(capsys, tmp_path, data_dir, cache_dir):
+    store = tmp_path / "store"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"arch": ARCH, "corpus": {"ws": 96}}))
+    common = ["--data-dir", data_dir, "--cache-dir", cache_dir, "--quiet", "--max-steps", "2"]
+    code, _, err = cli(capsys, "pretrain", "--config", config, *common, "--out", store / "pre")
+    assert code == 0, err
+    argv = ["finetune", "--task", "agnews", "--init", store / "pre", *common]
+    argv += ["--train-per-label", "4", "--test-per-label", "3", "--out", store / "ft"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 0, err
+    partial = store / "partial"  # killed after its first checkpoint
+    (partial / "checkpoints" / "step-00000005").mkdir(parents=True)
+    (partial / "checkpoints" / "step-00000005" / "state.json").write_text("{}")
+    (partial / "config.yaml").write_text(yaml.safe_dump({"task": {"name": "dbpedia"}}))
+    (store / "notes").mkdir()  # not a run: left out
+
+    code, out, _ = cli(capsys, "runs", store, "--json")
+    assert code == 0
+    rows = {row["run"]: row for row in json.loads(out)}
+    assert set(rows) == {"pre", "ft", "partial"}
+    pre = json.loads((store / "pre" / "summary.json").read_text())
+    ft = json.loads((store / "ft" / "summary.json").read_text())
+    assert rows["pre"] == {
+        "run": "pre", "kind": "pretrain", "status": "done", "task": None,
+        "accuracy": None, "loss": pre["val_loss"],
+    }  # fmt: skip
+    assert rows["ft"]["kind"] == "finetune" and rows["ft"]["task"] == "agnews"
+    assert rows["ft"]["accuracy"] == ft["test_accuracy"] and rows["ft"]["status"] == "done"
+    assert rows["partial"]["status"] == "partial (step-00000005)"
+    assert rows["partial"]["task"] == "dbpedia" and rows["partial"]["kind"] == "finetune"
+
+    with FolderLock(store / "partial"):  # a run holds it: another process sees it in use
+        code, out, _ = cli(capsys, "runs", store)
+    lines = out.splitlines()
+    assert lines[0].split() == ["run", "kind", "status", "task", "accuracy", "loss"]
+    assert [line.split()[0] for line in lines[1:]] == ["ft", "partial", "pre"]
+    assert lines[2].split()[:3] == ["partial", "finetune", "running"]
+    assert f"{ft['test_accuracy']:.3f}" in lines[1]
+
+
+def test_runs_of_a_missing_folder_exit_2(capsys, tmp_path):
+    code, out, err = cli(capsys, "runs", tmp_path / "none")
+    assert code == 2 and "is not a folder of runs" in err and "Traceback" not in err
+    (tmp_path / "empty").mkdir()
+    code, out, _ = cli(capsys, "runs", tmp_path / "empty")
+    assert code == 0 and out.strip() == f"no runs in {tmp_path / 'empty'}"
