@@ -60,11 +60,12 @@ def with_recipe(values: Mapping[str, Any], recipe: str, part: str) -> dict[str, 
         raise ConfigError("recipe", f"unknown {recipe!r}; known: {', '.join(RECIPES)}")
     if part == "pretrain" and values.get("arch") is None:
         values = {**values, "arch": RECIPES[recipe]["arch"]}
-    if isinstance(values.get("train"), TrainConfig):
+    train = values.get("train") or {}
+    if not isinstance(train, Mapping):  # a TrainConfig already, or a value from_dict refuses
         return dict(values)
     defaults = TrainConfig.from_dict(RECIPES[recipe][part])
     try:
-        train = TrainConfig.from_dict(values.get("train") or {}, base=defaults)
+        train = TrainConfig.from_dict(train, base=defaults)
     except ConfigError as err:
         raise ConfigError(f"train.{err.field}", err.reason) from None
     return {**values, "train": train}
