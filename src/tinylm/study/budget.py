@@ -113,11 +113,9 @@ def extrapolate(points: list[dict], plateau: float) -> dict | None:
     x = [math.log10(p["budget"]) for p in usable]
     y = [p["gap"].mean for p in usable]
     slope, intercept = (float(v) for v in np.polyfit(x, y, 1))
-    if slope <= 0:
-        return {"slope": slope, "tokens": None, "from": [p["budget"] for p in usable]}
     return {
         "slope": slope,  # gap per tenfold tokens
-        "tokens": 10 ** (-intercept / slope),
+        "tokens": 10 ** (-intercept / slope) if slope > 0 else None,
         "from": [p["budget"] for p in usable],
     }
 

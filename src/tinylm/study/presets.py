@@ -132,10 +132,10 @@ class Preset(Config):
 
     def train_config(self, section: str, seed: int) -> TrainConfig:
         """`pretrain`, `finetune`, or `finetune_scratch` (finetune with its changes)."""
-        values = getattr(self, section)
-        if section == "finetune_scratch":
-            values = {**self.finetune, **values}
-        return TrainConfig.from_dict({**values, "seed": seed})
+        if section == "finetune_scratch":  # over finetune, as a flag is over a recipe
+            base = TrainConfig.from_dict(self.finetune)
+            return TrainConfig.from_dict({**self.finetune_scratch, "seed": seed}, base=base)
+        return TrainConfig.from_dict({**getattr(self, section), "seed": seed})
 
     def with_options(self, *, seeds: int | None = None, tasks=None) -> "Preset":
         changes = {}
@@ -184,7 +184,7 @@ PRESETS = {
     ),
     "cpu": Preset(
         name="cpu",
-        arch="bert1-c2-k3-d16-a3",
+        arch=TINYLM["arch"],
         tasks=("agnews", "dbpedia", "fewrel-val"),
         seeds=3,
         gap_ws=20_000,
@@ -268,7 +268,7 @@ PRESETS = {
     ),
     "demo": Preset(
         name="demo",
-        arch="bert1-c2-k3-d16-a3",
+        arch=TINYLM["arch"],
         tasks=("agnews",),
         seeds=3,
         gap_ws=5_000,
