@@ -393,7 +393,7 @@ def test_tokenize_takes_options_among_its_texts(capsys, data_dir):
     [
         (["data", "corpus", "--corpus-seed", "7"], "corpus_seed", 7),
         (["data", "corpus"], "corpus_seed", CORPUS_SEED),
-        (["data", "task", "agnews", "--sample-seed", "3"], "sample_seed", 3),
+        (["data", "task", "agnews", "--sample-seed", "3"], "seed", 3),
         (["overlap", "--task", "agnews", "--ws", "10", "--sample-seed", "3"], "sample_seed", 3),
         (["overlap", "--task", "agnews", "--ws", "10"], "corpus_seed", CORPUS_SEED),
         (

@@ -42,17 +42,18 @@ def test_runs_lists_each_run_with_its_status(capsys, tmp_path, data_dir, cache_d
     ft = json.loads((store / "ft" / "summary.json").read_text())
     assert rows["pre"] == {
         "run": "pre", "kind": "pretrain", "status": "done", "task": None,
-        "accuracy": None, "loss": pre["val_loss"],
+        "accuracy": None, "macro_f1": None, "loss": pre["val_loss"],
     }  # fmt: skip
     assert rows["ft"]["kind"] == "finetune" and rows["ft"]["task"] == "agnews"
     assert rows["ft"]["accuracy"] == ft["test_accuracy"] and rows["ft"]["status"] == "done"
+    assert rows["ft"]["macro_f1"] == ft["test_macro_f1"]
     assert rows["partial"]["status"] == "partial (step-00000005)"
     assert rows["partial"]["task"] == "dbpedia" and rows["partial"]["kind"] == "finetune"
 
     with FolderLock(store / "partial"):  # a run holds it: another process sees it in use
         code, out, _ = cli(capsys, "runs", store)
     lines = out.splitlines()
-    assert lines[0].split() == ["run", "kind", "status", "task", "accuracy", "loss"]
+    assert lines[0].split() == ["run", "kind", "status", "task", "accuracy", "macro-F1", "loss"]
     assert [line.split()[0] for line in lines[1:]] == ["ft", "partial", "pre"]
     assert lines[2].split()[:3] == ["partial", "finetune", "running"]
     assert f"{ft['test_accuracy']:.3f}" in lines[1]

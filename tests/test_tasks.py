@@ -126,7 +126,7 @@ def test_user_csv_with_string_labels(tmp_path):
     config = TaskConfig(name=str(path), text_column="review", label_column="stars")
     task = load_task(config, None)
     assert task.label_names == ["bad", "good", "meh"]
-    s = sample_task(task, config)
+    s = sample_task(task, TaskConfig.from_dict({**config.to_dict(), "sampling": "balanced"}))
     # 10 per label: a fifth to test, the rest to train
     assert per_label(s.test) == {0: 2, 1: 2, 2: 2} and per_label(s.train) == {0: 8, 1: 8, 2: 8}
     assert s.train.texts[0].startswith("text ") and "," in s.train.texts[0]
@@ -183,11 +183,12 @@ def test_a_file_too_small_to_sample_is_refused_in_rows_per_label(tmp_path, capsy
     expected = "every label needs at least 2 rows (one to train, one to test"
     task = load_task(TaskConfig(name=str(path)), None)  # readable, as every file is
     with pytest.raises(TinylmError, match=r"t.csv is too small to sample from") as error:
-        sample_task(task, TaskConfig(name=str(path)))
+        sample_task(task, TaskConfig(name=str(path), sampling="balanced"))
     assert expected in str(error.value) and str(error.value).endswith("it has a: 1, b: 2")
     from tinylm.cli import main  # the command line says the same, exit 2, no traceback
 
-    argv = ["finetune", "--task", path, "--scratch", "--arch", "bert1-a3", "--data-dir", data_dir]
+    argv = ["finetune", "--task", path, "--sampling", "balanced", "--scratch", "--arch", "bert1-a3"]
+    argv += ["--data-dir", data_dir]
     assert main([str(a) for a in [*argv, "--out", tmp_path / "r"]]) == 2
     err = capsys.readouterr().err
     assert expected in err and "train_per_label" not in err and "Traceback" not in err

@@ -29,6 +29,11 @@ PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one 
 VAL_FRACTION = 0.1  # share of a fine-tuning train sample held out to select the epoch
 SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
 WARMUPS = ("warmup_epochs", "warmup_steps", "warmup_fraction")  # TrainConfig: give one
+SAMPLINGS = ("balanced", "stratified", "all")  # how a task's splits are sampled (TaskConfig)
+# The metadata of a field added after study jobs were keyed: at its default it computes what
+# the code did before the field existed, so there it stays out of a job's key (result_dict)
+# and every cached job keeps its key.
+KEYED_WHEN_SET = {"keyed_when_set": True}
 
 
 @dataclasses.dataclass
@@ -39,7 +44,7 @@ class Config:
             value = getattr(self, f.name)
             _check_type(f.name, value, hints[f.name])
             choices = f.metadata.get("choices")
-            if choices is not None and value not in choices:
+            if choices is not None and value is not None and value not in choices:
                 raise ConfigError(f.name, f"expected {' or '.join(choices)}, got {value!r}")
         self.validate()
 
@@ -86,13 +91,16 @@ class Config:
 
     def result_dict(self) -> dict[str, Any]:
         """to_dict without the fields that only measure a run (metadata `measures`: validation,
-        snapshots), at any depth: what determines its result, for a study job's key."""
+        snapshots) and those added later still at their default (KEYED_WHEN_SET), at any
+        depth: what determines its result, for a study job's key."""
         plain = self.to_dict()
         values = {}
         for f in dataclasses.fields(self):
-            if f.metadata.get("measures"):
-                continue
             value = getattr(self, f.name)
+            if f.metadata.get("measures") or (
+                f.metadata.get("keyed_when_set") and value == field_default(f)
+            ):
+                continue
             values[f.name] = value.result_dict() if isinstance(value, Config) else plain[f.name]
         return values
 
@@ -168,22 +176,53 @@ class CorpusConfig(Config):
 
 @dataclasses.dataclass
 class TaskConfig(Config):
-    """A balanced, seeded sample of a classification task."""
+    """A seeded sample of a classification task: its train, validation and test splits."""
 
-    name: str = "agnews"  # a registered task, or a path to a .csv / .jsonl file
-    train_per_label: int | None = None  # None: the task's default (the paper's size)
-    test_per_label: int | None = None
+    # a registered task (agnews, dbpedia, fewrel, fewrel-val), a .csv/.jsonl/.parquet file, a
+    # folder of train/test(/validation) files, or hf:NAME[:CONFIG] (a Hugging Face dataset)
+    name: str = "agnews"
+    # balanced: n per label (the paper's; the default for its tasks); stratified: a total
+    # size in the labels' proportions; all: the whole split (the default for your own data)
+    sampling: str | None = dataclasses.field(
+        default=None, metadata={"choices": SAMPLINGS, **KEYED_WHEN_SET}
+    )
+    # balanced: train examples per label; None: the task's default (the paper's sizes; for
+    # your data, the smallest label's count)
+    train_per_label: int | None = None
+    test_per_label: int | None = None  # balanced: test examples per label
+    # stratified: train examples in all (giving it alone chooses stratified)
+    train_size: int | None = dataclasses.field(default=None, metadata=KEYED_WHEN_SET)
+    # stratified: test examples in all; with one file (stratified or all), the examples held
+    # out of it for testing (default: a fifth)
+    test_size: int | None = dataclasses.field(default=None, metadata=KEYED_WHEN_SET)
     val_fraction: float = 0.0  # share of the train sample held out for validation
     seed: int = 0  # the sample's seed
     entity_markers: bool = False  # FewRel: wrap head in "@ ... @" and tail in "# ... #"
-    text_column: str = "text"  # user files only
-    label_column: str = "label"  # user files only
+    text_column: str = "text"  # your own data only
+    label_column: str = "label"  # your own data only
+    # a file of test examples for a task file (the task file is then the train split)
+    test_file: str | None = dataclasses.field(default=None, metadata=KEYED_WHEN_SET)
+    # folders and hub datasets: the train split's name (a folder's file <name>.csv, .jsonl
+    # or .parquet)
+    train_split: str = dataclasses.field(default="train", metadata=KEYED_WHEN_SET)
+    test_split: str = dataclasses.field(default="test", metadata=KEYED_WHEN_SET)  # as train_split
+    # as train_split; when it exists, it is the validation split (val_fraction carves none)
+    val_split: str = dataclasses.field(default="validation", metadata=KEYED_WHEN_SET)
 
     def validate(self):
-        for field in ("train_per_label", "test_per_label"):
+        for field in ("train_per_label", "test_per_label", "train_size", "test_size"):
             value = getattr(self, field)
             if value is not None and value <= 0:
                 raise ConfigError(field, f"must be a positive number of examples, got {value}")
+        sized = {
+            "balanced": ("train_per_label", "test_per_label"),
+            "stratified": ("train_size", "test_size"),
+            "all": ("test_size",),  # one file: how much of it is held out for testing
+        }
+        if self.sampling is not None:
+            for field in ("train_per_label", "test_per_label", "train_size", "test_size"):
+                if getattr(self, field) is not None and field not in sized[self.sampling]:
+                    raise ConfigError(field, f"does not apply to sampling {self.sampling!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError("val_fraction", f"must be in [0, 1), got {self.val_fraction}")
         if self.seed < 0:

@@ -7,16 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
+from tinylm.cli.options import ConfigFlags, Flag
 from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
 from tinylm.data.check import check_data, format_report
 from tinylm.data.corpus import WIKIPEDIA, load_corpus
 from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
-from tinylm.data.tasks import is_task_file, load_task
+from tinylm.data.tasks import load_task
+from tinylm.data.user_data import is_user_task
 from tinylm.errors import TinylmError
 from tinylm.paths import DATA_DIR_ENV, resolve_cache_dir, resolve_data_dir
 from tinylm.tokenizer import DEFAULT_MAX_LENGTH, load_tokenizer
 
 FETCHABLE = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
+TASK_HELP = (
+    "agnews, dbpedia, fewrel, fewrel-val; your data: a .csv/.jsonl/.parquet file, a folder of "
+    "train and test files, or hf:NAME[:CONFIG] (a Hugging Face dataset)"
+)
+TASK_FLAGS = ConfigFlags(
+    TaskConfig, {"seed": Flag("sample-seed", help="the sample's seed (default 0)")}, skip=["name"]
+)
 
 
 def add_parser(commands, parent) -> None:
@@ -58,17 +67,9 @@ def add_parser(commands, parent) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_corpus)
 
-    p = sub.add_parser(
-        "task", parents=[parent], help="draw a balanced sample of a task and describe it"
-    )
-    p.add_argument("name", help="agnews, dbpedia, fewrel, fewrel-val, or a .csv/.jsonl file")
-    p.add_argument("--train-per-label", type=int)
-    p.add_argument("--test-per-label", type=int)
-    p.add_argument("--val-fraction", type=float, default=0.0)
-    p.add_argument("--sample-seed", type=int, default=0, help="the sample's seed (default 0)")
-    p.add_argument("--entity-markers", action="store_true", help="FewRel: mark head and tail")
-    p.add_argument("--text-column", default="text", help="user files: the text column")
-    p.add_argument("--label-column", default="label", help="user files: the label column")
+    p = sub.add_parser("task", parents=[parent], help="draw a sample of a task and describe it")
+    p.add_argument("name", help=TASK_HELP)
+    TASK_FLAGS.add_to(p)
     p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     p.add_argument(
         "--out", metavar="DIR", help="write the sample (jsonl per split, labels, config)"
@@ -157,20 +158,11 @@ def run_corpus(args) -> int:
 
 
 def run_task(args) -> int:
-    config = TaskConfig(
-        name=args.name,
-        train_per_label=args.train_per_label,
-        test_per_label=args.test_per_label,
-        val_fraction=args.val_fraction,
-        seed=args.sample_seed,
-        entity_markers=args.entity_markers,
-        text_column=args.text_column,
-        label_column=args.label_column,
-    )
+    config = TaskConfig.from_dict({"name": args.name, **TASK_FLAGS.values(args)})
     # A user file needs no data directory; when one is given (or set), it also provides
     # the tokenizer, and the sample's token lengths are shown.
     data_dir = None
-    if not is_task_file(args.name) or args.data_dir or os.environ.get(DATA_DIR_ENV):
+    if not is_user_task(args.name) or args.data_dir or os.environ.get(DATA_DIR_ENV):
         data_dir = resolve_data_dir(args.data_dir)
     started = time.perf_counter()
     task = load_task(config, data_dir)
@@ -210,10 +202,11 @@ def _print_task(summary: dict) -> None:
     labels = summary["labels"]
     shown = ", ".join(labels[:6]) + (f", … ({len(labels)} in all)" if len(labels) > 6 else "")
     print(f"task {summary['task']}: {len(labels)} labels ({shown})")
-    print(
-        f"sample seed={cfg['seed']}: {cfg['train_per_label']} train + "
-        f"{cfg['test_per_label']} test per label, val fraction {cfg['val_fraction']}"
-    )
+    if cfg["sampling"] == "balanced":
+        how = f"{cfg['train_per_label']} train + {cfg['test_per_label']} test per label"
+    else:
+        how = f"{cfg['sampling']} sampling"
+    print(f"sample seed={cfg['seed']}: {how}, val fraction {cfg['val_fraction']}")
     sizes = summary["sizes"]
     line = ", ".join(f"{name} {sizes[name]:,}" for name in SPLITS)
     if "mean_tokens" in summary:

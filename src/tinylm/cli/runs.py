@@ -9,12 +9,14 @@ from tinylm.errors import TinylmError
 from tinylm.lock import in_use
 from tinylm.train.checkpoint import list_checkpoints
 
-COLUMNS = ("run", "kind", "status", "task", "accuracy", "loss")
+COLUMNS = ("run", "kind", "status", "task", "accuracy", "macro-F1", "loss")
 
 
 def add_parser(commands, parent) -> None:
     p = commands.add_parser(
-        "runs", parents=[parent], help="list the runs of a folder: status, task, accuracy, loss"
+        "runs",
+        parents=[parent],
+        help="list the runs of a folder: status, task, accuracy, macro-F1, loss",
     )
     p.add_argument("store", nargs="?", default="runs", help="the folder (default: runs)")
     p.add_argument("--json", action="store_true", help="one JSON list")
@@ -46,6 +48,7 @@ def describe(folder: Path) -> dict | None:
         "status": status,
         "task": task,
         "accuracy": summary.get("test_accuracy"),
+        "macro_f1": summary.get("test_macro_f1"),
         "loss": loss,  # pre-training: the validation MLM loss (else the last training loss)
     }
 
@@ -69,6 +72,7 @@ def run_runs(args) -> int:
             r["status"],
             r["task"] or "-",
             "-" if r["accuracy"] is None else f"{r['accuracy']:.3f}",
+            "-" if r["macro_f1"] is None else f"{r['macro_f1']:.3f}",
             "-" if r["loss"] is None else f"{r['loss']:.3f}",
         ]
         for r in rows

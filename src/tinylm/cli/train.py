@@ -41,7 +41,11 @@ FINETUNE_FLAGS = ConfigFlags(
     FinetuneConfig,
     {
         "arch": Flag(whole=True, help="the architecture (from scratch; default: that of --init)"),
-        "task.name": Flag("task", help="agnews, dbpedia, fewrel, fewrel-val or a .csv/.jsonl file"),
+        "task.name": Flag(
+            "task",
+            help="agnews, dbpedia, fewrel, fewrel-val; your data: a .csv/.jsonl/.parquet file, "
+            "a folder of train and test files, or hf:NAME[:CONFIG] (a Hugging Face dataset)",
+        ),
         "task.seed": Flag("sample-seed", help="the task sample's seed (default: --seed)"),
         "init": Flag(help="a pre-training run (or model folder) to start from", metavar="DIR"),
     },
@@ -64,6 +68,9 @@ def add_parser(commands, parent) -> None:
     start = p.add_mutually_exclusive_group()
     start.add_argument("--scratch", action="store_true", help="random initialisation")
     FINETUNE_FLAGS.add_to(p, into={"init": start})
+    p.add_argument(
+        "--train-file", metavar="FILE", help="your train file: --task FILE, named for --test-file"
+    )
     p.set_defaults(run=run_finetune)
 
     p = commands.add_parser("evaluate", parents=[parent], help="score a classifier on a task")
@@ -164,6 +171,10 @@ def run_finetune(args) -> int:
 
     file, command = _file_config(args, FinetuneConfig, FINETUNE_KEYS)
     values = overlay(file, FINETUNE_FLAGS.values(args))
+    if args.train_file:
+        if getattr(args, "task.name"):
+            raise TinylmError("give --task or --train-file, not both")
+        values.setdefault("task", {})["name"] = args.train_file
     task = values.get("task")
     if not (isinstance(task, Mapping) and task.get("name")):
         raise TinylmError("--task is required")
@@ -181,7 +192,8 @@ def run_finetune(args) -> int:
         resume=_resume(args, command),
         progress=not args.quiet,
     )
-    keys = ("task", "test_accuracy", "val_accuracy", "selected_epoch", "seed", "init")
+    keys = ("task", "test_accuracy", "test_macro_f1", "val_accuracy", "selected_epoch", "seed")
+    keys += ("init",)
     print(json.dumps({k: summary[k] for k in keys}))
     return 0
 
@@ -208,10 +220,11 @@ def sample_for(config: TaskConfig, label_names: list[str], tokenizer, args):
     """(task, sample, tokens) of a task sample for a model that predicts `label_names`;
     refuses a task whose labels differ."""
     from tinylm.data.sampling import sample_task, tokenize_sample
-    from tinylm.data.tasks import is_task_file, load_task
+    from tinylm.data.tasks import load_task
+    from tinylm.data.user_data import is_user_task
 
     data_dir = (
-        None if is_task_file(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
+        None if is_user_task(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
     )
     task = load_task(config, data_dir)
     if task.label_names != label_names:
@@ -235,14 +248,14 @@ def run_evaluate(args) -> int:
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
         task_fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
     if args.task and args.task != task_fields.get("name"):
-        # A test sample does not depend on the train sample's size (see data/sampling.py):
-        # draw one train example per label, and the test split is any run's with this seed.
-        task_fields = {
-            "name": args.task,
-            "train_per_label": 1,
-            "seed": args.sample_seed,
-            "test_per_label": args.test_per_label,
-        }
+        from tinylm.data.user_data import is_user_task
+
+        task_fields = {"name": args.task, "seed": args.sample_seed}
+        if args.test_per_label is not None or not is_user_task(args.task):
+            # A balanced test sample does not depend on the train sample's size (see
+            # data/sampling.py): draw one train example per label, and the test split is any
+            # run's with this seed. Your own data's test split is used whole.
+            task_fields.update(train_per_label=1, test_per_label=args.test_per_label)
     if not task_fields:
         raise TinylmError("--task is required for a model folder outside its run")
     config = TaskConfig.from_dict(task_fields)

@@ -1,13 +1,17 @@
-"""Balanced, seeded, deterministic per-label samples of a task.
+"""Seeded, deterministic samples of a task: its train, validation and test splits.
+
+Three ways (TaskConfig.sampling): `balanced`, n examples per label (the paper's); `stratified`,
+a total size in the labels' proportions; `all`, every example. A test or validation split the
+task gives (the user's data) is used whole unless a size is asked for.
 
 For each label, a generator seeded by (seed, label id) permutes that label's examples, so a
 label's sample depends on nothing but the seed, the label and its pool. With one pool, the
 test sample is the first `test_per_label` examples of the permutation whose text occurs once in
 the pool (so no test text can reach the train side), and the train sample is the next
 examples that are not in it; the test sample stays the same when only the train size changes.
-With two pools, each is permuted on its own stream.
-A validation split, when asked for, is carved from each label's train sample: its first
-examples whose text occurs once in the train pool, so validation shares no text with training.
+With two pools, each is permuted on its own stream. A validation split, when asked for and
+not given, is carved from each label's train sample: its first examples whose text occurs once
+in the train pool, so validation shares no text with training.
 """
 
 import json
@@ -32,7 +36,7 @@ SPLITS = ("train", "val", "test")
 class Split:
     texts: list[str]
     labels: np.ndarray  # label ids
-    pool: str  # "train" or "test": the pool the examples come from
+    pool: str  # "train", "test" or "val": the pool the examples come from
     pool_index: np.ndarray  # the examples' positions in that pool
 
     def __len__(self) -> int:
@@ -68,93 +72,162 @@ class TaskSample:
 
 
 def resolve_sizes(task: TaskData, config: TaskConfig) -> TaskConfig:
-    """The config with the task's default per-label sizes filled in; a file too small for
-    any default sample is refused in its own terms (rows per label), not the sizes'."""
-    if config.train_per_label is None and task.default_train_per_label < 1:
-        per_label = np.bincount(task.train_pool.labels, minlength=len(task.label_names))
-        counts = ", ".join(
-            f"{name}: {int(n)}" for name, n in zip(task.label_names, per_label, strict=True)
-        )
-        raise TinylmError(
-            f"{task.name} is too small to sample from: every label needs at least 2 rows (one "
-            f"to train, one to test; the default sample holds out a fifth), and it has {counts}"
-        )
-    return TaskConfig.from_dict(
-        {
-            **config.to_dict(),
-            "train_per_label": config.train_per_label or task.default_train_per_label,
-            "test_per_label": config.test_per_label or task.default_test_per_label,
-        }
+    """The config with its sampling and the task's default per-label sizes filled in. Sizes
+    given without a sampling choose it (per-label sizes: balanced; train_size: stratified);
+    else it is the task's (balanced for the paper's tasks, all for the user's data). A file
+    too small for any default balanced sample is refused in its own terms (rows per label)."""
+    per_label = config.train_per_label is not None or config.test_per_label is not None
+    sampling = config.sampling or (
+        "balanced" if per_label else "stratified" if config.train_size else task.default_sampling
     )
+    values = {**config.to_dict(), "sampling": sampling}
+    if sampling == "balanced":
+        if config.train_per_label is None and task.default_train_per_label < 1:
+            counts = np.bincount(task.train_pool.labels, minlength=len(task.label_names))
+            listed = ", ".join(
+                f"{name}: {int(n)}" for name, n in zip(task.label_names, counts, strict=True)
+            )
+            raise TinylmError(
+                f"{task.name} is too small to sample from: every label needs at least 2 rows "
+                "(one to train, one to test; the default sample holds out a fifth), and it has "
+                f"{listed}"
+            )
+        values["train_per_label"] = config.train_per_label or task.default_train_per_label
+        values["test_per_label"] = config.test_per_label or task.default_test_per_label
+    return TaskConfig.from_dict(values)
 
 
 def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
     config = resolve_sizes(task, config)
-    n_train, n_test = config.train_per_label, config.test_per_label
-    # asking for validation gives at least one example per label (round(0.5) would be 0)
-    n_val = max(1, round(config.val_fraction * n_train)) if config.val_fraction > 0 else 0
-    if n_val >= n_train:
-        raise TinylmError(
-            f"val_fraction {config.val_fraction} leaves no training example "
-            f"of the {n_train} per label"
-        )
-    picks = {name: [] for name in SPLITS}
     counts = Counter(task.train_pool.texts)
     unique_text = np.array([counts[text] == 1 for text in task.train_pool.texts])
-    for label, label_name in enumerate(task.label_names):
-        train_rng = np.random.default_rng([config.seed, label, 0])
-        train_candidates = np.flatnonzero(task.train_pool.labels == label)
-        if task.test_pool is None:
-            order = train_rng.permutation(train_candidates)
-            testable = order[unique_text[order]]
-            _need(
-                task,
-                label_name,
-                "pool (texts that occur once)",
-                len(testable),
-                n_test,
-                f"{n_test} test",
-            )
-            _need(
-                task,
-                label_name,
-                "pool",
-                len(order),
-                n_train + n_test,
-                f"{n_train} train + {n_test} test",
-            )
-            test = testable[:n_test]
-            train = order[~np.isin(order, test)][:n_train]
-        else:
-            test_rng = np.random.default_rng([config.seed, label, 1])
-            test_candidates = np.flatnonzero(task.test_pool.labels == label)
-            _need(
-                task, label_name, "train pool", len(train_candidates), n_train, f"{n_train} train"
-            )
-            _need(task, label_name, "test pool", len(test_candidates), n_test, f"{n_test} test")
-            train = train_rng.permutation(train_candidates)[:n_train]
-            test = test_rng.permutation(test_candidates)[:n_test]
-        val = train[unique_text[train]][:n_val]
-        _need(
-            task,
-            label_name,
-            "train sample (texts that occur once)",
-            len(val),
-            n_val,
-            f"{n_val} validation",
-        )
-        picks["val"].append(val)
-        picks["train"].append(train[~np.isin(train, val)])
+    draw = _balanced if config.sampling == "balanced" else _proportional
+    picks = {"train": [], "test": []}
+    for label in range(task.num_labels):
+        train, test = draw(task, config, label, unique_text)
+        picks["train"].append(train)
         picks["test"].append(test)
-
-    test_pool_name = "train" if task.test_pool is None else "test"
-    pools = {"train": task.train_pool, "test": task.test_pool or task.train_pool}
+    if task.val_pool is not None:  # a given validation split is used as it is
+        picks["val"] = [np.arange(len(task.val_pool))]
+    else:
+        picks["val"] = [
+            _carve_validation(task, config, label, train, unique_text)
+            for label, train in enumerate(picks["train"])
+        ]
+        picks["train"] = [
+            train[~np.isin(train, val)]
+            for train, val in zip(picks["train"], picks["val"], strict=True)
+        ]
+    pool_names = {
+        "train": "train",
+        "val": "train" if task.val_pool is None else "val",
+        "test": "train" if task.test_pool is None else "test",
+    }
+    pools = {"train": task.train_pool, "test": task.test_pool, "val": task.val_pool}
     splits = {}
     for name in SPLITS:
-        pool_name = test_pool_name if name == "test" else "train"
         index = np.concatenate(picks[name]).astype(np.int64)
-        splits[name] = _split(pools[pool_name], pool_name, index)
+        if config.sampling != "balanced":  # the data's own order (balanced: by label)
+            index = np.sort(index)
+        splits[name] = _split(pools[pool_names[name]], pool_names[name], index)
     return TaskSample(task, config, **splits)
+
+
+def _balanced(task: TaskData, config: TaskConfig, label: int, unique_text: np.ndarray):
+    """(train, test) positions of one label: `train_per_label` and `test_per_label` of them."""
+    n_train, n_test = config.train_per_label, config.test_per_label
+    label_name = task.label_names[label]
+    train_rng = np.random.default_rng([config.seed, label, 0])
+    train_candidates = np.flatnonzero(task.train_pool.labels == label)
+    if task.test_pool is None:
+        order = train_rng.permutation(train_candidates)
+        testable = order[unique_text[order]]
+        where = "pool (texts that occur once)"
+        _need(task, label_name, where, len(testable), n_test, f"{n_test} test")
+        asked = f"{n_train} train + {n_test} test"
+        _need(task, label_name, "pool", len(order), n_train + n_test, asked)
+        test = testable[:n_test]
+        return order[~np.isin(order, test)][:n_train], test
+    test_rng = np.random.default_rng([config.seed, label, 1])
+    test_candidates = np.flatnonzero(task.test_pool.labels == label)
+    _need(task, label_name, "train pool", len(train_candidates), n_train, f"{n_train} train")
+    _need(task, label_name, "test pool", len(test_candidates), n_test, f"{n_test} test")
+    train = train_rng.permutation(train_candidates)[:n_train]
+    return train, test_rng.permutation(test_candidates)[:n_test]
+
+
+def _proportional(task: TaskData, config: TaskConfig, label: int, unique_text: np.ndarray):
+    """(train, test) positions of one label for `all` (every example) and `stratified` (each
+    label's share of train_size / test_size, rounded per label). With one pool the test
+    examples are held out of it: test_size of them (default a fifth) in the labels'
+    proportions, texts that occur once, and never a label's last example."""
+    train_pool = task.train_pool
+    candidates = np.random.default_rng([config.seed, label, 0]).permutation(
+        np.flatnonzero(train_pool.labels == label)
+    )
+    if task.test_pool is None:
+        wanted = config.test_size or max(1, round(len(train_pool) / 5))
+        n_test = _share(wanted, train_pool.labels, label, "test_size")
+        testable = candidates[unique_text[candidates]]
+        test = testable[: min(n_test, len(testable), len(candidates) - 1)]
+        candidates = candidates[~np.isin(candidates, test)]
+        available = len(train_pool) - wanted
+    else:
+        test = np.flatnonzero(task.test_pool.labels == label)
+        if config.test_size is not None:
+            n_test = _share(config.test_size, task.test_pool.labels, label, "test_size")
+            test = np.random.default_rng([config.seed, label, 1]).permutation(test)[:n_test]
+        available = len(train_pool)
+    if config.sampling == "stratified" and config.train_size is not None:
+        if config.train_size > available:
+            raise TinylmError(
+                f"task {task.name}: train_size {config.train_size:,} is more than the "
+                f"{available:,} train examples there are"
+            )
+        candidates = candidates[: round(config.train_size * len(candidates) / available)]
+    return candidates, test
+
+
+def _share(total: int, labels: np.ndarray, label: int, field: str) -> int:
+    """`label`'s part of `total` examples split in proportion to the labels' counts, by largest
+    remainder (so the parts add up to the total)."""
+    counts = np.bincount(labels, minlength=label + 1).astype(float)
+    if total >= counts.sum():
+        raise TinylmError(
+            f"{field} {total:,} leaves nothing of the {int(counts.sum()):,} examples there are"
+        )
+    exact = total * counts / counts.sum()
+    parts = np.floor(exact).astype(int)
+    order = np.lexsort((np.arange(len(counts)), -(exact - parts)))
+    parts[order[: total - parts.sum()]] += 1
+    return int(parts[label])
+
+
+def _carve_validation(
+    task: TaskData, config: TaskConfig, label: int, train: np.ndarray, unique_text: np.ndarray
+) -> np.ndarray:
+    """The validation examples of one label: the first of its train sample whose text occurs
+    once in the train pool (so validation shares no text with training); `val_fraction` of a
+    balanced sample (at least one), else of the label's train examples (none of a label with
+    a single one)."""
+    if config.val_fraction == 0:
+        return train[:0]
+    if config.sampling == "balanced":
+        n_train = config.train_per_label
+        # asking for validation gives at least one example per label (round(0.5) would be 0)
+        n_val = max(1, round(config.val_fraction * n_train))
+        if n_val >= n_train:
+            raise TinylmError(
+                f"val_fraction {config.val_fraction} leaves no training example "
+                f"of the {n_train} per label"
+            )
+    else:
+        n_val = max(1, round(config.val_fraction * len(train))) if len(train) > 1 else 0
+    val = train[unique_text[train]][:n_val]
+    if config.sampling == "balanced":
+        where = "train sample (texts that occur once)"
+        _need(task, task.label_names[label], where, len(val), n_val, f"{n_val} validation")
+    return val
 
 
 def _need(task: TaskData, label: str, where: str, have: int, need: int, asked: str) -> None:
@@ -175,8 +248,9 @@ def tokenize_sample(
     """Token ids of every split. Whole pools are tokenized once and cached, then indexed."""
     task = sample.task
     pools = {"train": task.train_pool}
-    if task.test_pool is not None:
-        pools["test"] = task.test_pool
+    for name in ("test", "val"):
+        if getattr(task, f"{name}_pool") is not None:
+            pools[name] = getattr(task, f"{name}_pool")
     tokens = {}
     for pool_name, pool in pools.items():
         tokens[pool_name], _ = tokenize_cached(

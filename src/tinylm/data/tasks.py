@@ -1,10 +1,12 @@
 """Classification tasks: the registry and the loaders that turn files into labelled pools.
 
 A task has a train pool and a test pool of (text, label id) pairs, read from separate files
-(AG News, DBpedia), or one pool that sampling splits without overlap (FewRel, user files).
-A test text never occurs on the train side: with two pools, test-pool texts found in the train
-pool are left out here; with one pool, the sampler draws test examples only from texts that
-occur once (FewRel repeats a sentence when it holds several entity pairs).
+(AG News, DBpedia, the user's data with a test split), or one pool that sampling splits without
+overlap (FewRel, a single user file); the user's data may give a validation pool too. A test
+text never occurs on the train side: with two pools, test-pool texts found in the train pool
+are left out here (validation-pool texts likewise); with one pool, the sampler draws test
+examples only from texts that occur once (FewRel repeats a sentence when it holds several
+entity pairs).
 
 | task       | text                      | labels | train/test per label | files          |
 |------------|---------------------------|--------|----------------------|----------------|
@@ -12,7 +14,7 @@ occur once (FewRel repeats a sentence when it holds several entity pairs).
 | dbpedia    | title + " " + content     | 14     | 100 / 100            | dbpedia/ (1)   |
 | fewrel     | sentence tokens joined    | 64     | 630 / 70             | train_wiki.json|
 | fewrel-val | sentence tokens joined    | 16     | 630 / 70             | val_wiki.json  |
-| FILE       | the text column           | any    | see `file_task`      | .csv or .jsonl |
+| your data  | the text column           | any    | see `user_task`      | user_data.py   |
 
 (1) train.csv/test.csv, else the two unofficial DHIM subsets, with a notice.
 """
@@ -26,7 +28,8 @@ import numpy as np
 
 from tinylm.config import TaskConfig
 from tinylm.data import layout
-from tinylm.data.io import file_sha256, iter_jsonl, read_csv, read_json, read_text, split_lines
+from tinylm.data.io import file_sha256, read_csv, read_json, read_text, split_lines
+from tinylm.data.user_data import is_user_task, read_user_data
 from tinylm.errors import TinylmError
 
 AGNEWS_NAMES = ["World", "Sports", "Business", "Sci/Tech"]
@@ -46,12 +49,6 @@ DBPEDIA_NAMES = [
     "Film",
     "WrittenWork",
 ]
-FILE_SUFFIXES = (".csv", ".jsonl")
-
-
-def is_task_file(name: str) -> bool:
-    """A task name that is a user's file rather than a registered task."""
-    return name.endswith(FILE_SUFFIXES)
 
 
 @dataclass
@@ -74,6 +71,8 @@ class TaskData:
     default_train_per_label: int
     default_test_per_label: int
     sources: list[Path]
+    val_pool: Pool | None = None  # a given validation split (else carved from train)
+    default_sampling: str = "balanced"  # the paper's tasks: balanced; the user's data: all
     text_options: dict = field(default_factory=dict)  # how texts were built (cache key)
     notices: list[str] = field(default_factory=list)
 
@@ -253,62 +252,59 @@ TASKS: dict[str, Callable[[Path, TaskConfig], TaskData]] = {
 }
 
 
-# --- user files -------------------------------------------------------------------------------
+# --- the user's data ---------------------------------------------------------------------------
 
 
-def file_task(path: Path, config: TaskConfig) -> TaskData:
-    """A task from one user file: a .csv with a header, or .jsonl with one object per line.
+def user_task(config: TaskConfig) -> TaskData:
+    """A task from the user's data (user_data.py): a file, a file and its test file, a folder of
+    split files, or a hub dataset.
 
-    Labels may be of any type; they are mapped to ids in a stable order (numeric order when all
-    labels are integers, else sorted as strings). Rows with a blank text are skipped. The test
-    sample is split from the same pool; by default a fifth of the smallest label's examples
+    Labels may be of any type; they are mapped to ids in the data's own order when it names
+    them (a hub ClassLabel), else in a stable order (numeric when all labels are integers, else
+    sorted as strings), over every split. With no test split, the test sample is split from
+    the train pool; for balanced sampling, by default a fifth of the smallest label's examples
     per label go to test and the rest to train.
     """
-    text_col, label_col = config.text_column, config.label_column
-    if path.suffix == ".csv":
-        columns, rows = read_csv(path, header=True)
-        missing = [c for c in (text_col, label_col) if c not in columns]
-        if missing:
-            raise TinylmError(
-                f"{path}: no column {', '.join(map(repr, missing))} "
-                f"(columns: {', '.join(columns)}); use --text-column / --label-column"
-            )
-        t, lab = columns.index(text_col), columns.index(label_col)
-        for number, row in enumerate(rows, start=1):
-            if len(row) <= max(t, lab):
-                raise TinylmError(
-                    f"{path}: data row {number} has {len(row)} column(s), the header "
-                    f"{len(columns)} (a line break inside an unquoted field?)"
-                )
-        records = [(row[t], row[lab]) for row in rows]
-    else:
-        records = []
-        for number, obj in enumerate(iter_jsonl(path), start=1):
-            if text_col not in obj or label_col not in obj:
-                raise TinylmError(
-                    f"{path}: line {number} lacks the field {text_col!r} or {label_col!r}; "
-                    "use --text-column / --label-column"
-                )
-            records.append((obj[text_col], obj[label_col]))
-    records = [(str(text).strip(), label) for text, label in records if str(text).strip()]
-    if not records:
-        raise TinylmError(f"{path} holds no example with a non-blank text")
-    names = _ordered_labels([label for _, label in records])
-    index = {name: i for i, name in enumerate(names)}
-    pool = Pool(
-        [text for text, _ in records],
-        np.array([index[str(label)] for _, label in records], dtype=np.int64),
+    splits = read_user_data(config)
+    records = splits.records
+    names = splits.label_names or _ordered_labels(
+        [label for split in records.values() for _, label in split]
     )
-    smallest = int(np.bincount(pool.labels, minlength=len(names)).min())
+    index = {name: i for i, name in enumerate(names)}
+
+    def pool(split: str) -> Pool | None:
+        if split not in records:
+            return None
+        texts = [text for text, _ in records[split]]
+        return Pool(texts, np.array([index[str(lab)] for _, lab in records[split]], np.int64))
+
+    train_pool, test_pool = pool("train"), pool("test")
+    smallest = int(np.bincount(train_pool.labels, minlength=len(names)).min())
+    if test_pool is None:
+        default_train, default_test = smallest - max(1, smallest // 5), max(1, smallest // 5)
+    else:
+        default_train = smallest
+        default_test = int(np.bincount(test_pool.labels, minlength=len(names)).min())
+    notices = []
+    unseen = sorted(set(names) - {str(lab) for _, lab in records["train"]})
+    if unseen:
+        notices.append(f"{config.name}: labels with no train example: {', '.join(unseen)}")
     return TaskData(
-        name=str(path),
+        name=config.name,
         label_names=names,
-        train_pool=pool,
-        test_pool=None,
-        default_train_per_label=smallest - max(1, smallest // 5),
-        default_test_per_label=max(1, smallest // 5),
-        sources=[path],
-        text_options={"text_column": text_col, "label_column": label_col},
+        train_pool=train_pool,
+        test_pool=test_pool,
+        val_pool=pool("val"),
+        default_train_per_label=default_train,
+        default_test_per_label=default_test,
+        default_sampling="all",
+        sources=splits.sources,
+        text_options={
+            "text_column": config.text_column,
+            "label_column": config.label_column,
+            **({"data": splits.fingerprint} if splits.fingerprint else {}),
+        },
+        notices=notices,
     )
 
 
@@ -324,42 +320,46 @@ def _ordered_labels(labels: list) -> list[str]:
 
 
 def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskData:
-    """The pools of a registered task or a user file, deduplicated (see the module doc)."""
+    """The pools of a registered task or of the user's data, deduplicated (see the module
+    doc)."""
     if config.name in TASKS:
         if data_dir is None:
             raise TinylmError(f"task {config.name} needs a data directory")
+        if config.test_file is not None:
+            raise TinylmError(f"--test-file goes with your own task file, not {config.name}")
         task = TASKS[config.name](Path(data_dir), config)
-    elif is_task_file(config.name):
-        path = Path(config.name).expanduser()
-        if not path.is_file():
-            raise TinylmError(f"task file not found: {path}")
-        task = file_task(path, config)
+    elif is_user_task(config.name):
+        task = user_task(config)
     else:
         raise TinylmError(
-            f"unknown task {config.name!r}: use one of {', '.join(TASKS)}, or a .csv / .jsonl file"
+            f"unknown task {config.name!r}: use one of {', '.join(TASKS)}, a .csv / .jsonl / "
+            ".parquet file, a folder of train and test files, or hf:NAME"
         )
     deduplicate(task)
     return task
 
 
 def deduplicate(task: TaskData) -> None:
-    """Drop test-pool texts that the train pool holds, or that repeat within the test pool.
+    """Drop test- and validation-pool texts that the train pool holds, or that repeat within
+    their pool (or, for validation, that the test pool holds).
 
     A one-pool task needs nothing here: the sampler draws its test sample from texts that
     occur once in the pool (see sampling.py).
     """
-    if task.test_pool is None:
-        return
     seen = set(task.train_pool.texts)
-    keep = []
-    for i, text in enumerate(task.test_pool.texts):
-        if text not in seen:
-            seen.add(text)
-            keep.append(i)
-    dropped = len(task.test_pool) - len(keep)
-    if dropped:
-        task.test_pool = Pool([task.test_pool.texts[i] for i in keep], task.test_pool.labels[keep])
-        task.notices.append(
-            f"{task.name}: left out {dropped} test text(s) that the train pool holds or that "
-            "repeat in the test pool, so train and test never share an example"
-        )
+    for split in ("test", "val"):
+        pool = getattr(task, f"{split}_pool")
+        if pool is None:
+            continue
+        keep = []
+        for i, text in enumerate(pool.texts):
+            if text not in seen:
+                seen.add(text)
+                keep.append(i)
+        dropped = len(pool) - len(keep)
+        if dropped:
+            setattr(task, f"{split}_pool", Pool([pool.texts[i] for i in keep], pool.labels[keep]))
+            task.notices.append(
+                f"{task.name}: left out {dropped} {split} text(s) that the train pool holds or "
+                f"that repeat, so no two splits share an example"
+            )

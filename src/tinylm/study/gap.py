@@ -54,6 +54,10 @@ def summarise(rows: list[dict]) -> list[dict]:
                 "ws": next((r["ws"] for r in rows if r["arm"] == "pretrained"), None),
                 **{arm: estimate(values.values()) for arm, values in arms.items()},
                 "gap": paired(arms["pretrained"], arms["scratch"]),
+                "macro_f1": {
+                    arm: estimate(accuracies(rows, task, arm, metric="test_macro_f1").values())
+                    for arm in ARMS
+                },
             }
         )
     return out
@@ -69,6 +73,7 @@ def table(rows: list[dict]) -> str:
             "from scratch",
             "gap [95% CI]",
             "TF-IDF + LR",
+            "macro-F1: pre-trained / scratch / TF-IDF",
             "seeds",
         ],
         [
@@ -80,6 +85,7 @@ def table(rows: list[dict]) -> str:
                 fmt_mean_std(s["scratch"]),
                 fmt_interval(s["gap"]),
                 fmt_mean_std(s["tfidf"]),
+                " / ".join(f"{s['macro_f1'][arm].mean:.3f}" for arm in ARMS),
                 s["gap"].n,
             ]
             for s in summarise(rows)
@@ -87,7 +93,9 @@ def table(rows: list[dict]) -> str:
     )
     return (
         "Test accuracy, mean ± standard deviation over seeds. The gap is pre-trained minus "
-        "from scratch, paired by seed, with its 95% Student-t interval.\n\n" + lines
+        "from scratch, paired by seed, with its 95% Student-t interval. Macro-F1 (the mean "
+        "over labels of each label's F1; it weighs a rare label as much as a common one): "
+        "means over seeds.\n\n" + lines
     )
 
 

@@ -1,6 +1,7 @@
 """Names of jobs for people: their folders in the store and their lines in a study's log."""
 
 import re
+from pathlib import PurePath
 
 from tinylm.config import ModelConfig
 from tinylm.model.architectures import ARCHITECTURES, get_architecture
@@ -12,7 +13,9 @@ MAX_LABEL = 64  # characters before the key: enough for the longest architecture
 def folder_name(kind: str, label: list, key: str) -> str:
     """`<kind>-<label parts>-<start of key>`, in lower-case letters, digits and dashes:
     e.g. finetune-agnews-bert1-a3-ws5000-s0-0869b379."""
-    readable = re.sub(r"[^a-z0-9]+", "-", "-".join(map(str, [kind, *label])).lower())
+    # a task that is the user's file, folder or hub dataset is named by its last part
+    parts = [PurePath(str(part)).name if "/" in str(part) else part for part in label]
+    readable = re.sub(r"[^a-z0-9]+", "-", "-".join(map(str, [kind, *parts])).lower())
     return f"{readable[:MAX_LABEL].strip('-')}-{key[:KEY_CHARS]}"
 
 

@@ -10,11 +10,17 @@ def tasks_in(rows: list[dict]) -> list[str]:
 
 
 def accuracies(
-    rows: list[dict], task: str, arm: str, ws: int | None = None, budget: int | None = None
+    rows: list[dict],
+    task: str,
+    arm: str,
+    ws: int | None = None,
+    budget: int | None = None,
+    metric: str = "test_accuracy",
 ) -> dict[int, float]:
-    """{seed: test accuracy} of one arm (and one Ws, or one budget, for the pre-trained arm)."""
+    """{seed: test accuracy (or another metric)} of one arm (and one Ws, or one budget, for
+    the pre-trained arm)."""
     return {
-        r["seed"]: r["test_accuracy"]
+        r["seed"]: r[metric]
         for r in rows
         if r["task"] == task
         and r["arm"] == arm
