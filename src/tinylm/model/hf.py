@@ -9,7 +9,8 @@ Our parameter names are Hugging Face's, so conversion is mostly bookkeeping:
   `transformers.pipeline(task, model=folder)` needs no other file.
 - import: a Hugging Face BERT folder (config.json + model.safetensors; for example the published
   compact BERTs) becomes a tinylm masked-LM model. Pickled `pytorch_model.bin` files are refused.
-A model with a convolutional front-end has no Hugging Face equivalent and is not exported.
+A model with a convolutional front-end or pre-LN layers has no Hugging Face equivalent and is
+refused.
 """
 
 import json
