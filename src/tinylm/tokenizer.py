@@ -15,10 +15,12 @@ from tokenizers.models import WordPiece
 
 from tinylm.data import layout
 from tinylm.errors import TinylmError
+from tinylm.paths import DATA_DIR_ENV
 
 HUB_NAME = "bert-base-uncased"
 DEFAULT_MAX_LENGTH = 128
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+MODEL_VOCAB = "vocab.txt"  # the vocabulary a fine-tuned model keeps beside its weights
 
 
 class Tokenizer:
@@ -62,6 +64,30 @@ class Tokenizer:
 
     def id_to_token(self, token_id: int) -> str | None:
         return self._fast.id_to_token(token_id)
+
+    def vocabulary(self) -> list[str]:
+        """The tokens in id order (the lines of a vocab.txt)."""
+        by_id = sorted(self._fast.get_vocab().items(), key=lambda item: item[1])
+        return [token for token, _ in by_id]
+
+    def normalization(self) -> dict:
+        """How texts are normalised before splitting: lower-casing, accent stripping (None:
+        as lower-casing, BERT's rule) and Chinese-character splitting."""
+        normalizer = self._fast.normalizer
+        if not isinstance(normalizer, normalizers.BertNormalizer):
+            raise TinylmError(f"not a BERT normalizer: {normalizer!r}")
+        return {
+            "lowercase": normalizer.lowercase,
+            "strip_accents": normalizer.strip_accents,
+            "handle_chinese_chars": normalizer.handle_chinese_chars,
+        }
+
+    def to_json(self) -> str:
+        """The whole pipeline as a `tokenizers` file (tokenizer.json), without truncation:
+        whoever loads it truncates to the length of their model."""
+        fast = _FastTokenizer.from_str(self._fast.to_str())
+        fast.no_truncation()
+        return fast.to_str(pretty=True)
 
 
 def _bert_uncased_from_vocab(vocab_file: Path) -> _FastTokenizer:
@@ -120,3 +146,26 @@ def load_tokenizer(
     except Exception as err:
         raise TinylmError(f"cannot download tokenizer {hub_name!r} from the hub: {err}") from None
     return Tokenizer(fast, max_length)
+
+
+def tokenizer_for_model(
+    model_dir: str | os.PathLike,
+    data_dir: str | os.PathLike | None,
+    *,
+    max_length: int | None = DEFAULT_MAX_LENGTH,
+) -> Tokenizer:
+    """The tokenizer a saved model was trained with: the vocab.txt in its folder (fine-tuning
+    keeps one), else the data directory's (`data_dir`, else $TINYLM_DATA_DIR) bert-base-uncased
+    vocabulary; pre-training runs keep no copy of theirs."""
+    shipped = Path(model_dir) / MODEL_VOCAB
+    if shipped.is_file():
+        return load_tokenizer(vocab_file=shipped, max_length=max_length)
+    chosen = data_dir if data_dir not in (None, "") else os.environ.get(DATA_DIR_ENV)
+    vocab = Path(chosen).expanduser() / layout.VOCAB if chosen else None
+    if vocab is None or not vocab.is_file():
+        where = f"and {vocab} does not exist" if vocab else f"and {DATA_DIR_ENV} is not set"
+        raise TinylmError(
+            f"no vocabulary for the model in {model_dir}: it has no {MODEL_VOCAB} {where}; "
+            f"pass --data-dir DIR, a data directory holding {layout.VOCAB}"
+        )
+    return load_tokenizer(vocab_file=vocab, max_length=max_length)

@@ -23,7 +23,13 @@ def add_parser(commands, parent) -> None:
         "export", parents=[parent], help="write a model in Hugging Face's BERT format"
     )
     p.add_argument("model_dir", help="a save_pretrained folder, or a run folder with model/")
-    p.add_argument("--hf", required=True, metavar="OUT_DIR", help="where to write it")
+    p.add_argument(
+        "--hf",
+        required=True,
+        metavar="OUT_DIR",
+        help="where to write it, with its tokenizer and a model card (a model without its own "
+        "vocab.txt takes the --data-dir vocabulary)",
+    )
     p.set_defaults(run=run_export)
 
     p = commands.add_parser(
@@ -115,11 +121,10 @@ def run_arch_list(args) -> int:
 
 
 def run_export(args) -> int:
-    from tinylm.model.bert import load_pretrained
-    from tinylm.model.hf import export_hf
+    from tinylm.model.hf import export_folder
 
-    out = export_hf(load_pretrained(args.model_dir), args.hf)
-    print(f"wrote a Hugging Face BERT model to {out}")
+    out = export_folder(args.model_dir, args.hf, data_dir=args.data_dir)
+    print(f"wrote a Hugging Face BERT model, its tokenizer and a model card to {out}")
     return 0
 
 

@@ -401,17 +401,25 @@ def init_weights(model: nn.Module) -> None:
 # --- loading ----------------------------------------------------------------------------------
 
 
+def model_folder(directory: str | os.PathLike) -> Path:
+    """The folder holding a saved model's files: `directory` itself, or its model/ when it is
+    a run folder."""
+    directory = Path(directory)
+    if (directory / "model" / CONFIG_FILE).is_file() and not (directory / CONFIG_FILE).is_file():
+        return directory / "model"
+    return directory
+
+
 def load_pretrained(
     directory: str | os.PathLike,
 ) -> BertForMaskedLM | BertForSequenceClassification:
-    """A saved model (masked LM or classifier), from config.json and model.safetensors.
+    """A saved model (masked LM or classifier), from config.json and model.safetensors, in
+    `directory` or in its model/ (a run folder).
 
     Only safetensors weights are read (a pickle file could run code); a file that does not match
     its config (missing, extra or mis-shaped tensors), or is truncated, is refused.
     """
-    directory = Path(directory)
-    if (directory / "model" / CONFIG_FILE).is_file() and not (directory / CONFIG_FILE).is_file():
-        directory = directory / "model"  # a run folder holding its model in model/
+    directory = model_folder(directory)
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
     if not config_path.is_file():
         pickles = [

@@ -3,10 +3,14 @@
 Our parameter names are Hugging Face's, so conversion is mostly bookkeeping:
 - export: the config becomes a `BertConfig` dict, and the MLM head's tied projection is
   written out as `cls.predictions.decoder.weight` / `.bias`; `transformers`' BertForMaskedLM /
-  BertForSequenceClassification load the folder and give the same outputs.
+  BertForSequenceClassification load the folder and give the same outputs. `export_folder`
+  adds the tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json,
+  special_tokens_map.json: the same ids as tinylm's tokenizer) and a model card, so that
+  `transformers.pipeline(task, model=folder)` needs no other file.
 - import: a Hugging Face BERT folder (config.json + model.safetensors; for example the published
   compact BERTs) becomes a tinylm masked-LM model. Pickled `pytorch_model.bin` files are refused.
-A model with a convolutional front-end has no Hugging Face equivalent and is not exported.
+A model with a convolutional front-end or pre-LN layers has no Hugging Face equivalent and is
+refused.
 """
 
 import json
@@ -24,11 +28,23 @@ from tinylm.model.bert import (
     BertForSequenceClassification,
     _check_state,
     init_weights,
+    load_pretrained,
+    model_folder,
 )
+from tinylm.model.card import model_card, run_folder
+from tinylm.tokenizer import SPECIAL_TOKENS, Tokenizer, tokenizer_for_model
 
 DECODER_WEIGHT = "cls.predictions.decoder.weight"
 DECODER_BIAS = "cls.predictions.decoder.bias"
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
+# Hugging Face's names for tinylm's special tokens (SPECIAL_TOKENS' order)
+SPECIAL_TOKEN_NAMES = dict(
+    zip(
+        ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"),
+        SPECIAL_TOKENS,
+        strict=True,
+    )
+)
 
 
 def hf_config(model: BertForMaskedLM | BertForSequenceClassification) -> dict:
@@ -58,13 +74,13 @@ def hf_config(model: BertForMaskedLM | BertForSequenceClassification) -> dict:
     if isinstance(model, BertForSequenceClassification):
         config["id2label"] = dict(enumerate(model.label_names))
         config["label2id"] = {name: i for i, name in enumerate(model.label_names)}
+        # softmax over the labels, as tinylm scores them (also for two labels)
+        config["problem_type"] = "single_label_classification"
     return config
 
 
-def export_hf(
-    model: BertForMaskedLM | BertForSequenceClassification, out_dir: str | os.PathLike
-) -> Path:
-    """Writes `model` as a Hugging Face BERT folder (config.json, model.safetensors)."""
+def check_exportable(model: BertForMaskedLM | BertForSequenceClassification) -> None:
+    """Refuses what Hugging Face's BERT cannot hold."""
     if model.config.conv_layers:
         raise TinylmError(
             "this model has a convolutional front-end, which Hugging Face's BERT cannot hold; "
@@ -74,6 +90,13 @@ def export_hf(
         raise TinylmError(
             "this model has pre-LN layers; Hugging Face's BERT is post-LN and cannot hold them"
         )
+
+
+def export_hf(
+    model: BertForMaskedLM | BertForSequenceClassification, out_dir: str | os.PathLike
+) -> Path:
+    """Writes `model` as a Hugging Face BERT folder (config.json, model.safetensors)."""
+    check_exportable(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
@@ -83,6 +106,56 @@ def export_hf(
     with atomic_path(out / "model.safetensors") as temporary:
         save_file(state, temporary, metadata={"format": "pt"})
     write_text(out / "config.json", json.dumps(hf_config(model), indent=2) + "\n")
+    return out
+
+
+def tokenizer_files(tokenizer: Tokenizer, max_length: int) -> dict[str, str]:
+    """Hugging Face's tokenizer files for `tokenizer`: its vocabulary, its whole pipeline as a
+    `tokenizers` file, and the settings `BertTokenizer` rebuilds the pipeline from (the same
+    lower-casing, accent stripping and Chinese-character splitting as tinylm's)."""
+    normalization = tokenizer.normalization()
+    config = {
+        "tokenizer_class": "BertTokenizer",
+        "do_lower_case": normalization["lowercase"],
+        "strip_accents": normalization["strip_accents"],
+        "tokenize_chinese_chars": normalization["handle_chinese_chars"],
+        "model_max_length": max_length,  # what `truncation=True` cuts texts to
+        "padding_side": "right",
+        "truncation_side": "right",
+        **SPECIAL_TOKEN_NAMES,
+    }
+    return {
+        "vocab.txt": "".join(token + "\n" for token in tokenizer.vocabulary()),
+        "tokenizer.json": tokenizer.to_json() + "\n",
+        "tokenizer_config.json": json.dumps(config, indent=2) + "\n",
+        "special_tokens_map.json": json.dumps(SPECIAL_TOKEN_NAMES, indent=2) + "\n",
+    }
+
+
+def export_folder(
+    source: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+) -> Path:
+    """The model of a run or model folder as a Hugging Face folder that `transformers` loads
+    alone: config and weights, the tokenizer files, and a model card (README.md). The tokenizer
+    is the model's own vocab.txt, else the data directory's (`tokenizer_for_model`)."""
+    model = load_pretrained(source)
+    check_exportable(model)  # before looking for a vocabulary it would not need
+    folder = model_folder(source)
+    tokenizer = tokenizer_for_model(folder, data_dir, max_length=model.config.max_length)
+    if tokenizer.vocab_size != model.config.vocab_size:
+        raise TinylmError(
+            f"the vocabulary has {tokenizer.vocab_size:,} tokens but the model in {folder} "
+            f"expects {model.config.vocab_size:,}: it is not the model's vocabulary"
+        )
+    out = export_hf(model, out_dir)
+    for name, text in tokenizer_files(tokenizer, model.config.max_length).items():
+        write_text(out / name, text)
+    run = run_folder(source)
+    name = Path(run or source).resolve().name
+    write_text(out / "README.md", model_card(model, run, name=name, location=str(out)))
     return out
 
 
