@@ -90,6 +90,16 @@ class Tokenizer:
         return fast.to_str(pretty=True)
 
 
+def tokenizer_from_json(text: str, max_length: int | None = DEFAULT_MAX_LENGTH) -> Tokenizer:
+    """The tokenizer of a `Tokenizer.to_json` text (an ONNX export carries one, so the file
+    alone classifies texts), truncating to `max_length`."""
+    try:
+        fast = _FastTokenizer.from_str(text)
+    except Exception as err:  # the library's own message says what is wrong
+        raise TinylmError(f"cannot read the stored tokenizer: {err}") from None
+    return Tokenizer(fast, max_length)
+
+
 def _bert_uncased_from_vocab(vocab_file: Path) -> _FastTokenizer:
     """The same pipeline as Hugging Face's BertTokenizerFast for bert-base-uncased."""
     vocab = WordPiece.read_file(str(vocab_file))

@@ -4,6 +4,10 @@ of one classifier or of a soft committee of several.
 A committee runs in two modes: `sequential` (members one after another) and `parallel`
 (members at once, one thread each: PyTorch releases the GIL inside its operations). Its output is
 the average of the members' probabilities, as in the paper's soft committee.
+
+With the ONNX engine (`onnx_latency`), the same texts also go through the model's ONNX export
+in ONNX Runtime (a committee: its one-graph export), with as many threads as PyTorch, in the same
+process and run, so the two engines' figures compare (`onnx_speedups`).
 """
 
 import time
@@ -100,3 +104,42 @@ def committee_latency(
                 batches,
             ),
         }
+
+
+def onnx_latency(
+    members: dict, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+) -> dict:
+    """`measure` of the ONNX export (checked against PyTorch, kept in memory) of the one
+    model, or of the committee of several as one graph."""
+    from tinylm.model.onnx import OnnxClassifier, build_onnx, require
+
+    data, difference = build_onnx(members)
+    figures = measure(OnnxClassifier(data), tokens, pad_id, examples, batches)
+    report = {
+        "onnxruntime": require("onnxruntime").__version__,
+        "max_difference": difference,
+    }
+    if len(members) > 1:
+        return {"committee": figures, **report}
+    return {"models": {next(iter(members)): figures}, **report}
+
+
+def onnx_speedups(report: dict) -> dict:
+    """PyTorch's batch-1 p50 over ONNX Runtime's (above 1: ONNX is faster) and ONNX Runtime's
+    batch-32 throughput over PyTorch's, for each model and for the committee against each of
+    PyTorch's modes."""
+    pairs = [
+        (name, report["models"][name], f) for name, f in report["onnx"].get("models", {}).items()
+    ]
+    if "committee" in report["onnx"]:
+        pairs += [
+            (f"committee ({mode})", torch_figures, report["onnx"]["committee"])
+            for mode, torch_figures in report["committee"].items()
+        ]
+    return {
+        name: {
+            "batch1_p50": t["p50_ms"] / o["p50_ms"],
+            "batch32_throughput": o["throughput_per_s"] / t["throughput_per_s"],
+        }
+        for name, t, o in pairs
+    }

@@ -45,6 +45,13 @@ def add_parser(commands, parent) -> None:
     p.add_argument("--task", default="agnews", help="texts: this task's test pool")
     p.add_argument("--examples", type=int, default=50, help="batch-1 calls timed")
     p.add_argument("--batches", type=int, default=5, help="batch-32 calls timed")
+    p.add_argument(
+        "--engine",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="onnx: also the ONNX export (a committee: as one graph) in ONNX Runtime, beside "
+        "PyTorch in the same run",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_latency)
 
@@ -156,12 +163,24 @@ def run_latency(args) -> int:
     pool = task.test_pool if task.test_pool is not None else task.train_pool
     tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(pool.texts[:LATENCY_TEXTS]))
     r = bench_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches)
-    lines = [f"{task.name} test texts, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads:"]
     rows = {**r["models"], **{f"committee ({k})": v for k, v in r.get("committee", {}).items()}}
+    if args.engine == "onnx":
+        from tinylm.bench.latency import onnx_latency, onnx_speedups
+
+        r["onnx"] = onnx_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches)
+        r["onnx_speedup"] = onnx_speedups(r)
+        onnx_rows = {**r["onnx"].get("models", {}), "committee": r["onnx"].get("committee")}
+        rows.update({f"onnx {k}": v for k, v in onnx_rows.items() if v is not None})
+    lines = [f"{task.name} test texts, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads:"]
     for name, f in rows.items():
         lines.append(
             f"  {name}: p50 {f['p50_ms']:.1f} ms, p90 {f['p90_ms']:.1f} ms (batch 1); "
             f"{f['throughput_per_s']:,.0f} examples/s (batch 32)"
+        )
+    for name, ratio in r.get("onnx_speedup", {}).items():
+        lines.append(
+            f"  {name}: PyTorch's batch-1 p50 over ONNX Runtime's {ratio['batch1_p50']:.2f}, "
+            f"ONNX Runtime's batch-32 throughput over PyTorch's {ratio['batch32_throughput']:.2f}"
         )
     _print(r, args.json, lines)
     return 0

@@ -36,12 +36,7 @@ def run_committee(args) -> int:
 
     if args.examples <= 0:
         raise TinylmError(f"--examples must be positive, got {args.examples}")
-    folders = [Path(m) for m in args.members]
-    for folder in folders:
-        if not folder.is_dir():
-            raise TinylmError(f"member folder {folder} does not exist")
-    if len({f.resolve() for f in folders}) < len(folders):
-        raise TinylmError("a member is listed twice")
+    folders = member_folders(args.members)
     config = _task_config(folders, args)
     loaded = {str(f): load_classifier(str(f), args.data_dir) for f in folders}
     members = {name: model for name, (model, _) in loaded.items()}
@@ -68,6 +63,17 @@ def run_committee(args) -> int:
     else:
         print(format_report(report))
     return 0
+
+
+def member_folders(members: list[str]) -> list[Path]:
+    """The committee's member folders, each existing and listed once."""
+    folders = [Path(m) for m in members]
+    for folder in folders:
+        if not folder.is_dir():
+            raise TinylmError(f"member folder {folder} does not exist")
+    if len({f.resolve() for f in folders}) < len(folders):
+        raise TinylmError("a member is listed twice")
+    return folders
 
 
 def _task_config(folders: list[Path], args) -> TaskConfig:

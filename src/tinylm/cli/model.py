@@ -8,6 +8,10 @@ from tinylm.model.accounting import parameter_counts, training_flops_per_token
 from tinylm.model.architectures import ARCHITECTURES, aliases_of
 
 LENGTH = 128
+ONNX_HELP = (
+    "an ONNX file of the classifier (or of the --members' committee) giving the class "
+    "probabilities, checked against PyTorch (docs/onnx.md)"
+)
 
 
 def add_parser(commands, parent) -> None:
@@ -20,15 +24,21 @@ def add_parser(commands, parent) -> None:
     p.set_defaults(run=run_arch_list)
 
     p = commands.add_parser(
-        "export", parents=[parent], help="write a model in Hugging Face's BERT format"
+        "export", parents=[parent], help="write a model in Hugging Face's BERT format or ONNX"
     )
-    p.add_argument("model_dir", help="a save_pretrained folder, or a run folder with model/")
     p.add_argument(
+        "model_dir", nargs="?", help="a save_pretrained folder, or a run folder with model/"
+    )
+    form = p.add_mutually_exclusive_group(required=True)
+    form.add_argument(
         "--hf",
-        required=True,
         metavar="OUT_DIR",
         help="where to write it, with its tokenizer and a model card (a model without its own "
         "vocab.txt takes the --data-dir vocabulary)",
+    )
+    form.add_argument("--onnx", metavar="OUT.onnx", help=ONNX_HELP)
+    p.add_argument(
+        "--members", nargs="+", metavar="DIR", help="a committee's run folders (with --onnx)"
     )
     p.set_defaults(run=run_export)
 
@@ -121,6 +131,12 @@ def run_arch_list(args) -> int:
 
 
 def run_export(args) -> int:
+    if args.onnx or args.members:
+        from tinylm.cli.onnx_export import run_export_onnx
+
+        return run_export_onnx(args)
+    if not args.model_dir:
+        raise TinylmError("give the model folder to export")
     from tinylm.model.hf import export_folder
 
     out = export_folder(args.model_dir, args.hf, data_dir=args.data_dir)

@@ -87,6 +87,13 @@ def add_parser(commands, parent) -> None:
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument("--file", help="one text per line ('-' reads standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object per text")
+    p.add_argument(
+        "--engine",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="torch (default): a run or model folder; onnx: an .onnx file of `tinylm export "
+        "--onnx`, in ONNX Runtime",
+    )
     p.set_defaults(run=run_predict)
 
 
@@ -288,11 +295,15 @@ def run_predict(args) -> int:
         texts += [line for line in split_lines(content) if line.strip()]
     if not texts:
         raise TinylmError("no text to classify: give TEXT arguments or --file")
-    model, tokenizer = load_classifier(args.model, args.data_dir)
-    tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
-    probabilities = predict_logits(
-        model, tokens, pad_id=tokenizer.pad_id, device=torch.device("cpu")
-    ).softmax(-1)
+    if args.engine == "onnx":
+        label_names, probabilities = _onnx_probabilities(args.model, texts, args.data_dir)
+    else:
+        model, tokenizer = load_classifier(args.model, args.data_dir)
+        tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
+        probabilities = predict_logits(
+            model, tokens, pad_id=tokenizer.pad_id, device=torch.device("cpu")
+        ).softmax(-1)
+        label_names = model.label_names
     for text, row in zip(texts, probabilities, strict=True):
         best = int(row.argmax())
         if args.json:
@@ -300,11 +311,26 @@ def run_predict(args) -> int:
                 json.dumps(
                     {
                         "text": text,
-                        "label": model.label_names[best],
-                        "probabilities": dict(zip(model.label_names, row.tolist(), strict=True)),
+                        "label": label_names[best],
+                        "probabilities": dict(zip(label_names, row.tolist(), strict=True)),
                     }
                 )
             )
         else:
-            print(f"{model.label_names[best]}\t{float(row[best]):.3f}\t{text}")
+            print(f"{label_names[best]}\t{float(row[best]):.3f}\t{text}")
     return 0
+
+
+def _onnx_probabilities(path: str, texts: list[str], data_dir_arg):
+    """(label names, probabilities) of an ONNX export: its graph already ends in the
+    probabilities, tokenized by the tokenizer it carries (else the data directory's)."""
+    from tinylm.data.token_cache import TokenizedTexts
+    from tinylm.model.onnx import OnnxClassifier
+    from tinylm.tokenizer import load_tokenizer
+
+    model = OnnxClassifier(path)
+    tokenizer = model.tokenizer(
+        lambda max_length: load_tokenizer(resolve_data_dir(data_dir_arg), max_length=max_length)
+    )
+    tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
+    return model.label_names, model.probabilities(tokens, tokenizer.pad_id)

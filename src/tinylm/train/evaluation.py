@@ -23,13 +23,27 @@ def predict_logits(
 ) -> torch.Tensor:
     """Logits (n, labels) in the order of `tokens`."""
     model.eval()
+    return in_length_order(
+        lambda ids, mask: model(ids.to(device), mask.to(device)).logits.float().cpu(),
+        tokens,
+        pad_id=pad_id,
+        width=model.num_labels,
+        batch_size=batch_size,
+    )
+
+
+def in_length_order(
+    score, tokens: TokenizedTexts, *, pad_id: int, width: int, batch_size: int = 64
+) -> torch.Tensor:
+    """`score(ids, mask)` -> (batch, width) on batches of texts sorted by length (little
+    padding), put back in the order of `tokens`: (n, width). Every engine scores this way
+    (PyTorch here, ONNX Runtime in model/onnx.py), so they see the same batches."""
     order = np.argsort(tokens.lengths, kind="stable")
-    out = torch.empty(len(tokens), model.num_labels)
+    out = torch.empty(len(tokens), width)
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         ids, mask = pad([tokens[i] for i in chosen], pad_id)
-        logits = model(ids.to(device), mask.to(device)).logits
-        out[torch.from_numpy(chosen)] = logits.float().cpu()
+        out[torch.from_numpy(chosen)] = torch.as_tensor(score(ids, mask)).float()
     return out
 
 
