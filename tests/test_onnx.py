@@ -184,6 +184,7 @@ def test_bad_input_is_refused_in_one_line(capsys, tmp_path, data_dir):
     refused("predict", tmp_path, "--engine", "onnx", "a text", says="a folder")
     (tmp_path / "garbage.onnx").write_bytes(b"not a model")
     refused("predict", tmp_path / "garbage.onnx", "--engine", "onnx", "text", says="cannot load")
+    refused("predict", tmp_path / "garbage.onnx", "text", says="add --engine onnx")
     refused("export", tmp_path / "nothing", "--onnx", out, says="no tinylm model")
     torch.manual_seed(0)
     BertForMaskedLM(tiny_config(data_dir, conv=False)).save_pretrained(tmp_path / "mlm")
@@ -222,3 +223,21 @@ def test_bench_latency_with_onnx_reports_both_engines(capsys, tmp_path, data_dir
         assert ratio["batch32_throughput"] == pytest.approx(
             onnx["throughput_per_s"] / torch_figures["throughput_per_s"]
         )
+
+
+def test_bench_latency_with_onnx_times_one_model_beside_torch(capsys, tmp_path, data_dir):
+    make_classifier(tmp_path / "m", data_dir, 0, conv=True)
+    code, stdout, err = cli(
+        capsys, "bench", "latency", "--members", tmp_path / "m" / "model", "--engine", "onnx",
+        "--examples", 3, "--batches", 1, "--data-dir", data_dir, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads(stdout)
+    name = str(tmp_path / "m" / "model")
+    assert set(r["onnx"]["models"]) == set(r["models"]) == set(r["onnx_speedup"]) == {name}
+    assert "committee" not in r and "committee" not in r["onnx"]
+    onnx, torch_figures = r["onnx"]["models"][name], r["models"][name]
+    assert 0 < onnx["p50_ms"] <= onnx["p90_ms"] and onnx["throughput_per_s"] > 0
+    assert r["onnx_speedup"][name]["batch1_p50"] == pytest.approx(
+        torch_figures["p50_ms"] / onnx["p50_ms"]
+    )

@@ -5,9 +5,9 @@ A committee runs in two modes: `sequential` (members one after another) and `par
 (members at once, one thread each: PyTorch releases the GIL inside its operations). Its output is
 the average of the members' probabilities, as in the paper's soft committee.
 
-With the ONNX engine (`onnx_latency`), the same texts also go through the model's ONNX export
-in ONNX Runtime (a committee: its one-graph export), with as many threads as PyTorch, in the same
-process and run, so the two engines' figures compare (`onnx_speedups`).
+With an ONNX export (`bench_latency(..., onnx=...)`), the same batches also go through it in
+ONNX Runtime (a committee: its one-graph export), with as many threads as PyTorch, the engines
+taking turns on every batch, so their figures compare (`onnx_speedups`).
 """
 
 import time
@@ -36,104 +36,115 @@ def _parallel(pool: ThreadPoolExecutor, members, ids, mask):
 
 
 @torch.no_grad()
-def _time(run, tokens: TokenizedTexts, pad_id: int, batch_size: int, batches: int) -> list[float]:
-    """Seconds per call of `run` on successive batches (after two warm-up calls)."""
+def _time(
+    runs: dict, tokens: TokenizedTexts, pad_id: int, batch_size: int, batches: int
+) -> dict[str, list[float]]:
+    """Seconds per call of each of `runs` on successive batches (after two warm-up calls). The
+    runs take turns on each batch, so a drift of the machine falls on all of them alike."""
     count = len(tokens)
-    seconds = []
+    seconds = {name: [] for name in runs}
     for i in range(batches + 2):
         chosen = [(i * batch_size + j) % count for j in range(batch_size)]
         ids, mask = pad([tokens[k] for k in chosen], pad_id)
-        start = time.perf_counter()
-        run(ids, mask)
-        if i >= 2:
-            seconds.append(time.perf_counter() - start)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run(ids, mask)
+            if i >= 2:
+                seconds[name].append(time.perf_counter() - start)
     return seconds
 
 
 def measure(run, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5) -> dict:
-    single = np.array(_time(run, tokens, pad_id, 1, examples)) * 1000
-    batched = _time(run, tokens, pad_id, 32, batches)
-    return {
-        "p50_ms": float(np.percentile(single, 50)),
-        "p90_ms": float(np.percentile(single, 90)),
-        "throughput_per_s": 32 * len(batched) / sum(batched) if batched else None,
-    }
+    return measure_together({"run": run}, tokens, pad_id, examples, batches)["run"]
+
+
+def measure_together(
+    runs: dict, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+) -> dict[str, dict]:
+    """`measure` of each of `runs` (name: run(ids, mask)), timed in turn on the same batches."""
+    singles = _time(runs, tokens, pad_id, 1, examples)
+    batched = _time(runs, tokens, pad_id, 32, batches)
+    report = {}
+    for name in runs:
+        single = np.array(singles[name]) * 1000
+        report[name] = {
+            "p50_ms": float(np.percentile(single, 50)),
+            "p90_ms": float(np.percentile(single, 90)),
+            "throughput_per_s": (
+                32 * len(batched[name]) / sum(batched[name]) if batched[name] else None
+            ),
+        }
+    return report
 
 
 def bench_latency(
-    members: dict, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+    members: dict,
+    tokens: TokenizedTexts,
+    pad_id: int,
+    examples: int = 50,
+    batches: int = 5,
+    onnx=None,
 ) -> dict:
-    """Figures for each model, and for the committee of all of them when there are several."""
+    """Figures for each model, and for the committee of all of them when there are several.
+    With `onnx` (model/onnx.py's OnnxClassifier of the one model, or of the committee of
+    several as one graph), its figures too, timed in turn with PyTorch's on the same batches,
+    and the ratios of the two engines' (`onnx_speedups`)."""
     models = list(members.values())
     for model in models:
         model.eval()
-    report = {
-        "models": {
-            name: measure(
-                lambda ids, mask, m=m: m(ids, mask).logits.softmax(-1),
-                tokens,
-                pad_id,
-                examples,
-                batches,
-            )
-            for name, m in members.items()
-        },
-        "mean_tokens": float(tokens.lengths.mean()),
-        "threads": torch.get_num_threads(),
-        "machine": machine(),
-    }
+    single = onnx is not None and len(models) == 1
+    report = {"models": {}}
+    for name, m in members.items():
+        runs = {"torch": lambda ids, mask, m=m: m(ids, mask).logits.softmax(-1)}
+        figures = measure_together(
+            {**runs, "onnx": onnx} if single else runs, tokens, pad_id, examples, batches
+        )
+        report["models"][name] = figures["torch"]
+        if single:
+            report["onnx"] = {"models": {name: figures["onnx"]}}
+    report.update(
+        mean_tokens=float(tokens.lengths.mean()), threads=torch.get_num_threads(), machine=machine()
+    )
     if len(models) > 1:
-        report["committee"] = committee_latency(models, tokens, pad_id, examples, batches)
+        others = {"onnx": onnx} if onnx is not None else None
+        figures = committee_latency(models, tokens, pad_id, examples, batches, others)
+        report["committee"] = {mode: figures[mode] for mode in ("sequential", "parallel")}
+        if onnx is not None:
+            report["onnx"] = {"committee": figures["onnx"]}
+    if onnx is not None:
+        report["onnx_speedup"] = onnx_speedups(report)
     return report
 
 
 def committee_latency(
-    models: list, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+    models: list,
+    tokens: TokenizedTexts,
+    pad_id: int,
+    examples: int = 50,
+    batches: int = 5,
+    others: dict | None = None,
 ) -> dict:
-    """`measure` of the soft committee, members run sequential and parallel."""
+    """`measure` of the soft committee, members run sequential and parallel; with `others`
+    (name: run), those too, the runs taking turns on every batch."""
     with ThreadPoolExecutor(max_workers=len(models)) as pool:
-        return {
-            "sequential": measure(
-                lambda ids, mask: _sequential(models, ids, mask), tokens, pad_id, examples, batches
-            ),
-            "parallel": measure(
-                lambda ids, mask: _parallel(pool, models, ids, mask),
-                tokens,
-                pad_id,
-                examples,
-                batches,
-            ),
+        runs = {
+            "sequential": lambda ids, mask: _sequential(models, ids, mask),
+            "parallel": lambda ids, mask: _parallel(pool, models, ids, mask),
         }
-
-
-def onnx_latency(
-    members: dict, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
-) -> dict:
-    """`measure` of the ONNX export (checked against PyTorch, kept in memory) of the one
-    model, or of the committee of several as one graph."""
-    from tinylm.model.onnx import OnnxClassifier, build_onnx, require
-
-    data, difference = build_onnx(members)
-    figures = measure(OnnxClassifier(data), tokens, pad_id, examples, batches)
-    report = {
-        "onnxruntime": require("onnxruntime").__version__,
-        "max_difference": difference,
-    }
-    if len(members) > 1:
-        return {"committee": figures, **report}
-    return {"models": {next(iter(members)): figures}, **report}
+        if others:
+            return measure_together({**runs, **others}, tokens, pad_id, examples, batches)
+        return {name: measure(run, tokens, pad_id, examples, batches) for name, run in runs.items()}
 
 
 def onnx_speedups(report: dict) -> dict:
     """PyTorch's batch-1 p50 over ONNX Runtime's (above 1: ONNX is faster) and ONNX Runtime's
-    batch-32 throughput over PyTorch's, for each model and for the committee against each of
-    PyTorch's modes."""
-    pairs = [
-        (name, report["models"][name], f) for name, f in report["onnx"].get("models", {}).items()
-    ]
-    if "committee" in report["onnx"]:
+    batch-32 throughput over PyTorch's, for the one model, or for the committee against each
+    of PyTorch's modes."""
+    onnx = report["onnx"]
+    pairs = [(name, report["models"][name], f) for name, f in onnx.get("models", {}).items()]
+    if "committee" in onnx:
         pairs += [
-            (f"committee ({mode})", torch_figures, report["onnx"]["committee"])
+            (f"committee ({mode})", torch_figures, onnx["committee"])
             for mode, torch_figures in report["committee"].items()
         ]
     return {

@@ -162,13 +162,17 @@ def run_latency(args) -> int:
     tokenizer = load_tokenizer(data_dir, max_length=max_length)
     pool = task.test_pool if task.test_pool is not None else task.train_pool
     tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(pool.texts[:LATENCY_TEXTS]))
-    r = bench_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches)
-    rows = {**r["models"], **{f"committee ({k})": v for k, v in r.get("committee", {}).items()}}
-    if args.engine == "onnx":
-        from tinylm.bench.latency import onnx_latency, onnx_speedups
+    onnx, checked = None, {}
+    if args.engine == "onnx":  # the export of the one model, or of the committee as one graph
+        from tinylm.model.onnx import OnnxClassifier, build_onnx, require
 
-        r["onnx"] = onnx_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches)
-        r["onnx_speedup"] = onnx_speedups(r)
+        data, difference = build_onnx(members)
+        onnx = OnnxClassifier(data)
+        checked = {"onnxruntime": require("onnxruntime").__version__, "max_difference": difference}
+    r = bench_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches, onnx)
+    rows = {**r["models"], **{f"committee ({k})": v for k, v in r.get("committee", {}).items()}}
+    if onnx is not None:
+        r["onnx"].update(checked)
         onnx_rows = {**r["onnx"].get("models", {}), "committee": r["onnx"].get("committee")}
         rows.update({f"onnx {k}": v for k, v in onnx_rows.items() if v is not None})
     lines = [f"{task.name} test texts, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads:"]

@@ -297,6 +297,8 @@ def run_predict(args) -> int:
         raise TinylmError("no text to classify: give TEXT arguments or --file")
     if args.engine == "onnx":
         label_names, probabilities = _onnx_probabilities(args.model, texts, args.data_dir)
+    elif Path(args.model).suffix == ".onnx" and Path(args.model).is_file():
+        raise TinylmError(f"{args.model} is an ONNX export: add --engine onnx")
     else:
         model, tokenizer = load_classifier(args.model, args.data_dir)
         tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
