@@ -15,6 +15,7 @@ from tokenizers.models import WordPiece
 
 from tinylm.data import layout
 from tinylm.errors import TinylmError
+from tinylm.paths import missing_data_message
 
 HUB_NAME = "bert-base-uncased"
 DEFAULT_MAX_LENGTH = 128
@@ -98,14 +99,15 @@ def load_tokenizer(
     """
     if vocab_file is None and data_dir is not None:
         candidate = Path(data_dir) / layout.VOCAB
-        if candidate.is_file() or hub_name is None:
+        if not candidate.is_file() and hub_name is None:
+            lacking = missing_data_message(Path(data_dir), [layout.VOCAB], ["tokenizer"])
+            raise TinylmError(f"tokenizer vocabulary not found: {lacking}")
+        if candidate.is_file():
             vocab_file = candidate
     if vocab_file is not None:
         vocab_file = Path(vocab_file)
         if not vocab_file.is_file():
-            raise TinylmError(
-                f"tokenizer vocabulary not found: {vocab_file} (`tinylm data fetch` downloads it)"
-            )
+            raise TinylmError(f"tokenizer vocabulary not found: {vocab_file}")
         try:
             fast = _bert_uncased_from_vocab(vocab_file)
         except TinylmError:

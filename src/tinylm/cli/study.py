@@ -11,8 +11,9 @@ from pathlib import Path
 
 from tinylm.cli.options import ConfigFlags
 from tinylm.config import ImplConfig
+from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.paths import resolve_cache_dir
 from tinylm.train.tensorboard import summary_writer_class
 
 IMPL_FLAGS = ConfigFlags(ImplConfig)
@@ -88,7 +89,9 @@ def run_study_command(args) -> int:
         summary_writer_class()  # said once, before any job, rather than by every job
     store = Store(
         args.runs,
-        data_dir=resolve_data_dir(args.data_dir),
+        data_dir=require_data(
+            args.data_dir, corpora=[preset.corpus], tasks=preset.tasks, preset=args.preset
+        ),
         cache_dir=resolve_cache_dir(args.cache_dir),
         impl=impl,
         progress=not args.quiet,

@@ -20,8 +20,9 @@ import torch
 from tinylm.cli.options import ConfigFlags, Flag, overlay
 from tinylm.config import TaskConfig, check_keys
 from tinylm.data.io import load_yaml, read_text, split_lines
+from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.paths import resolve_cache_dir
 from tinylm.train.config import DEFAULT_RECIPE, RECIPES, FinetuneConfig, PretrainConfig, with_recipe
 
 PRETRAIN_FLAGS = ConfigFlags(
@@ -136,7 +137,7 @@ def run_pretrain(args) -> int:
     file, command = _file_config(args, PretrainConfig, PRETRAIN_KEYS)
     values = overlay(file, PRETRAIN_FLAGS.values(args))
     config = PretrainConfig.from_dict(with_recipe(values, _recipe(args, command), "pretrain"))
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = require_data(args.data_dir, corpora=[config.corpus.name])
     summary = pretrain(
         config,
         out=_out(args, command),
@@ -172,7 +173,8 @@ def run_finetune(args) -> int:
     if values.get("init") is None and not (args.scratch or command.get("scratch")):
         raise TinylmError("give --init DIR (a pre-trained model) or --scratch")
     config = FinetuneConfig.from_dict(with_recipe(values, _recipe(args, command), "finetune"))
-    data_dir = resolve_data_dir(args.data_dir)  # the tokenizer lives there, even for user files
+    # the tokenizer lives there, even for user files
+    data_dir = require_data(args.data_dir, tasks=[config.task.name])
     summary = finetune(
         config,
         out=_out(args, command),
@@ -198,9 +200,7 @@ def load_classifier(path: str, data_dir_arg):
     if vocab.is_file():
         tokenizer = load_tokenizer(vocab_file=vocab, max_length=model.config.max_length)
     else:
-        tokenizer = load_tokenizer(
-            resolve_data_dir(data_dir_arg), max_length=model.config.max_length
-        )
+        tokenizer = load_tokenizer(require_data(data_dir_arg), max_length=model.config.max_length)
     return model.eval(), tokenizer
 
 
@@ -211,7 +211,9 @@ def sample_for(config: TaskConfig, label_names: list[str], tokenizer, args):
     from tinylm.data.tasks import is_task_file, load_task
 
     data_dir = (
-        None if is_task_file(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
+        None
+        if is_task_file(config.name) and not args.data_dir
+        else require_data(args.data_dir, tasks=[config.name])
     )
     task = load_task(config, data_dir)
     if task.label_names != label_names:
