@@ -7,7 +7,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # for `datagen`
 
 from datagen import make_data_dir
+from tinylm import paths
 from tinylm.paths import CACHE_DIR_ENV, DATA_DIR_ENV
+
+REAL_CACHE_ROOT = paths.cache_root  # before the autouse fixture below replaces it
 
 
 @pytest.fixture
@@ -23,9 +26,13 @@ def cache_dir(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
-    """Tests see no user data or cache unless they ask: the real-data dir is read once here."""
+    """Tests see no user data or cache unless they ask: the real-data dir is read once here,
+    and the default data folder is one of the test's own (not ~/.cache/tinylm/data; patched
+    rather than set through XDG_CACHE_HOME, which the Hugging Face libraries and matplotlib
+    read too)."""
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "default-cache"))
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(paths, "cache_root", lambda: tmp_path / "user-cache" / "tinylm")
 
 
 # Read at import, before the autouse fixture above hides them from each test.
@@ -45,9 +52,7 @@ def real_data_dir() -> Path:
 def real_cache_dir() -> Path:
     """The cache the real-data tests share: the user's (CI's) own, so 300k paragraphs are
     tokenized at most once per machine."""
-    from tinylm.paths import resolve_cache_dir
-
-    return resolve_cache_dir(USER_CACHE_DIR)
+    return Path(USER_CACHE_DIR).expanduser() if USER_CACHE_DIR else REAL_CACHE_ROOT()
 
 
 @pytest.fixture

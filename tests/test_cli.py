@@ -69,8 +69,9 @@ def test_data_check_reads_the_environment_variable(capsys, data_dir, monkeypatch
 
 
 def test_missing_data_directory(capsys, tmp_path):
-    code, _, err = run(capsys, "data", "check")
-    assert code == 2 and "no data directory" in err and "TINYLM_DATA_DIR" in err
+    code, _, err = run(capsys, "data", "check")  # nothing named, and no default folder
+    assert code == 2 and "no data:" in err and "TINYLM_DATA_DIR=DIR" in err
+    assert "`tinylm data fetch`" in err
     code, _, err = run(capsys, "data", "check", "--data-dir", str(tmp_path / "nowhere"))
     assert code == 2 and "nowhere does not exist" in err
 
@@ -219,8 +220,8 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith("tinylm: error: file not found")
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"tinylm: error: the data folder {tmp_path} lacks ")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_ctrl_c_names_the_command_that_goes_on(capsys, data_dir, tmp_path, monkeypatch):

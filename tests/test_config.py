@@ -174,9 +174,12 @@ def test_a_section_alone_gives_flat_flags_for_another_command():
         "precision",
         "compile",
         "threads",
+        "tensorboard",
     ]
     values = _parse(flags, "--precision", "fp32", "--compile", "--threads", "2")
     assert ImplConfig.from_dict(values) == ImplConfig(precision="fp32", compile=True, threads=2)
+    values = _parse(flags, "--tensorboard", "tb")
+    assert ImplConfig.from_dict(values) == ImplConfig(tensorboard="tb")
     assert ImplConfig.from_dict(_parse(flags)) == ImplConfig()
 
 

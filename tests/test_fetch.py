@@ -11,12 +11,14 @@ import json
 import os
 import socket
 import sys
+import threading
 import types
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tinylm import paths
 from tinylm.data import fetch as fetch_mod
 from tinylm.data import io as data_io
 from tinylm.data import layout
@@ -28,7 +30,9 @@ from tinylm.data.fetch import (
     write_fewrel_json,
     write_wikipedia,
 )
+from tinylm.data.needs import missing, preset_needs
 from tinylm.errors import TinylmError
+from tinylm.study.presets import PRESETS
 
 
 def _words(n: int, word: str = "word") -> str:
@@ -499,6 +503,148 @@ def test_error_mid_stream_leaves_no_partial_file(monkeypatch, tmp_path, online):
     with pytest.raises(TinylmError, match="downloading wikipedia failed: stream interrupted"):
         fetch(tmp_path, only=["wikipedia"], progress=False)
     assert _files(tmp_path) == ["wikipedia"]
+
+
+# ---------------------------------------------------------------- a preset's data (make demo)
+
+
+def _cli(capsys, *argv):
+    from tinylm.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+DEMO_FILES = (layout.VOCAB, layout.WIKIPEDIA, layout.AGNEWS_TRAIN, layout.AGNEWS_TEST)
+AG_NEWS_FILES = (layout.AGNEWS_TRAIN, layout.AGNEWS_TEST, layout.AGNEWS_CLASSES)
+
+
+def _offline_by_variable(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return "HF_HUB_OFFLINE is set (offline mode)"
+
+
+def _offline_by_probe(monkeypatch):
+    monkeypatch.setattr(fetch_mod, "internet_reachable", _probe_false)
+    return "cannot reach huggingface.co:443"
+
+
+@pytest.mark.parametrize("offline", [_offline_by_variable, _offline_by_probe])
+def test_a_preset_fetch_offline_stops_at_once_naming_both_ways_out(capsys, monkeypatch, offline):
+    reason = offline(monkeypatch)
+    default = paths.default_data_dir()  # TINYLM_DATA_DIR unset, as for a first `make demo`
+    code, out, err = _cli(capsys, "data", "fetch", "--for-preset", "demo")
+    assert code == 2 and out == ""
+    [line] = err.strip().splitlines()
+    assert reason in line
+    assert f"the data folder {default} lacks {', '.join(DEMO_FILES)}" in line
+    assert "that preset demo reads" in line
+    assert "set TINYLM_DATA_DIR=DIR (or pass --data-dir DIR)" in line
+    assert "run `tinylm data fetch --for-preset demo` once online" in line
+    assert not default.exists()  # nothing written
+
+
+def test_a_preset_fetch_with_nothing_missing_needs_no_network(
+    capsys, monkeypatch, data_dir, tmp_path
+):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(fetch_mod, "internet_reachable", _probe_raises)  # never called
+    preset = tmp_path / "tiny.yaml"  # what the tiny data holds: 150 of its 200 paragraphs
+    fields = {"arch": "bert1-a3", "tasks": ["agnews"], "seeds": 1, "gap_ws": 100}
+    fields |= {"ws_grid": [50, 100], "pretrain": {}, "finetune": {}}
+    preset.write_text(json.dumps({**fields, "recipe": {"val_paragraphs": 50}}))
+    before = _files(data_dir)
+    code, out, err = _cli(capsys, "data", "fetch", "--for-preset", preset, "--data-dir", data_dir)
+    assert code == 0, err
+    assert out.strip() == f"{data_dir} holds what preset tiny reads: nothing to fetch"
+    assert _files(data_dir) == before
+
+
+def test_a_preset_fetch_downloads_only_what_is_missing(capsys, monkeypatch, online):
+    default = paths.default_data_dir()
+    (default / layout.VOCAB).parent.mkdir(parents=True)
+    (default / layout.VOCAB).write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n")
+    streamed = []
+
+    def articles():
+        for i in range(10**9):
+            streamed.append(i)
+            yield {"id": str(i), "title": f"T{i}", "text": f"{LONG_A}\n{LONG_B}"}
+
+    agnews = {
+        split: FakeSplit([{"text": f"{split} news", "label": 1}], fetch_mod.AGNEWS.classes)
+        for split in ("train", "test")
+    }
+    loaded = []
+
+    def load_dataset(name, *args, **kwargs):
+        loaded.append(name)
+        return articles() if name == "wikimedia/wikipedia" else {"fancyzhx/ag_news": agnews}[name]
+
+    _install_fake_module(monkeypatch, "datasets", load_dataset=load_dataset)
+    # the tokenizer is there: the hub's vocabulary is never asked for
+    _install_fake_module(monkeypatch, "huggingface_hub", hf_hub_download=_probe_raises)
+    code, out, err = _cli(capsys, "data", "fetch", "--for-preset", "demo", "--quiet")
+    assert code == 0, err
+    assert loaded == ["wikimedia/wikipedia", "fancyzhx/ag_news"]  # no DBpedia, no FewRel
+    assert out.splitlines() == [f"wrote {default / f}" for f in (layout.WIKIPEDIA, *AG_NEWS_FILES)]
+    # the paragraphs the demo reads (Ws 5,000 and 1,000 held out), two per article
+    paragraphs = _read_jsonl_gz(default / layout.WIKIPEDIA)
+    assert len(paragraphs) == 6_000 and len(streamed) == 3_000
+    assert missing(default, preset_needs(PRESETS["demo"])) == {}
+
+
+def test_a_wikipedia_too_small_for_the_preset_is_fetched_again(capsys, monkeypatch, data_dir):
+    """A demo download (6,000 paragraphs) does not hold what the cpu preset reads."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, _, err = _cli(capsys, "data", "fetch", "--for-preset", "smoke", "--data-dir", data_dir)
+    assert code == 2  # the tiny corpus's 200 paragraphs are not smoke's 700
+    assert f"the data folder {data_dir} holds 200 of the 700 Wikipedia paragraphs" in err
+    assert f"`tinylm data fetch --for-preset smoke --data-dir {data_dir}`" in err
+    assert "lacks" not in err  # every file is there
+
+
+def test_only_and_for_preset_are_one_or_the_other(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _cli(capsys, "data", "fetch", "--only", "agnews", "--for-preset", "demo")
+    assert exit_.value.code == 2
+
+
+def test_write_wikipedia_paragraph_limit_stops_reading_the_stream(tmp_path):
+    read = []
+
+    def endless():
+        for i in range(10**9):
+            read.append(i)
+            yield {"id": str(i), "title": f"T{i}", "text": f"{LONG_A}\n{LONG_B}"}
+
+    counted = []
+    path = tmp_path / "p.jsonl.gz"
+    assert write_wikipedia(path, endless(), 10**6, paragraphs=5, written=counted.append) == 5
+    assert [(r["article_id"], r["para_index"]) for r in _read_jsonl_gz(path)] == [
+        (0, 0),
+        (0, 1),
+        (1, 0),
+        (1, 1),
+        (2, 0),
+    ]
+    assert len(read) == 3 and counted == [1] * 5
+
+
+def test_a_probe_whose_lookup_hangs_gives_up_at_its_timeout(monkeypatch):
+    """create_connection's timeout does not bound the name lookup; the probe's does."""
+    release = threading.Event()
+
+    def hanging(address, timeout):
+        release.wait()  # a DNS lookup that does not answer
+        raise OSError("no answer")
+
+    monkeypatch.setattr(socket, "create_connection", hanging)
+    try:
+        assert fetch_mod.internet_reachable(timeout=0.05) is False
+    finally:
+        release.set()
 
 
 # ---------------------------------------------------------------- against the real files

@@ -2,12 +2,13 @@
 
 Package map (one job per module):
   errors.py          the one exception type the CLI turns into "exit 2, no traceback"
-  paths.py           where data and caches live (TINYLM_DATA_DIR, TINYLM_CACHE_DIR)
+  paths.py           where data and caches live (TINYLM_DATA_DIR, TINYLM_CACHE_DIR, else
+                     under ~/.cache/tinylm), and the message when data is missing
   config.py          typed, self-validating configuration dataclasses
   tokenizer.py       bert-base-uncased WordPiece through the `tokenizers` library
   provenance.py      the git commit that produced a figure
   data/              the data layer: file layout, readers, token cache, corpora, tasks,
-                     balanced sampling, `data check` and `data fetch`
+                     balanced sampling, what a command needs, `data check` and `data fetch`
   model/             the BERT model in one file, named architectures, FLOP and parameter
                      accounting, Hugging Face conversion
   train/             pre-training, fine-tuning, evaluation and what they share

@@ -351,8 +351,20 @@ class ImplConfig(Config):
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; weights stay fp32)
     compile: bool = False  # torch.compile the model
     threads: int | None = None  # CPU threads; None: PyTorch's default
+    # Where a run also writes its metrics (train/tensorboard.py); where it writes never
+    # changes what it computes.
+    tensorboard: str | None = dataclasses.field(
+        default=None,
+        metadata={
+            "metavar": "DIR",
+            "help": "also write the scalars of metrics.jsonl to TensorBoard, in DIR/<run "
+            "folder's name>/ (needs pip install 'tinylm[tensorboard]')",
+        },
+    )
 
     def validate(self):
+        if self.tensorboard is not None and not self.tensorboard.strip():
+            raise ConfigError("tensorboard", "must name a folder")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError("device", f"expected auto, cpu or cuda, got {self.device!r}")
         if self.precision not in ("auto", "fp32", "bf16"):

@@ -15,7 +15,7 @@ from tokenizers.models import WordPiece
 
 from tinylm.data import layout
 from tinylm.errors import TinylmError
-from tinylm.paths import DATA_DIR_ENV
+from tinylm.paths import chosen_data_dir, missing_data_message
 
 HUB_NAME = "bert-base-uncased"
 DEFAULT_MAX_LENGTH = 128
@@ -134,14 +134,15 @@ def load_tokenizer(
     """
     if vocab_file is None and data_dir is not None:
         candidate = Path(data_dir) / layout.VOCAB
-        if candidate.is_file() or hub_name is None:
+        if not candidate.is_file() and hub_name is None:
+            lacking = missing_data_message(Path(data_dir), [layout.VOCAB], ["tokenizer"])
+            raise TinylmError(f"tokenizer vocabulary not found: {lacking}")
+        if candidate.is_file():
             vocab_file = candidate
     if vocab_file is not None:
         vocab_file = Path(vocab_file)
         if not vocab_file.is_file():
-            raise TinylmError(
-                f"tokenizer vocabulary not found: {vocab_file} (`tinylm data fetch` downloads it)"
-            )
+            raise TinylmError(f"tokenizer vocabulary not found: {vocab_file}")
         try:
             fast = _bert_uncased_from_vocab(vocab_file)
         except TinylmError:
@@ -165,17 +166,15 @@ def tokenizer_for_model(
     max_length: int | None = DEFAULT_MAX_LENGTH,
 ) -> Tokenizer:
     """The tokenizer a saved model was trained with: the vocab.txt in its folder (fine-tuning
-    keeps one), else the data directory's (`data_dir`, else $TINYLM_DATA_DIR) bert-base-uncased
-    vocabulary; pre-training runs keep no copy of theirs."""
+    keeps one), else the data folder's (paths.chosen_data_dir) bert-base-uncased vocabulary;
+    pre-training runs keep no copy of theirs."""
     shipped = Path(model_dir) / MODEL_VOCAB
     if shipped.is_file():
         return load_tokenizer(vocab_file=shipped, max_length=max_length)
-    chosen = data_dir if data_dir not in (None, "") else os.environ.get(DATA_DIR_ENV)
-    vocab = Path(chosen).expanduser() / layout.VOCAB if chosen else None
-    if vocab is None or not vocab.is_file():
-        where = f"and {vocab} does not exist" if vocab else f"and {DATA_DIR_ENV} is not set"
+    folder = chosen_data_dir(data_dir)
+    if not (folder / layout.VOCAB).is_file():
         raise TinylmError(
-            f"no vocabulary for the model in {model_dir}: it has no {MODEL_VOCAB} {where}; "
-            f"pass --data-dir DIR, a data directory holding {layout.VOCAB}"
+            f"the model in {model_dir} has no {MODEL_VOCAB}, and "
+            + missing_data_message(folder, [layout.VOCAB], ["tokenizer"])
         )
-    return load_tokenizer(vocab_file=vocab, max_length=max_length)
+    return load_tokenizer(vocab_file=folder / layout.VOCAB, max_length=max_length)

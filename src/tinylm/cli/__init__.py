@@ -1,7 +1,8 @@
 """The `tinylm` command line.
 
-Every command accepts --data-dir (falling back to $TINYLM_DATA_DIR) and --cache-dir (falling
-back to $TINYLM_CACHE_DIR, then ~/.cache/tinylm). Exit status: 0 on success, 2 on bad input
+Every command accepts --data-dir (falling back to $TINYLM_DATA_DIR, then
+~/.cache/tinylm/data) and --cache-dir (falling back to $TINYLM_CACHE_DIR, then
+~/.cache/tinylm; paths.py). Exit status: 0 on success, 2 on bad input
 or missing data, with a one-line message on stderr and no traceback.
 """
 
@@ -32,7 +33,9 @@ def common_options() -> argparse.ArgumentParser:
     """Options every command takes (a parent parser, so they go after the command name)."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--data-dir", metavar="DIR", help="data directory (default: $TINYLM_DATA_DIR)"
+        "--data-dir",
+        metavar="DIR",
+        help="data directory (default: $TINYLM_DATA_DIR, else ~/.cache/tinylm/data)",
     )
     parent.add_argument(
         "--cache-dir",

@@ -6,8 +6,9 @@ each report carries the machine, date and commit it was measured on.
 
 import json
 
+from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.paths import resolve_cache_dir
 
 LATENCY_TEXTS = 2000  # the first texts of the test pool, in file order
 
@@ -117,9 +118,11 @@ def _training_bench(args, bench, extra: dict, lines) -> int:
     from tinylm.model.architectures import canonical_name, get_architecture
 
     _check_timing(args)
+    # pre-training reads Wikipedia; fine-tuning, its task
+    reads = {"tasks": [extra["task"]]} if "task" in extra else {"corpora": ["wikipedia"]}
     r = bench(
         get_architecture(args.arch),
-        data_dir=resolve_data_dir(args.data_dir),
+        data_dir=require_data(args.data_dir, **reads),
         cache_dir=resolve_cache_dir(args.cache_dir),
         device=args.device,
         precision=args.precision,
@@ -146,7 +149,7 @@ def run_latency(args) -> int:
 
     if args.examples < 1 or args.batches < 1:
         raise TinylmError("--examples and --batches must be positive")
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = require_data(args.data_dir, tasks=[args.task])
     task = load_task(TaskConfig(name=args.task), data_dir)
     if args.arch:
         torch.manual_seed(0)
@@ -199,7 +202,7 @@ def run_scaling(args) -> int:
         raise TinylmError("--steps must be positive")
     own = bench_pretrain(
         get_architecture(args.arch),
-        data_dir=resolve_data_dir(args.data_dir),
+        data_dir=require_data(args.data_dir, corpora=["wikipedia"]),
         cache_dir=resolve_cache_dir(args.cache_dir),
         reference=False,
         ws=args.ws,

@@ -8,8 +8,9 @@ import numpy as np
 
 from tinylm.cli.overlap import add_task_sample_options, task_sample_config
 from tinylm.config import CORPUS_SEED, CorpusConfig
+from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.paths import resolve_cache_dir
 
 
 def add_parser(commands, parent) -> None:
@@ -54,7 +55,7 @@ def run_select(args) -> int:
     pool_config = CorpusConfig(
         name=args.corpus, ws=args.size, seed=args.corpus_seed, lead_only=args.lead_only
     )
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = require_data(args.data_dir, corpora=[args.corpus], tasks=[args.task])
     cache_dir = resolve_cache_dir(args.cache_dir)
     tokenizer = load_tokenizer(data_dir)
     specials = (tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id)

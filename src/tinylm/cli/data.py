@@ -1,7 +1,6 @@
 """`tinylm data ...`: check, fetch, and inspect corpora and task samples."""
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -11,11 +10,25 @@ from tinylm.cli.options import ConfigFlags, Flag
 from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
 from tinylm.data.check import check_data, format_report
 from tinylm.data.corpus import WIKIPEDIA, load_corpus
+from tinylm.data.needs import (
+    datasets_of,
+    files_of,
+    missing,
+    preset_needs,
+    require_data,
+    wikipedia_paragraphs,
+)
 from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.data.user_data import is_user_task
 from tinylm.errors import TinylmError
-from tinylm.paths import DATA_DIR_ENV, resolve_cache_dir, resolve_data_dir
+from tinylm.paths import (
+    default_data_dir,
+    fetch_command,
+    named_data_dir,
+    resolve_cache_dir,
+    resolve_data_dir,
+)
 from tinylm.tokenizer import DEFAULT_MAX_LENGTH, load_tokenizer
 
 FETCHABLE = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
@@ -37,9 +50,18 @@ def add_parser(commands, parent) -> None:
     p.set_defaults(run=run_check)
 
     p = sub.add_parser(
-        "fetch", parents=[parent], help="download the official datasets (needs internet)"
+        "fetch",
+        parents=[parent],
+        help="download the official datasets (needs internet) into the data folder",
     )
-    p.add_argument("--only", nargs="+", choices=FETCHABLE, help="fetch only these datasets")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--only", nargs="+", choices=FETCHABLE, help="fetch only these datasets")
+    which.add_argument(
+        "--for-preset",
+        metavar="PRESET",
+        help="fetch only what a study preset (e.g. demo) reads and the data folder lacks: "
+        "nothing when it has it all; of Wikipedia, the paragraphs its studies read",
+    )
     p.add_argument(
         "--wiki-articles",
         type=int,
@@ -92,27 +114,51 @@ def run_check(args) -> int:
 def run_fetch(args) -> int:
     from tinylm.data.fetch import fetch  # imports the hub libraries: only when fetching
 
-    chosen = args.data_dir or os.environ.get(DATA_DIR_ENV)
-    if not chosen:
-        raise TinylmError(f"fetch needs a target: pass --data-dir DIR or set {DATA_DIR_ENV}")
     if args.wiki_articles <= 0:
         raise TinylmError(f"--wiki-articles must be positive, got {args.wiki_articles}")
-    written = fetch(
-        Path(chosen).expanduser(),
-        only=args.only,
-        wiki_articles=args.wiki_articles,
-        progress=not args.quiet,
-    )
+    target = named_data_dir(args.data_dir) or default_data_dir()
+    options = {"only": args.only}
+    if args.for_preset is not None:
+        options = _preset_fetch(args.for_preset, target)
+        if options is None:
+            return 0
+    written = fetch(target, wiki_articles=args.wiki_articles, progress=not args.quiet, **options)
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _preset_fetch(spec: str, target: Path) -> dict | None:
+    """fetch's options for what preset `spec` reads and `target` lacks; None (said) when it
+    lacks nothing."""
+    from tinylm.study.presets import get_preset
+
+    preset = get_preset(spec)
+    needs = preset_needs(preset)
+    lacking = missing(target, needs)
+    problems = [f"lacks {', '.join(files_of(lacking))}"] if lacking else []
+    paragraphs = preset.corpus_paragraphs
+    if "wikipedia" in needs and "wikipedia" not in lacking:
+        held = wikipedia_paragraphs(target, paragraphs)
+        if held < paragraphs:  # a smaller preset's download: fetched again, larger
+            lacking["wikipedia"] = []
+            problems.append(f"holds {held:,} of the {paragraphs:,} Wikipedia paragraphs")
+    if not lacking:
+        print(f"{target} holds what preset {preset.name} reads: nothing to fetch")
+        return None
+    return {
+        "only": datasets_of(lacking),
+        "wiki_paragraphs": paragraphs,
+        "why": f"the data folder {target} {' and '.join(problems)} that preset {preset.name} reads",
+        "again": fetch_command(target, "--for-preset", spec),
+    }
 
 
 def run_corpus(args) -> int:
     config = CorpusConfig(
         name=args.name, ws=args.ws, seed=args.corpus_seed, lead_only=args.lead_only
     )  # validated before any work
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = require_data(args.data_dir, corpora=[config.name])
     tokenizer = load_tokenizer(data_dir, max_length=args.max_length)
     started = time.perf_counter()  # the whole load: hashing the source, then cache or tokenize
     corpus = load_corpus(
@@ -162,8 +208,8 @@ def run_task(args) -> int:
     # A user file needs no data directory; when one is given (or set), it also provides
     # the tokenizer, and the sample's token lengths are shown.
     data_dir = None
-    if not is_user_task(args.name) or args.data_dir or os.environ.get(DATA_DIR_ENV):
-        data_dir = resolve_data_dir(args.data_dir)
+    if not is_user_task(args.name) or named_data_dir(args.data_dir):
+        data_dir = require_data(args.data_dir, tasks=[args.name])
     started = time.perf_counter()
     task = load_task(config, data_dir)
     sample = sample_task(task, config)

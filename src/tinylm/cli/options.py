@@ -140,7 +140,8 @@ def _options(config, prefix: str, flags, skip, defaults) -> Iterable[_Option]:
                 name, text = "no-" + name, f"turn off: {text}" if text else "turn off"
             kwargs.update(action="store_const", const=not default)
         else:
-            kwargs.update(_value_kwargs(path, kind, spec.metavar or name.upper().replace("-", "_")))
+            metavar = spec.metavar or field.metadata.get("metavar") or name.upper()
+            kwargs.update(_value_kwargs(path, kind, metavar.replace("-", "_")))
             if default is not None and section is None and spec.help is None:
                 text = f"{text} (default: {default})".strip()
         if "choices" in field.metadata:  # shown as {a,b}, in place of a metavar

@@ -4,7 +4,8 @@ covers (analysis/overlap.py defines every figure)."""
 import json
 
 from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.data.needs import require_data
+from tinylm.paths import resolve_cache_dir
 
 
 def add_parser(commands, parent) -> None:
@@ -59,7 +60,7 @@ def run_overlap(args) -> int:
         CorpusConfig(name=args.corpus, ws=ws, seed=args.corpus_seed, lead_only=args.lead_only)
         for ws in args.ws
     ]  # validated before any work
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = require_data(args.data_dir, corpora=[args.corpus], tasks=[task_config.name])
     cache_dir = resolve_cache_dir(args.cache_dir)
     tokenizer = load_tokenizer(data_dir)
     specials = (tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id)

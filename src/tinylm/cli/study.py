@@ -11,8 +11,10 @@ from pathlib import Path
 
 from tinylm.cli.options import ConfigFlags
 from tinylm.config import ImplConfig
+from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.paths import resolve_cache_dir
+from tinylm.train.tensorboard import summary_writer_class
 
 IMPL_FLAGS = ConfigFlags(ImplConfig)
 
@@ -58,7 +60,7 @@ def add_parser(commands, parent) -> None:
         default=1,
         help="jobs run at once, one process each (default 1; on a CPU, e.g. one per core)",
     )
-    IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads: how jobs run
+    IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads, --tensorboard
     p.set_defaults(run=run_study_command)
 
 
@@ -83,9 +85,13 @@ def run_study_command(args) -> int:
         raise TinylmError(f"--seeds must be positive, got {args.seeds}")
     preset = get_preset(args.preset).with_options(seeds=args.seeds, tasks=args.tasks)
     impl = ImplConfig.from_dict(IMPL_FLAGS.values(args))
+    if impl.tensorboard is not None:
+        summary_writer_class()  # said once, before any job, rather than by every job
     store = Store(
         args.runs,
-        data_dir=resolve_data_dir(args.data_dir),
+        data_dir=require_data(
+            args.data_dir, corpora=[preset.corpus], tasks=preset.tasks, preset=args.preset
+        ),
         cache_dir=resolve_cache_dir(args.cache_dir),
         impl=impl,
         progress=not args.quiet,

@@ -2,7 +2,7 @@
 
 import json
 
-from tinylm.paths import resolve_data_dir
+from tinylm.data.needs import require_data
 from tinylm.tokenizer import DEFAULT_MAX_LENGTH, load_tokenizer
 
 
@@ -17,7 +17,7 @@ def add_parser(commands, parent) -> None:
 
 
 def run(args) -> int:
-    tokenizer = load_tokenizer(resolve_data_dir(args.data_dir), max_length=args.max_length)
+    tokenizer = load_tokenizer(require_data(args.data_dir), max_length=args.max_length)
     for text in args.texts:
         ids = tokenizer.encode(text)
         pieces = [tokenizer.id_to_token(i) for i in ids]

@@ -20,8 +20,9 @@ import torch
 from tinylm.cli.options import ConfigFlags, Flag, overlay
 from tinylm.config import TaskConfig, check_keys
 from tinylm.data.io import load_yaml, read_text, split_lines
+from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
-from tinylm.paths import resolve_cache_dir, resolve_data_dir
+from tinylm.paths import resolve_cache_dir
 from tinylm.train.config import DEFAULT_RECIPE, RECIPES, FinetuneConfig, PretrainConfig, with_recipe
 
 PRETRAIN_FLAGS = ConfigFlags(
@@ -150,7 +151,7 @@ def run_pretrain(args) -> int:
     file, command = _file_config(args, PretrainConfig, PRETRAIN_KEYS)
     values = overlay(file, PRETRAIN_FLAGS.values(args))
     config = PretrainConfig.from_dict(with_recipe(values, _recipe(args, command), "pretrain"))
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = require_data(args.data_dir, corpora=[config.corpus.name])
     summary = pretrain(
         config,
         out=_out(args, command),
@@ -190,7 +191,8 @@ def run_finetune(args) -> int:
     if values.get("init") is None and not (args.scratch or command.get("scratch")):
         raise TinylmError("give --init DIR (a pre-trained model) or --scratch")
     config = FinetuneConfig.from_dict(with_recipe(values, _recipe(args, command), "finetune"))
-    data_dir = resolve_data_dir(args.data_dir)  # the tokenizer lives there, even for user files
+    # the tokenizer lives there, even for user files
+    data_dir = require_data(args.data_dir, tasks=[config.task.name])
     summary = finetune(
         config,
         out=_out(args, command),
@@ -206,20 +208,15 @@ def run_finetune(args) -> int:
 
 
 def load_classifier(path: str, data_dir_arg):
-    from tinylm.model.bert import BertForSequenceClassification, load_pretrained
-    from tinylm.tokenizer import load_tokenizer
+    from tinylm.model.bert import BertForSequenceClassification, load_pretrained, model_folder
+    from tinylm.tokenizer import tokenizer_for_model
 
     model = load_pretrained(path)
     if not isinstance(model, BertForSequenceClassification):
         raise TinylmError(f"{path} holds a {model.kind} model, not a classifier")
-    folder = Path(path) / "model" if (Path(path) / "model").is_dir() else Path(path)
-    vocab = folder / "vocab.txt"
-    if vocab.is_file():
-        tokenizer = load_tokenizer(vocab_file=vocab, max_length=model.config.max_length)
-    else:
-        tokenizer = load_tokenizer(
-            resolve_data_dir(data_dir_arg), max_length=model.config.max_length
-        )
+    tokenizer = tokenizer_for_model(
+        model_folder(path), data_dir_arg, max_length=model.config.max_length
+    )
     return model.eval(), tokenizer
 
 
@@ -231,7 +228,9 @@ def sample_for(config: TaskConfig, label_names: list[str], tokenizer, args):
     from tinylm.data.user_data import is_user_task
 
     data_dir = (
-        None if is_user_task(config.name) and not args.data_dir else resolve_data_dir(args.data_dir)
+        None
+        if is_user_task(config.name) and not args.data_dir
+        else require_data(args.data_dir, tasks=[config.name])
     )
     task = load_task(config, data_dir)
     if task.label_names != label_names:
@@ -332,7 +331,7 @@ def _onnx_probabilities(path: str, texts: list[str], data_dir_arg):
 
     model = OnnxClassifier(path)
     tokenizer = model.tokenizer(
-        lambda max_length: load_tokenizer(resolve_data_dir(data_dir_arg), max_length=max_length)
+        lambda max_length: load_tokenizer(require_data(data_dir_arg), max_length=max_length)
     )
     tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
     return model.label_names, model.probabilities(tokens, tokenizer.pad_id)

@@ -16,6 +16,7 @@ import numpy as np
 from tinylm.config import TaskConfig
 from tinylm.data import layout
 from tinylm.data.io import iter_jsonl
+from tinylm.data.needs import NEEDS
 from tinylm.data.sampling import sample_task
 from tinylm.data.tasks import TASKS, TaskData, deduplicate
 from tinylm.errors import TinylmError
@@ -156,13 +157,8 @@ def _check_task(data_dir: Path, name: str) -> dict:
         # deduplication and sampling as load_task, to tell whether a study can run.
         task = TASKS[name](data_dir, config)
     except TinylmError as err:
-        relpaths = {
-            "agnews": [layout.AGNEWS_TRAIN, layout.AGNEWS_TEST],
-            "dbpedia": [layout.DBPEDIA_TRAIN, layout.DBPEDIA_TEST],
-            "fewrel": [layout.FEWREL_TRAIN],
-            "fewrel-val": [layout.FEWREL_VAL],
-        }[name]
-        present = {rel: {"present": (data_dir / rel).is_file()} for rel in relpaths}
+        official = NEEDS[name].alternatives[0]
+        present = {rel: {"present": (data_dir / rel).is_file()} for rel in official}
         status = "missing" if not any(f["present"] for f in present.values()) else "broken"
         return _entry(status, present, str(err))
     files = _task_files(task)

@@ -21,6 +21,7 @@ from tinylm.data.io import file_sha256, iter_jsonl, read_text, split_lines
 from tinylm.data.token_cache import CacheInfo, TokenizedTexts, tokenize_cached
 from tinylm.errors import TinylmError
 from tinylm.files import atomic_open
+from tinylm.paths import missing_data_message
 from tinylm.tokenizer import Tokenizer
 
 WIKIPEDIA = "wikipedia"
@@ -95,9 +96,8 @@ def corpus_source(name: str, data_dir: str | os.PathLike | None) -> Path:
             raise TinylmError("the wikipedia corpus needs a data directory")
         path = Path(data_dir) / layout.WIKIPEDIA
         if not path.is_file():
-            raise TinylmError(
-                f"wikipedia corpus not found: {path} (`tinylm data fetch` downloads it)"
-            )
+            lacking = missing_data_message(Path(data_dir), [layout.WIKIPEDIA], ["wikipedia"])
+            raise TinylmError(f"wikipedia corpus not found: {lacking}")
         return path
     path = Path(name).expanduser()
     if not path.name.endswith(CORPUS_SUFFIXES):

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -95,21 +96,31 @@ def fetch(
     *,
     only: list[str] | None = None,
     wiki_articles: int = 150_000,
+    wiki_paragraphs: int | None = None,
     progress: bool = True,
+    why: str = "",
+    again: str = "tinylm data fetch",
 ) -> list[Path]:
-    """Download the datasets named in `only` (default: all of DATASETS) into data_dir.
+    """Download the datasets named in `only` (default: all of DATASETS) into data_dir; the
+    Wikipedia corpus from the first `wiki_articles` articles, stopping at `wiki_paragraphs`
+    paragraphs when given (a preset's need).
 
     Returns the paths written. Raises TinylmError, before writing anything, when there is
-    no internet access, and when a download fails.
+    no internet access (the message adds `why` the data is needed and the command, `again`,
+    to run once online), and when a download fails.
     """
     names = _selected(only)
     if wiki_articles < 1:
         raise TinylmError(f"wiki_articles must be at least 1, got {wiki_articles}")
-    require_internet()
+    if wiki_paragraphs is not None and wiki_paragraphs < 1:
+        raise TinylmError(f"wiki_paragraphs must be at least 1, got {wiki_paragraphs}")
+    require_internet(why, again)
     data_dir = Path(data_dir)
     fetchers: dict[str, Callable[[], list[Path]]] = {
         "tokenizer": lambda: fetch_tokenizer(data_dir),
-        "wikipedia": lambda: fetch_wikipedia(data_dir, wiki_articles, progress=progress),
+        "wikipedia": lambda: fetch_wikipedia(
+            data_dir, wiki_articles, paragraphs=wiki_paragraphs, progress=progress
+        ),
         "agnews": lambda: fetch_agnews(data_dir, progress=progress),
         "dbpedia": lambda: fetch_dbpedia(data_dir, progress=progress),
         "fewrel": lambda: fetch_fewrel(data_dir, progress=progress),
@@ -149,16 +160,29 @@ def _download_errors(name: str) -> Iterator[None]:
 def internet_reachable(
     host: str = PROBE_HOST, port: int = PROBE_PORT, timeout: float = PROBE_TIMEOUT_S
 ) -> bool:
-    """Whether a TCP connection to host:port opens within timeout seconds."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    """Whether a TCP connection to host:port opens within timeout seconds, the name lookup
+    included: the socket's timeout does not bound the lookup, which a machine without a
+    reachable DNS server can spend tens of seconds on, so the probe waits for it that long
+    and no longer."""
+    outcome: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome.append(True)
+        except OSError:
+            outcome.append(False)
+
+    thread = threading.Thread(target=probe, name="tinylm-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome == [True]
 
 
-def require_internet() -> None:
-    """Raise TinylmError unless the hub looks reachable (and offline mode is off)."""
+def require_internet(why: str = "", again: str = "tinylm data fetch") -> None:
+    """Raise TinylmError unless the hub looks reachable (and offline mode is off): one line
+    with the reason, `why` the data is needed, and both ways out (a data folder, or `again`
+    once online)."""
     offline = [v for v in OFFLINE_ENV_VARS if _is_true(os.environ.get(v, ""))]
     if offline:
         reason = f"{offline[0]} is set (offline mode)"
@@ -171,8 +195,9 @@ def require_internet() -> None:
             return
         reason = f"cannot reach {PROBE_HOST}:{PROBE_PORT} (no internet access?)"
     raise TinylmError(
-        f"tinylm data fetch needs internet access, but {reason}. Offline, point --data-dir "
-        f"or {DATA_DIR_ENV} at a copy of the data laid out as in docs/data.md instead."
+        f"tinylm data fetch needs internet access, but {reason}{'; ' + why if why else ''}. "
+        f"Offline, set {DATA_DIR_ENV}=DIR (or pass --data-dir DIR) to a copy of the data laid "
+        f"out as in docs/data.md instead, or run `{again}` once online."
     )
 
 
@@ -193,16 +218,24 @@ def fetch_tokenizer(data_dir: Path) -> list[Path]:
     return [target]
 
 
-def fetch_wikipedia(data_dir: Path, articles: int, *, progress: bool = True) -> list[Path]:
+def fetch_wikipedia(
+    data_dir: Path, articles: int, *, paragraphs: int | None = None, progress: bool = True
+) -> list[Path]:
     import datasets
 
     stream = datasets.load_dataset(*WIKI_DATASET, split="train", streaming=True)
-    # Cut the stream before tqdm, so that the bar counts the articles actually read.
+    # Cut the stream before tqdm, so that the bar counts the articles actually read; with a
+    # paragraph limit, the bar counts paragraphs, the limit most likely met first.
     first = itertools.islice(stream, articles)
-    bar = tqdm(first, total=articles, unit="article", desc="wikipedia", disable=not progress)
     target = data_dir / layout.WIKIPEDIA
-    with bar:
-        write_wikipedia(target, bar, articles)
+    if paragraphs is None:
+        bar = tqdm(first, total=articles, unit="article", desc="wikipedia", disable=not progress)
+        with bar:
+            write_wikipedia(target, bar, articles)
+    else:
+        bar = tqdm(total=paragraphs, unit="paragraph", desc="wikipedia", disable=not progress)
+        with bar:
+            write_wikipedia(target, first, articles, paragraphs=paragraphs, written=bar.update)
     return [target]
 
 
@@ -292,21 +325,33 @@ def article_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-def write_wikipedia(path: Path, articles: Iterable[dict], limit: int) -> int:
-    """Write every eligible paragraph of the first `limit` articles as gzipped JSON lines.
+def write_wikipedia(
+    path: Path,
+    articles: Iterable[dict],
+    limit: int,
+    *,
+    paragraphs: int | None = None,
+    written: Callable[[int], object] | None = None,
+) -> int:
+    """Write every eligible paragraph of the first `limit` articles as gzipped JSON lines,
+    the first `paragraphs` of them when given (no further article is read then).
 
-    Articles are dicts with keys id, title and text. Returns the number of paragraphs.
+    Articles are dicts with keys id, title and text. `written(1)` is called after each
+    paragraph (a progress bar's update). Returns the number of paragraphs.
     """
     count = 0
+    records = _paragraph_records(itertools.islice(articles, limit))
     # No file name in the gzip header (it would be the temporary name), and mtime 0, so that
     # the same articles always give the same bytes.
     with (
         atomic_open(path, text=False) as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
     ):
-        for record in _paragraph_records(itertools.islice(articles, limit)):
+        for record in itertools.islice(records, paragraphs):
             gz.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
             count += 1
+            if written is not None:
+                written(1)
     return count
 
 

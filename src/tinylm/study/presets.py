@@ -17,11 +17,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinylm.config import CORPUS_SEED, Config, TrainConfig
+from tinylm.config import CORPUS_SEED, Config, TrainConfig, field_default
 from tinylm.data.io import load_yaml, read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
-from tinylm.train.config import RECIPES
+from tinylm.train.config import RECIPES, PretrainConfig
 
 
 @dataclass
@@ -126,6 +126,15 @@ class Preset(Config):
                 raise ConfigError(f"sizes.{task}", f"expected [train, test] per label, got {pair}")
 
     @property
+    def corpus_paragraphs(self) -> int:
+        """The paragraphs its corpus must hold for every study it defines: the largest subset
+        any reads, and the held-out validation paragraphs beyond it (what `tinylm data fetch
+        --for-preset` downloads of Wikipedia)."""
+        sizes = (self.gap_ws, *self.ws_grid, self.overlap_ws, self.committee_ws, self.budget_ws)
+        validation = self.recipe.get("val_paragraphs", field_default(_VAL_PARAGRAPHS))
+        return max(size for size in sizes if size is not None) + validation
+
+    @property
     def fixed_ws(self) -> int:
         """The corpus size of the overlap study's built corpora."""
         return self.overlap_ws or self.gap_ws
@@ -146,6 +155,7 @@ class Preset(Config):
         return dataclasses.replace(self, **changes) if changes else self
 
 
+_VAL_PARAGRAPHS = next(f for f in dataclasses.fields(PretrainConfig) if f.name == "val_paragraphs")
 PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
 # the CPU twins of the paper's five BERT-1 variants (tinylm arch list)
 CPU_COMMITTEE = (

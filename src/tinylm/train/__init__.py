@@ -7,6 +7,7 @@ runtime.py     device, precision, optimizer, distributed ranks, seeds, MFU meter
 precision.py   how `--precision auto` chooses (by measured speed)
 checkpoint.py  atomic safetensors checkpoints for exact resume
 run.py         the run folder: config.yaml, metrics.jsonl, summary.json
+tensorboard.py the metrics also in TensorBoard (`--tensorboard DIR`; optional dependency)
 trainer.py     the training step and loop, written once (resume, logging, checkpoints)
 pretrain.py    `tinylm pretrain`: the masked-LM objective
 finetune.py    `tinylm finetune`: the classification objective (validation, best epoch)

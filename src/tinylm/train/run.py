@@ -1,5 +1,6 @@
 """A run folder: config.yaml (the resolved config), metrics.jsonl, summary.json, model/,
-checkpoints/. Only the main process (rank 0) writes."""
+checkpoints/; and, when asked, the same metrics in a TensorBoard folder outside it
+(train/tensorboard.py). Only the main process (rank 0) writes."""
 
 import json
 import os
@@ -12,16 +13,28 @@ from tinylm.errors import TinylmError
 from tinylm.files import write_text
 from tinylm.lock import FolderLock
 from tinylm.train.checkpoint import list_checkpoints, remove_temporaries
+from tinylm.train.tensorboard import TensorBoardLog, board_folder, summary_writer_class
 
 
 class RunDir:
     """The folder, locked by the writing process from here until the summary is written (or
     the process ends): a second run pointed at it is refused (tinylm/lock.py)."""
 
-    def __init__(self, path: str | os.PathLike, *, resume: bool, writer: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        resume: bool,
+        writer: bool = True,
+        tensorboard: str | os.PathLike | None = None,
+    ):
         self.path = Path(path)
         self.writer = writer
+        self.tensorboard = tensorboard if writer else None
+        self._board: TensorBoardLog | None = None
         self._lock = FolderLock(self.path)
+        if self.tensorboard is not None:
+            summary_writer_class()  # a missing package is said before any work
         if writer:
             self._lock.acquire()
             remove_temporaries(self.path)
@@ -53,13 +66,30 @@ class RunDir:
         self._write("summary.json", json.dumps(summary, indent=2) + "\n")
         self._lock.release()  # the run is complete
 
+    def open_log(self, step: int) -> None:
+        """Before the run's first step to come, `step` (0, or its checkpoint's): drops the
+        metrics lines past it, which the run will write again (a killed run's, before or
+        after its last checkpoint), and opens the TensorBoard log at it."""
+        self._truncate_log(step)
+        if self.tensorboard is not None:
+            self.close_log()
+            # the first record to come is step + 1's; what a killed run wrote from there is hidden
+            self._board = TensorBoardLog(board_folder(self.tensorboard, self.path), step + 1)
+
     def log(self, record: dict) -> None:
         if self.writer:
             with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
+        if self._board is not None:
+            self._board.write(record)
 
-    def truncate_log(self, step: int) -> None:
-        """On resume: drop metrics lines past the checkpoint, which the run will write again."""
+    def close_log(self) -> None:
+        """Flushes and closes the TensorBoard log (metrics.jsonl is closed after each line)."""
+        if self._board is not None:
+            self._board.close()
+            self._board = None
+
+    def _truncate_log(self, step: int) -> None:
         path = self.path / "metrics.jsonl"
         if not self.writer or not path.is_file():
             return

@@ -144,15 +144,21 @@ class Trainer:
         `config` (the resolved run config) as config.yaml once the resume is accepted. Returns
         the last step's loss. A record is logged every `log_every` steps, at each epoch's end,
         and whenever the objective has figures to add."""
-        runtime, train = self.runtime, self.train
         start = 0
         if run.latest_checkpoint is not None:
             state = load_checkpoint(run.latest_checkpoint, self.model, self.optimizer)
             start, self.loss = state["step"], state.get("loss", math.nan)
             objective.restore(state, run)
-            run.truncate_log(start)
         run.write_config(config)
+        run.open_log(start)
+        try:
+            self._steps(objective, run, start, progress)
+        finally:
+            run.close_log()  # what was logged reaches TensorBoard, also when a step fails
+        return self.loss
 
+    def _steps(self, objective: Objective, run: RunDir, start: int, progress: bool) -> None:
+        runtime, train = self.runtime, self.train
         peak = matmul_peak_flops(runtime.device.type, runtime.precision)
         meter = Meter(peak * runtime.world_size)
         show = progress and runtime.is_main
@@ -183,13 +189,13 @@ class Trainer:
                 extra = {"job": objective.job, "loss": self.loss, **objective.state()}
                 save_checkpoint(run.path, done, self.model, self.optimizer, extra)
         bar.close()
-        return self.loss
 
 
 def open_run(impl: ImplConfig, out, resume: bool) -> tuple[Runtime, RunDir]:
     """The runtime, and the run folder (locked; only the main process writes)."""
     runtime = setup_runtime(impl)
-    return runtime, RunDir(out, resume=resume, writer=runtime.is_main)
+    run = RunDir(out, resume=resume, writer=runtime.is_main, tensorboard=impl.tensorboard)
+    return runtime, run
 
 
 def _postfix(record: dict) -> dict:
