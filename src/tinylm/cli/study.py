@@ -65,6 +65,15 @@ def add_parser(commands, parent) -> None:
         "fine-tuning runs on a free one, one job per device; corpus building and TF-IDF run "
         "beside them",
     )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the jobs as tasks on a Ray cluster (docs/cluster.md): at ADDRESS "
+        "(host:port), else the one this machine belongs to (RAY_ADDRESS, `ray start`), else a "
+        "new local one; --runs must be a path every node sees",
+    )
     IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads: how jobs run
     p.set_defaults(run=run_study_command)
 
@@ -86,6 +95,8 @@ def run_study_command(args) -> int:
         print(f"wrote {write_report(out, origin)}")
         return 0
     devices = parse_devices(args.devices) if args.devices else ()
+    if args.ray is not None and (devices or args.jobs is not None):
+        raise TinylmError("--ray places jobs on the cluster's devices: drop --jobs and --devices")
     workers = args.jobs
     if workers is None:  # with devices: one job per device, and one beside them
         workers = len(devices) + 1 if devices else 1
@@ -117,6 +128,7 @@ def run_study_command(args) -> int:
             dry_run=args.dry_run,
             workers=workers,
             devices=devices,
+            ray=args.ray,
         )
         if not args.dry_run:
             folder = result["folder"]

@@ -27,11 +27,14 @@ def run_study(
     dry_run: bool = False,
     workers: int = 1,
     devices: tuple[str, ...] = (),
+    ray: str | None = None,
     echo=print,
 ) -> dict:
     """Runs (or, with dry_run, costs) one study; returns its output paths or its plan. With
     `workers` > 1, that many jobs run at once, each in its own process, and with `devices`
-    each job that trains runs on a device of its own (run_parallel)."""
+    each job that trains runs on a device of its own (run_parallel). With `ray` (a cluster's
+    address, or "" for the one this machine belongs to), the jobs run as tasks on a Ray
+    cluster (cluster.py)."""
     if name not in STUDIES:
         raise TinylmError(f"unknown study {name!r}; known: {', '.join(STUDIES)}, all")
     study = STUDIES[name]
@@ -54,6 +57,11 @@ def run_study(
         f"study {name}, preset {preset.name}: {len(jobs)} jobs, "
         f"{len(jobs) - len(pending)} already in {store.root}"
     )
+    if ray is not None:
+        from tinylm.study.cluster import run_on_ray
+
+        run_on_ray(pending, store, ray, echo)
+        pending = []
     # Jobs that measure the machine (timing) run last and alone, never beside a training job.
     shared = [job for job in pending if not job_kind(job.kind).alone]
     if shared and (devices or (workers > 1 and len(shared) > 1)):
