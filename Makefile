@@ -12,7 +12,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: demo demo-data test lint venv clean
+.PHONY: demo demo-data test lint venv clean gpu-check
 
 venv: $(STAMP)
 
@@ -38,6 +38,13 @@ lint: $(STAMP)
 # pytest exits 5 when it collects no test: that is not a failure of the code.
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] && echo "pytest collected no test"; [ $$status -eq 5 ]; }
+
+# On a machine with an NVIDIA GPU (and a CUDA build of PyTorch): the CUDA tests, bert6's
+# pre-training speed against the reference, the committee's latency against BERT-6 and a slice
+# of the paper preset, in under 10 minutes, summarised in gpu-check.json. Without a GPU it
+# stops at once with one line.
+gpu-check: $(STAMP)
+	@$(BIN)/python scripts/gpu_check.py --out gpu-check.json
 
 # The main job: a small end-to-end study. Pre-trains a CPU-twin model on Wikipedia, fine-tunes
 # it and the same architecture from scratch on AG News over three seeds, and prints the gap

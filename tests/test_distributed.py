@@ -1,6 +1,6 @@
-"""DDP under torchrun (gloo, CPU), bf16 autocast, and torch.compile against plain fp32 runs."""
+"""DDP under torchrun (gloo on CPU, NCCL on two GPUs), bf16 autocast, and torch.compile
+against plain fp32 runs."""
 
-import json
 import os
 import subprocess
 import sys
@@ -9,27 +9,34 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
-from datagen import tiny_vocab
-from tinylm.cli import main
-
-ARCH = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": len(tiny_vocab())}
+from trainkit import losses, pretrain_losses, tiny_config
 
 
-def _config(tmp_path, **arch):
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump({"arch": {**ARCH, **arch}, "corpus": {"ws": 96}}))
-    return path
+def _cuda_devices() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def _losses(run) -> list[float]:
-    return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def test_two_gloo_processes_reach_the_weights_of_one(data_dir, cache_dir, tmp_path):
-    """The same global batch of 8 split over 2 ranks: each rank pads and masks the global
-    batch, keeps its rows, and weights its loss by its share of the masked tokens. Dropout is
-    off, as it draws per rank. What remains is float summation order."""
-    config = _config(tmp_path, dropout=0.0, attention_dropout=0.0)
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.cuda,
+                pytest.mark.skipif(_cuda_devices() < 2, reason="NCCL needs 2 CUDA devices"),
+            ],
+        ),
+    ],
+)
+def test_two_processes_reach_the_weights_of_one(device, data_dir, cache_dir, tmp_path):
+    """The same global batch of 8 split over 2 ranks (gloo on CPU, NCCL on two GPUs): each
+    rank pads and masks the global batch, keeps its rows, and weights its loss by its share of
+    the masked tokens. Dropout is off, as it draws per rank. What remains is float summation
+    order."""
+    config = tiny_config(tmp_path, dropout=0.0, attention_dropout=0.0)
     common = [
         "-m",
         "tinylm",
@@ -51,6 +58,8 @@ def test_two_gloo_processes_reach_the_weights_of_one(data_dir, cache_dir, tmp_pa
         # by 6.5e-5 (measured on an AVX512-BF16 CPU), which would hide a real difference
         "--precision",
         "fp32",
+        "--device",
+        device,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run(
@@ -82,35 +91,9 @@ def test_two_gloo_processes_reach_the_weights_of_one(data_dir, cache_dir, tmp_pa
     a = load_file(tmp_path / "one/model/model.safetensors")
     b = load_file(tmp_path / "two/model/model.safetensors")
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
-    assert _losses(tmp_path / "one") == pytest.approx(_losses(tmp_path / "two"), rel=1e-5)
+    assert losses(tmp_path / "one") == pytest.approx(losses(tmp_path / "two"), rel=1e-5)
     assert (tmp_path / "two/summary.json").is_file()  # rank 0 wrote; nothing written twice
-    assert len(_losses(tmp_path / "two")) == len(_losses(tmp_path / "one"))
-
-
-def _pretrain(tmp_path, data_dir, cache_dir, name, *extra):
-    argv = [
-        "pretrain",
-        "--config",
-        _config(tmp_path),
-        "--epochs",
-        "6",
-        "--batch-size",
-        "8",
-        "--lr",
-        "2e-3",
-        "--log-every",
-        "6",
-        "--data-dir",
-        data_dir,
-        "--cache-dir",
-        cache_dir,
-        "--quiet",
-        "--out",
-        tmp_path / name,
-        *extra,
-    ]
-    assert main([str(a) for a in argv]) == 0
-    return _losses(tmp_path / name)
+    assert len(losses(tmp_path / "two")) == len(losses(tmp_path / "one"))
 
 
 def test_bf16_and_fp32_loss_curves_agree(data_dir, cache_dir, tmp_path):
@@ -119,8 +102,8 @@ def test_bf16_and_fp32_loss_curves_agree(data_dir, cache_dir, tmp_path):
     curves differ by about 0.02% (measured). The 1% tolerance leaves room for other CPUs'
     kernels while still catching a real precision bug (a wrong cast moves the loss by far
     more)."""
-    fp32 = _pretrain(tmp_path, data_dir, cache_dir, "fp32", "--precision", "fp32")
-    bf16 = _pretrain(tmp_path, data_dir, cache_dir, "bf16", "--precision", "bf16")
+    fp32 = pretrain_losses(tmp_path, data_dir, cache_dir, "fp32", "--precision", "fp32")
+    bf16 = pretrain_losses(tmp_path, data_dir, cache_dir, "bf16", "--precision", "bf16")
     assert fp32[-1] < 0.6 * fp32[0]  # the curves do move
     assert bf16 == pytest.approx(fp32, rel=0.01)
     config = yaml.safe_load((tmp_path / "bf16/config.yaml").read_text())
@@ -134,7 +117,7 @@ def test_auto_precision_is_resolved_into_the_config(data_dir, cache_dir, tmp_pat
 
     from tinylm.train.precision import auto_precision
 
-    _pretrain(tmp_path, data_dir, cache_dir, "auto")
+    pretrain_losses(tmp_path, data_dir, cache_dir, "auto")
     config = yaml.safe_load((tmp_path / "auto/config.yaml").read_text())
     assert config["impl"]["precision"] == auto_precision(torch.device("cpu"))[0]
 
@@ -143,8 +126,8 @@ def test_auto_precision_is_resolved_into_the_config(data_dir, cache_dir, tmp_pat
 def test_compiled_training_matches_eager(data_dir, cache_dir, tmp_path):
     """torch.compile (inductor, C++ on CPU; about 80 s of compilation here) fuses and reorders
     float operations: the curve agrees with eager within 0.4% (measured); 2% allowed."""
-    eager = _pretrain(tmp_path, data_dir, cache_dir, "eager", "--precision", "fp32")
-    compiled = _pretrain(
+    eager = pretrain_losses(tmp_path, data_dir, cache_dir, "eager", "--precision", "fp32")
+    compiled = pretrain_losses(
         tmp_path, data_dir, cache_dir, "compiled", "--precision", "fp32", "--compile"
     )
     assert compiled == pytest.approx(eager, rel=0.02)

@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import json
 import math
 import shutil
 
@@ -439,3 +440,63 @@ def test_a_job_another_process_is_running_is_refused(tmp_path, store):
         run("gap", preset, tmp_path, store)
     run("gap", preset, tmp_path, store)  # the holder was killed: nothing stays stuck
     assert store.done(job)
+
+
+def test_devices_hold_one_job_each_and_cpu_jobs_run_beside(tmp_path, store):
+    from fakejobs import fake_jobs
+    from tinylm.study.runner import run_parallel
+
+    board = tmp_path / "board"
+    board.mkdir()
+    jobs = fake_jobs(board, devices=3, cpus=1)
+    lines = []
+    run_parallel(jobs, store, 3, lines.append, devices=("cpu", "cpu"))
+    assert "one per device on cpu, cpu" in lines[0]
+    device_jobs = [job for job in jobs if job.kind == "fake-device"]
+    for job in device_jobs:
+        summary = store.summary(job)
+        assert summary["device"] == "cpu" and summary["slot"] in (0, 1)
+        assert not summary["slot_shared"]  # never two jobs on one slot at once
+        assert len(summary["device_jobs_beside"]) <= 1  # two slots: at most one other
+        assert summary["saw_cpu_job"]  # the CPU job ran while device jobs waited for slots
+        (attempt,) = json.loads((store.path(job) / "job.json").read_text())["attempts"]
+        assert attempt["slot"] == summary["slot"] and attempt["finished"]
+    cpu_job = next(job for job in jobs if job.kind == "fake-cpu")
+    assert store.summary(cpu_job)["slot"] is None  # it took no device
+    assert {store.summary(job)["slot"] for job in device_jobs} == {0, 1}
+    assert sum(" on cpu: " in line for line in lines) == 3
+
+
+def test_cli_places_training_jobs_on_the_devices(tmp_path, data_dir, cache_dir, capsys):
+    preset = tmp_path / "tiny.yaml"
+    fields = tiny_preset(tasks=("agnews",), seeds=1).to_dict()
+    fields.pop("name")
+    preset.write_text(yaml.safe_dump(fields))
+    argv = ["study", "gap", "--preset", str(preset), "--devices", "cpu,cpu", "--quiet"]
+    argv += ["--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
+    argv += ["--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "3 at a time" in out and "one per device on cpu, cpu" in out
+    trained = sorted((tmp_path / "runs").glob("*tune*")) + sorted(
+        (tmp_path / "runs").glob("pretrain*")
+    )
+    assert len(trained) == 3  # pre-training, and fine-tuning from it and from scratch
+    for folder in trained:
+        assert yaml.safe_load((folder / "config.yaml").read_text())["impl"]["device"] == "cpu"
+    baseline = next((tmp_path / "runs").glob("baseline*"))
+    assert "slot" not in json.loads((baseline / "job.json").read_text())["attempts"][0]
+
+
+@pytest.mark.parametrize(
+    "devices, message",
+    [("gpu0", "'gpu0' is not a device"), ("cuda:0,cuda:7", "this machine has")],
+)
+def test_cli_refuses_devices_it_cannot_use(devices, message, data_dir, capsys):
+    import torch
+
+    if torch.cuda.device_count() >= 8:
+        pytest.skip("this machine has 8 CUDA devices")
+    assert main(["study", "gap", "--devices", devices, "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -19,6 +19,10 @@ except ImportError:  # pragma: no cover - Windows
 LOCK_FILE = ".lock"
 
 
+class InUseError(TinylmError):
+    """The folder is locked by another process (a cluster driver waits for it rather than fail)."""
+
+
 # Locks this process holds: path -> [fd, holders]. A process may lock a folder it already
 # holds (a study job, then the training run inside it): locks exclude other processes only.
 _HELD: dict[Path, list] = {}
@@ -50,7 +54,7 @@ class FolderLock:
         except BlockingIOError:
             owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise TinylmError(
+            raise InUseError(
                 f"{self.path.parent} is in use by another run (process {owner}); wait for it "
                 "to finish or stop it, or choose another folder"
             ) from None

@@ -57,14 +57,31 @@ def add_parser(commands, parent) -> None:
     p.add_argument(
         "--jobs",
         type=int,
-        default=1,
-        help="jobs run at once, one process each (default 1; on a CPU, e.g. one per core)",
+        help="jobs run at once, one process each (default 1, with --devices one per device "
+        "and one more; on a CPU, e.g. one per core)",
+    )
+    p.add_argument(
+        "--devices",
+        metavar="LIST",
+        help="comma-separated devices (cuda:0,cuda:1 or cpu,cpu): each pre-training and "
+        "fine-tuning runs on a free one, one job per device; corpus building and TF-IDF run "
+        "beside them",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the jobs as tasks on a Ray cluster (docs/cluster.md): at ADDRESS "
+        "(host:port), else the one this machine belongs to (RAY_ADDRESS, `ray start`), else a "
+        "new local one; --runs must be a path every node sees",
     )
     IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads, --tensorboard
     p.set_defaults(run=run_study_command)
 
 
 def run_study_command(args) -> int:
+    from tinylm.study.devices import parse_devices
     from tinylm.study.engine import Store
     from tinylm.study.presets import get_preset
     from tinylm.study.registry import STUDIES
@@ -79,7 +96,13 @@ def run_study_command(args) -> int:
             raise TinylmError(f"{out} does not exist: run a study first")
         print(f"wrote {write_report(out, origin)}")
         return 0
-    if args.jobs <= 0:
+    devices = parse_devices(args.devices) if args.devices else ()
+    if args.ray is not None and (devices or args.jobs is not None):
+        raise TinylmError("--ray places jobs on the cluster's devices: drop --jobs and --devices")
+    workers = args.jobs
+    if workers is None:  # with devices: one job per device, and one beside them
+        workers = len(devices) + 1 if devices else 1
+    if workers <= 0:
         raise TinylmError(f"--jobs must be positive, got {args.jobs}")
     if args.seeds is not None and args.seeds <= 0:
         raise TinylmError(f"--seeds must be positive, got {args.seeds}")
@@ -109,7 +132,9 @@ def run_study_command(args) -> int:
             store=store,
             provenance=origin,
             dry_run=args.dry_run,
-            workers=args.jobs,
+            workers=workers,
+            devices=devices,
+            ray=args.ray,
         )
         if not args.dry_run:
             folder = result["folder"]

@@ -16,6 +16,8 @@ job runs is looked up in the registry of kinds.py: the engine knows no study.
 import dataclasses
 import hashlib
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -180,6 +182,7 @@ class Store:
         impl: ImplConfig | None = None,
         progress: bool = True,
         origin: dict | None = None,
+        slot: int | None = None,
     ):
         self.root = Path(root)
         self.data_dir = data_dir
@@ -187,6 +190,19 @@ class Store:
         self.impl = impl or ImplConfig()
         self.progress = progress
         self.origin = origin or {}  # the command and commit that run jobs, kept in job.json
+        self.slot = slot  # the device slot of --devices its jobs are placed on (devices.py)
+
+    def derive(self, **changes) -> "Store":
+        """The same store, run another way (impl, progress, slot): for a worker process."""
+        fields = {
+            "data_dir": self.data_dir,
+            "cache_dir": self.cache_dir,
+            "impl": self.impl,
+            "progress": self.progress,
+            "origin": self.origin,
+            "slot": self.slot,
+        }
+        return Store(self.root, **{**fields, **changes})
 
     def path(self, job: Job) -> Path:
         """The job's folder: its readable name, unless the store already holds the job under
@@ -234,18 +250,35 @@ class Store:
         with FolderLock(path):  # another study running the same job: refused, not doubled
             if self.done(job):  # it finished while this process was getting here
                 return self.summary(job)
-            spent = self.job_info(job).get("seconds", 0.0)  # time spent before an interruption
+            before = self.job_info(job)
+            spent = before.get("seconds", 0.0)  # time spent before an interruption
+            # Each attempt at the job: where it ran, and whether it finished (a killed one
+            # stays unfinished, and the next resumes from its last checkpoint).
+            attempts = [*before.get("attempts", []), self._attempt()]
 
             def record(seconds: float) -> None:
-                info = {**job.identity, "key": job.key, "seconds": seconds, **self.origin}
+                info = {
+                    **job.identity,
+                    "key": job.key,
+                    "seconds": seconds,
+                    "attempts": attempts,
+                    **self.origin,
+                }
                 write_json(path / "job.json", info)
 
             record(spent)
             start = time.perf_counter()
             summary = self._execute(job, path)
+            attempts[-1]["finished"] = True
             record(spent + time.perf_counter() - start)
             remove_checkpoints(path)  # (a kill just before this leaves them: disk, not harm)
             return summary
+
+    def _attempt(self) -> dict:
+        attempt = {"host": socket.gethostname(), "pid": os.getpid(), "device": self.impl.device}
+        if self.slot is not None:
+            attempt["slot"] = self.slot
+        return {**attempt, "finished": False}
 
     def _execute(self, job: Job, path: Path) -> dict:
         return job_kind(job.kind).execute(job, path, self)

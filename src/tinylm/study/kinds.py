@@ -40,6 +40,9 @@ class JobKind:
     key_inputs: Callable[..., dict] = _init_key
     seconds: float | None = None  # --dry-run: a fixed estimate (None: costed from its FLOPs)
     alone: bool = False  # it measures the machine: run last, never beside another job
+    # it trains a network: with --devices it runs on a device of its own (one job per device);
+    # a job that needs none (corpus building, TF-IDF) runs beside those
+    device: bool = False
 
 
 KINDS: dict[str, JobKind] = {}
@@ -179,6 +182,7 @@ PRETRAIN = JobKind(
     label=_pretrain_label,
     describe=lambda job: f"pretrain {corpus_name(job)} seed={job.config.train.seed}",
     outcome=lambda summary: f"loss {summary['final_loss']:.4f}",
+    device=True,
 )
 FINETUNE = JobKind(
     name="finetune",
@@ -189,6 +193,7 @@ FINETUNE = JobKind(
     outcome=_accuracy,
     # a fine-tuning from scratch holds `init: None` in its key
     key_inputs=lambda job: {"init": job.init.key if job.init is not None else None},
+    device=True,
 )
 BASELINE = JobKind(
     name="baseline",

@@ -1,6 +1,7 @@
 """Running a study: its jobs through the store, then results.csv, table.md, the plot, and
 results/report.md (rebuilt from every study's results.csv under the output folder)."""
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -25,10 +26,15 @@ def run_study(
     provenance: Provenance,
     dry_run: bool = False,
     workers: int = 1,
+    devices: tuple[str, ...] = (),
+    ray: str | None = None,
     echo=print,
 ) -> dict:
     """Runs (or, with dry_run, costs) one study; returns its output paths or its plan. With
-    `workers` > 1, that many jobs run at once, each in its own process (run_parallel)."""
+    `workers` > 1, that many jobs run at once, each in its own process, and with `devices`
+    each job that trains runs on a device of its own (run_parallel). With `ray` (a cluster's
+    address, or "" for the one this machine belongs to), the jobs run as tasks on a Ray
+    cluster (cluster.py)."""
     if name not in STUDIES:
         raise TinylmError(f"unknown study {name!r}; known: {', '.join(STUDIES)}, all")
     study = STUDIES[name]
@@ -51,10 +57,15 @@ def run_study(
         f"study {name}, preset {preset.name}: {len(jobs)} jobs, "
         f"{len(jobs) - len(pending)} already in {store.root}"
     )
+    if ray is not None:
+        from tinylm.study.cluster import run_on_ray
+
+        run_on_ray(pending, store, ray, echo)
+        pending = []
     # Jobs that measure the machine (timing) run last and alone, never beside a training job.
     shared = [job for job in pending if not job_kind(job.kind).alone]
-    if workers > 1 and len(shared) > 1:
-        run_parallel(shared, store, workers, echo)
+    if shared and (devices or (workers > 1 and len(shared) > 1)):
+        run_parallel(shared, store, workers, echo, devices)
         shared = []
     sequence = [*shared, *(job for job in pending if job_kind(job.kind).alone)]
     for index, job in enumerate(sequence, 1):
@@ -73,31 +84,43 @@ def run_study(
     return {"folder": folder, "rows": rows}
 
 
-def run_parallel(jobs: list[Job], store: Store, workers: int, echo) -> None:
+def run_parallel(
+    jobs: list[Job], store: Store, workers: int, echo, devices: tuple[str, ...] = ()
+) -> None:
     """Runs the jobs in `workers` processes, each job once the job it starts from is done.
 
     On a CPU, several single-threaded jobs use the cores better than one job on all of them
     (two 1-thread jobs train 1.4x faster than one 2-thread job on 2 cores). Each worker gets
     an equal share of the threads unless --threads says otherwise; jobs run without progress
-    bars and report when they finish. The first failure stops the rest (finished jobs stay in
-    the store; a rerun goes on from there).
+    bars and report when they finish. With `devices` (--devices), a job that trains a network
+    waits for a free device and runs on it alone, while jobs that need no device run beside
+    (devices.py). The first failure stops the rest (finished jobs stay in the store; a rerun
+    goes on from there).
     """
-    import dataclasses
     import multiprocessing
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from tinylm.study.devices import DeviceSlots
+
     threads = store.impl.threads or max(1, (os.cpu_count() or 1) // workers)
-    worker_store = Store(
-        store.root,
-        data_dir=store.data_dir,
-        cache_dir=store.cache_dir,
-        impl=dataclasses.replace(store.impl, threads=threads),
-        progress=False,
-        origin=store.origin,
-    )
+    impl = dataclasses.replace(store.impl, threads=threads)
+    worker_store = store.derive(impl=impl, progress=False)
+    slots = DeviceSlots(devices)
+
+    def placed(job: Job) -> tuple[Store, int | None] | None:
+        """The store a job runs through (on its device), or None while no device is free."""
+        if not devices or not job_kind(job.kind).device:
+            return worker_store, None
+        slot = slots.take()
+        if slot is None:
+            return None
+        on_device = dataclasses.replace(impl, device=devices[slot])
+        return worker_store.derive(impl=on_device, slot=slot), slot
+
     waiting, running, finished = list(jobs), {}, 0
-    echo(f"running {len(jobs)} jobs, {workers} at a time ({threads} thread(s) each)")
+    where = f", one per device on {', '.join(devices)}" if devices else ""
+    echo(f"running {len(jobs)} jobs, {workers} at a time ({threads} thread(s) each{where})")
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     pool = ProcessPoolExecutor(
         max_workers=workers,
@@ -111,23 +134,28 @@ def run_parallel(jobs: list[Job], store: Store, workers: int, echo) -> None:
                 for job in list(waiting):
                     if len(running) == workers:
                         break
-                    if job.init is None or store.done(job.init):
-                        waiting.remove(job)
-                        running[pool.submit(_run_job, worker_store, job)] = (
-                            job,
-                            time.perf_counter(),
-                        )
+                    if job.init is not None and not store.done(job.init):
+                        continue
+                    place = placed(job)
+                    if place is None:  # every device is busy: a job that needs none may go
+                        continue
+                    waiting.remove(job)
+                    future = pool.submit(_run_job, place[0], job)
+                    running[future] = (job, place[1], time.perf_counter())
                 if not running:
                     names = ", ".join(job.folder for job in waiting[:3])
                     raise TinylmError(f"jobs wait on jobs that are not in the study: {names}")
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job, start = running.pop(future)
+                    job, slot, start = running.pop(future)
+                    if slot is not None:
+                        slots.give(slot)
                     summary = future.result()  # a failure in the worker is raised here
                     finished += 1
+                    on = f" on {devices[slot]}" if slot is not None else ""
                     echo(
-                        f"[{finished}/{len(jobs)}] {describe(job)}: {outcome(job, summary)} in "
-                        f"{format_seconds(time.perf_counter() - start)}"
+                        f"[{finished}/{len(jobs)}] {describe(job)}{on}: {outcome(job, summary)} "
+                        f"in {format_seconds(time.perf_counter() - start)}"
                     )
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
