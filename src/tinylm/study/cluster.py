@@ -3,8 +3,9 @@
 The driver (the `tinylm study` process) submits each job as a task once the job it starts from
 is done (a fine-tuning after its pre-training, a pre-training after its built corpus), asking
 for what it needs: one GPU for a job that trains where the cluster has GPUs, else CPUs (the
-job's threads, --threads, default 1). Timing jobs run last, one at a time, each asking for
-every CPU of a node so that nothing runs beside it. Every task runs the job through the same
+job's threads, --threads, default 1), and host memory (TRAINING_MEMORY, OTHER_MEMORY). Timing
+jobs run last, one at a time, each asking for every CPU of a node so that nothing runs beside
+it. Every task runs the job through the same
 store as a local run (Store.run: the job's lock, its resume from the last checkpoint, its
 summary), so the store must be one shared path that every node sees under the same name, and
 the driver writes results.csv and the tables from it exactly as a local run does.
@@ -22,9 +23,15 @@ from tinylm.errors import TinylmError
 from tinylm.lock import InUseError, in_use
 from tinylm.study.engine import Job, Store
 from tinylm.study.kinds import job_kind
+from tinylm.study.stats import format_seconds
 
 MAX_RETRIES = 3  # runs of a task after its worker died
 POLL_S = 1.0  # how often the driver looks at the store while tasks run
+# Host memory a job reserves on its node (bytes). A cpu-preset pre-training held 4.2 to 4.5 GB
+# resident on 2026-11-30 (the Wikipedia token cache included); jobs that train reserve 6 GiB,
+# the others (corpus building, TF-IDF) 2 GiB.
+TRAINING_MEMORY = 6 * 2**30
+OTHER_MEMORY = 2 * 2**30
 
 
 def connect(address: str | None):
@@ -61,12 +68,21 @@ def run_on_ray(jobs: list[Job], store: Store, address: str | None, echo) -> None
     threads = store.impl.threads or 1
     worker_store = store.derive(progress=False)
 
+    largest_node = max(n["Resources"].get("memory", 0) for n in ray.nodes() if n["Alive"])
+
     def submit(job: Job, cpus: float):
         on_gpu = gpus and job_kind(job.kind).device
         impl = dataclasses.replace(
             store.impl, device="cuda" if on_gpu else "cpu", threads=max(1, int(cpus))
         )
-        options = {"num_cpus": cpus, "num_gpus": 1 if on_gpu else 0}
+        # host memory, so that a node runs no more jobs than its memory holds; never more
+        # than the largest node offers, or the job would wait for ever
+        memory = TRAINING_MEMORY if job_kind(job.kind).device else OTHER_MEMORY
+        options = {
+            "num_cpus": cpus,
+            "num_gpus": 1 if on_gpu else 0,
+            "memory": min(memory, largest_node) if largest_node else None,
+        }
         return remote.options(**options).remote(worker_store.derive(impl=impl), job)
 
     shared = [job for job in jobs if not job_kind(job.kind).alone]
@@ -130,11 +146,10 @@ class Progress:
         self._show(waiting, tasks)
 
     def _finished(self, job: Job, summary: dict, seconds: float) -> None:
-        from tinylm.study.runner import describe, format_seconds, outcome
-
         self.done += 1
+        kind = job_kind(job.kind)
         self.echo(
-            f"[{self.done}/{self.total}] {describe(job)}: {outcome(job, summary)} "
+            f"[{self.done}/{self.total}] {kind.describe(job)}: {kind.outcome(summary)} "
             f"in {format_seconds(seconds)}"
         )
 

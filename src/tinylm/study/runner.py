@@ -14,6 +14,7 @@ from tinylm.study.presets import PRESETS, Preset
 from tinylm.study.protocol import Study
 from tinylm.study.registry import STUDIES
 from tinylm.study.results import Provenance, columns, read_rows, write_rows
+from tinylm.study.stats import format_seconds
 from tinylm.tokenizer import load_tokenizer
 
 
@@ -368,11 +369,3 @@ def format_plan(name: str, preset: Preset, plan: dict) -> str:
         "still to run at the throughput just measured on this device"
     )
     return "\n".join(lines)
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -70,3 +70,11 @@ def fmt_interval(e: Estimate, digits: int = 3) -> str:
     if math.isnan(e.low):
         return f"{e.mean:+.{digits}f}"
     return f"{e.mean:+.{digits}f} [{e.low:+.{digits}f}, {e.high:+.{digits}f}]"
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
