@@ -260,3 +260,12 @@ def test_a_study_runs_on_a_folder_task(tmp_path, folder, store):
     assert all(
         r["job"].startswith(("finetune-questions-", "baseline-tfidf-questions-")) for r in rows
     )
+
+
+def test_a_folder_named_like_a_task_does_not_shadow_it(tmp_path, monkeypatch, data_dir):
+    from tinylm.data.tasks import is_user_task
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "agnews").mkdir()
+    assert not is_user_task("agnews") and is_user_task("questions.csv")
+    assert load_task(TaskConfig(name="agnews"), data_dir).label_names[0] == "World"

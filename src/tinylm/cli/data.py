@@ -19,8 +19,7 @@ from tinylm.data.needs import (
     wikipedia_paragraphs,
 )
 from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
-from tinylm.data.tasks import load_task
-from tinylm.data.user_data import is_user_task
+from tinylm.data.tasks import is_user_task, load_task
 from tinylm.errors import TinylmError
 from tinylm.paths import (
     default_data_dir,

@@ -224,8 +224,7 @@ def sample_for(config: TaskConfig, label_names: list[str], tokenizer, args):
     """(task, sample, tokens) of a task sample for a model that predicts `label_names`;
     refuses a task whose labels differ."""
     from tinylm.data.sampling import sample_task, tokenize_sample
-    from tinylm.data.tasks import load_task
-    from tinylm.data.user_data import is_user_task
+    from tinylm.data.tasks import is_user_task, load_task
 
     data_dir = (
         None
@@ -254,7 +253,7 @@ def run_evaluate(args) -> int:
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
         task_fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
     if args.task and args.task != task_fields.get("name"):
-        from tinylm.data.user_data import is_user_task
+        from tinylm.data.tasks import is_user_task
 
         task_fields = {"name": args.task, "seed": args.sample_seed}
         if args.test_per_label is not None or not is_user_task(args.task):

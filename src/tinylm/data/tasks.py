@@ -29,7 +29,7 @@ import numpy as np
 from tinylm.config import TaskConfig
 from tinylm.data import layout
 from tinylm.data.io import file_sha256, read_csv, read_json, read_text, split_lines
-from tinylm.data.user_data import is_user_task, read_user_data
+from tinylm.data.user_data import looks_like_user_data, read_user_data
 from tinylm.errors import TinylmError
 
 AGNEWS_NAMES = ["World", "Sports", "Business", "Sci/Tech"]
@@ -317,6 +317,12 @@ def _ordered_labels(labels: list) -> list[str]:
 
 
 # --- entry point ------------------------------------------------------------------------------
+
+
+def is_user_task(name: str) -> bool:
+    """The user's data (a file, a folder, a hub dataset), not a registered task: a folder
+    named `agnews` in the working directory does not shadow the task."""
+    return name not in TASKS and looks_like_user_data(name)
 
 
 def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskData:

@@ -27,9 +27,9 @@ class Splits:
     fingerprint: dict = field(default_factory=dict)  # what identifies data without files (hub)
 
 
-def is_user_task(name: str) -> bool:
-    """A task name that is the user's data (a file, a folder, a hub dataset), not a
-    registered task."""
+def looks_like_user_data(name: str) -> bool:
+    """A name shaped like the user's data: a file, a folder, a hub dataset (tasks.is_user_task
+    also rules out the registered names)."""
     return name.startswith(HUB_PREFIX) or name.endswith(FILE_SUFFIXES) or Path(name).is_dir()
 
 
