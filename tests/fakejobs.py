@@ -42,13 +42,17 @@ def _device_job(job, folder: Path, store) -> dict:
         fd, shared = None, True
     running = board / f"running-{job.config.name}"
     running.touch()
-    others = {p.name for p in board.glob("running-dev*")} - {running.name}
+
+    def beside() -> int:  # device jobs running at this instant besides this one
+        return len({p.name for p in board.glob("running-dev*")} - {running.name})
+
+    most = beside()
     deadline = time.monotonic() + BESIDE_WAIT_S
     while not any(board.glob("started-cpu*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     saw_cpu = any(board.glob("started-cpu*"))
     time.sleep(0.3)  # long enough for a second device job to start, were one let in
-    others |= {p.name for p in board.glob("running-dev*")} - {running.name}
+    most = max(most, beside())
     running.unlink()
     if fd is not None:
         os.close(fd)
@@ -58,7 +62,8 @@ def _device_job(job, folder: Path, store) -> dict:
         "slot": store.slot,
         "slot_shared": shared,
         "saw_cpu_job": saw_cpu,
-        "device_jobs_beside": sorted(others),
+        # the most seen at once (a job that ends and one that takes its slot are not at once)
+        "most_device_jobs_beside": most,
     }
     write_json(folder / "summary.json", summary)
     return summary

@@ -36,6 +36,7 @@ def test_budget_study_fine_tunes_every_snapshot(tmp_path, store, monkeypatch):
     assert summary["tokens_read"] >= 1800 and summary["tokens_read"] - 1800 < 8 * 64
     table = (folder / "table.md").read_text()
     assert "| 600 |" in table and "| 1.8k |" in table and "ignores context scores" in table
+    assert "Test macro-F1 (mean over seeds)" in table and table.count("| 1.8k |") == 3
     assert (folder / "budget.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "results" / "report.md").read_text()
     assert "Pre-training pays off within the budget grid on agnews" in report

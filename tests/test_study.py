@@ -46,6 +46,7 @@ def test_gap_study_writes_every_output(tmp_path, store):
     table = (folder / "table.md").read_text()
     assert "abc123" in table and "`tinylm study (test)`" in table
     assert table.count("\n| agnews |") == 1 and table.count("\n| fewrel-val |") == 1
+    assert "macro-F1: pre-trained / scratch / TF-IDF" in table
     assert (folder / "gap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     report = (tmp_path / "results" / "report.md").read_text()
@@ -69,6 +70,8 @@ def test_ws_study_reuses_the_gap_studys_models(tmp_path, store, monkeypatch):
     assert sorted({r["ws"] for r in rows if r["arm"] == "pretrained"}) == [20, 40]
     table = (tmp_path / "results" / "ws" / "tiny" / "table.md").read_text()
     assert "| 0 (from scratch) |" in table and "| 20 |" in table and "| 40 |" in table
+    assert table.count("| 0 (from scratch) |") == 2  # accuracy, then macro-F1
+    assert "Test macro-F1 (mean over seeds)" in table
     assert (tmp_path / "results" / "ws" / "tiny" / "ws.png").is_file()
     report = (tmp_path / "results" / "report.md").read_text()
     assert "The gap grows with Ws on agnews" in report
@@ -457,7 +460,7 @@ def test_devices_hold_one_job_each_and_cpu_jobs_run_beside(tmp_path, store):
         summary = store.summary(job)
         assert summary["device"] == "cpu" and summary["slot"] in (0, 1)
         assert not summary["slot_shared"]  # never two jobs on one slot at once
-        assert len(summary["device_jobs_beside"]) <= 1  # two slots: at most one other
+        assert summary["most_device_jobs_beside"] <= 1  # two slots: at most one other
         assert summary["saw_cpu_job"]  # the CPU job ran while device jobs waited for slots
         (attempt,) = json.loads((store.path(job) / "job.json").read_text())["attempts"]
         assert attempt["slot"] == summary["slot"] and attempt["finished"]

@@ -18,7 +18,14 @@ from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
-from tinylm.study.tables import accuracies, markdown_table, plot_style, save_figure, tasks_in
+from tinylm.study.tables import (
+    accuracies,
+    macro_f1_table,
+    markdown_table,
+    plot_style,
+    save_figure,
+    tasks_in,
+)
 
 NAME = "budget"
 TITLE = "The gap against pre-training compute"
@@ -158,6 +165,8 @@ def table(rows: list[dict]) -> str:
         + markdown_table(["tokens read", "validation MLM loss", *tasks], body)
         + "\n\nTest accuracy (mean ± standard deviation over seeds):\n\n"
         + accuracy
+        + "\n\n"
+        + macro_f1_table(rows, "budget", "tokens read", tokens)
         + "\n\n"
         + "\n".join(f"- {line}" for line in lines)
     )

@@ -35,6 +35,26 @@ def markdown_table(header: list[str], body: list[list]) -> str:
     return "\n".join(lines)
 
 
+def macro_f1_table(rows: list[dict], column: str, label: str, fmt=str) -> str:
+    """Mean test macro-F1 over seeds per task: the scratch arm, then the pre-trained arm at each
+    value of `column` (ws, budget), shown by `fmt`; macro-F1 weighs a rare label as much as a
+    common one, where accuracy weighs each example."""
+    tasks = tasks_in(rows)
+    values = sorted({r[column] for r in rows if r["arm"] == "pretrained"})
+
+    def mean(task: str, arm: str, value=None) -> str:
+        f1 = [
+            r["test_macro_f1"]
+            for r in rows
+            if r["task"] == task and r["arm"] == arm and (value is None or r[column] == value)
+        ]
+        return f"{sum(f1) / len(f1):.3f}" if f1 else "n/a"
+
+    body = [["0 (from scratch)", *(mean(t, "scratch") for t in tasks)]]
+    body += [[fmt(v), *(mean(t, "pretrained", v) for t in tasks)] for v in values]
+    return "Test macro-F1 (mean over seeds):\n\n" + markdown_table([label, *tasks], body)
+
+
 @contextlib.contextmanager
 def plot_style():
     """Matplotlib without a display, in one small, plain style."""

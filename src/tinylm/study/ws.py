@@ -13,6 +13,7 @@ from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
 from tinylm.study.tables import (
     accuracies,
+    macro_f1_table,
     markdown_table,
     plot_style,
     save_figure,
@@ -96,7 +97,10 @@ def table(rows: list[dict]) -> str:
         "Test accuracy against Ws (mean ± standard deviation over seeds):\n\n"
         + accuracy
         + "\n\nThe gap (pre-trained minus from scratch, paired by seed, 95% Student-t interval) "
-        "and its share of the largest mean gap on the grid:\n\n" + gaps
+        "and its share of the largest mean gap on the grid:\n\n"
+        + gaps
+        + "\n\n"
+        + macro_f1_table(rows, "ws", "Ws", lambda ws: f"{ws:,}")
     )
 
 
