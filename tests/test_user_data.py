@@ -77,6 +77,9 @@ def test_stratified_sampling_keeps_the_proportions(folder):
     assert named(s.test, s) == {"sports": 5, "politics": 2, "science": 1}
     with pytest.raises(TinylmError, match="train_size 100 is more than the 42"):
         draw(folder, train_size=100)
+    assert len(draw(folder, train_size=14, test_size=19).test) == 19  # the whole test split
+    with pytest.raises(TinylmError, match="test_size 20 leaves nothing of the 19"):
+        draw(folder, train_size=14, test_size=20)
 
 
 def test_one_file_holds_out_a_stratified_fifth(tmp_path):

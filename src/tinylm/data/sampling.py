@@ -174,7 +174,7 @@ def _proportional(task: TaskData, config: TaskConfig, label: int, unique_text: n
         available = len(train_pool) - wanted
     else:
         test = np.flatnonzero(task.test_pool.labels == label)
-        if config.test_size is not None:
+        if config.test_size is not None and config.test_size != len(task.test_pool):
             n_test = _share(config.test_size, task.test_pool.labels, label, "test_size")
             test = np.random.default_rng([config.seed, label, 1]).permutation(test)[:n_test]
         available = len(train_pool)
