@@ -153,3 +153,32 @@ def test_presets_validate_the_overlap_fields():
     with pytest.raises(ConfigError, match="ablation_removed"):
         tiny_preset(ablation_removed=(400, 100))
     assert tiny_preset().fixed_ws == 40 and tiny_preset(overlap_ws=20).fixed_ws == 20
+
+
+def test_a_study_budget_trains_every_model_of_that_study_to_it():
+    from tinylm.study import overlap
+    from tinylm.study.committee import members
+
+    plain = tiny_preset(committee_members=("bert1-a3",), committee_reference="bert6-a3")
+    budgeted = tiny_preset(
+        committee_members=("bert1-a3",),
+        committee_reference="bert6-a3",
+        overlap_tokens=5000,
+        committee_tokens=7000,
+    )
+
+    def pretrainings(study, preset):
+        cells = study.cells(JobFactory(preset, vocab_size=100), preset)
+        return [cell.job.init for cell in cells if cell.job.init is not None]
+
+    # every overlap model, random subsets included (equal compute against built corpora)
+    assert {job.config.train.max_tokens for job in pretrainings(overlap, budgeted)} == {5000}
+    assert {job.config.train.max_tokens for job in pretrainings(members, budgeted)} == {7000}
+    # without a budget of its own a study shares the preset's pre-trainings (equal keys)
+    gap_keys = {
+        JobFactory(plain, vocab_size=100).pretrain(ws, s).key for ws in (20, 40) for s in (0, 1)
+    }
+    assert {job.key for job in pretrainings(overlap, plain) if job.init is None} == gap_keys
+    assert {job.config.train.max_tokens for job in pretrainings(members, plain)} == {None}
+    with pytest.raises(ConfigError, match="committee_tokens"):
+        tiny_preset(committee_tokens=0)

@@ -17,7 +17,7 @@ from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
-from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
+from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, format_tokens, paired
 from tinylm.study.tables import (
     accuracies,
     macro_f1_table,
@@ -127,13 +127,6 @@ def extrapolate(points: list[dict], plateau: float) -> dict | None:
     }
 
 
-def tokens(count: int) -> str:
-    """2,500,000 -> 2.5M; 250,000 -> 250k."""
-    if count >= 1_000_000:
-        return f"{count / 1e6:g}M"
-    return f"{count / 1e3:g}k" if count >= 1000 else str(count)
-
-
 def table(rows: list[dict]) -> str:
     summary = summarise(rows)
     tasks = list(summary)
@@ -142,7 +135,7 @@ def table(rows: list[dict]) -> str:
         first = summary[tasks[0]]["points"][i]
         body.append(
             [
-                tokens(budget),
+                format_tokens(budget),
                 "n/a" if first["val_loss"] is None else fmt_mean_std(first["val_loss"]),
                 *(fmt_interval(summary[t]["points"][i]["gap"]) for t in tasks),
             ]
@@ -151,7 +144,10 @@ def table(rows: list[dict]) -> str:
         ["tokens read", *tasks],
         [["0 (from scratch)", *(fmt_mean_std(summary[t]["scratch"]) for t in tasks)]]
         + [
-            [tokens(b), *(fmt_mean_std(summary[t]["points"][i]["pretrained"]) for t in tasks)]
+            [
+                format_tokens(b),
+                *(fmt_mean_std(summary[t]["points"][i]["pretrained"]) for t in tasks),
+            ]
             for i, b in enumerate(budgets(rows))
         ],
     )
@@ -166,7 +162,7 @@ def table(rows: list[dict]) -> str:
         + "\n\nTest accuracy (mean ± standard deviation over seeds):\n\n"
         + accuracy
         + "\n\n"
-        + macro_f1_table(rows, "budget", "tokens read", tokens)
+        + macro_f1_table(rows, "budget", "tokens read", format_tokens)
         + "\n\n"
         + "\n".join(f"- {line}" for line in lines)
     )
@@ -176,18 +172,18 @@ def _crossover_line(task: str, data: dict) -> str:
     crossover = data["crossover"]
     if crossover is not None:
         return (
-            f"{task}: the gap turns positive at {tokens(crossover['budget'])} tokens "
+            f"{task}: the gap turns positive at {format_tokens(crossover['budget'])} tokens "
             f"({fmt_interval(crossover['gap'])})"
         )
     last = data["points"][-1]
     line = (
         f"{task}: no budget on the grid gives a gap whose interval lies above zero; at "
-        f"{tokens(last['budget'])} tokens it is {fmt_interval(last['gap'])}"
+        f"{format_tokens(last['budget'])} tokens it is {fmt_interval(last['gap'])}"
     )
     trend = data.get("extrapolated")
     if trend is None:
         return line
-    fitted = ", ".join(tokens(b) for b in trend["from"])
+    fitted = ", ".join(format_tokens(b) for b in trend["from"])
     if trend["tokens"] is None:
         return f"{line}; off the plateau ({fitted}) the mean gap does not rise with tokens"
     where = "beyond" if trend["tokens"] > last["budget"] else "within"
@@ -195,7 +191,7 @@ def _crossover_line(task: str, data: dict) -> str:
     return (
         f"{line}; extrapolated, not measured: the mean gap rises {trend['slope']:+.3f} per "
         f"tenfold tokens off the plateau ({fitted}) and would reach zero near "
-        f"{tokens(zero)} tokens ({where} the grid)"
+        f"{format_tokens(zero)} tokens ({where} the grid)"
     )
 
 
@@ -228,7 +224,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
         for ax in (left, right):
             ax.set_xscale("log")
             ax.set_xlim(grid[0] / 1.4, grid[-1] * 1.4)
-            ax.set_xticks(grid, [tokens(b) for b in grid])
+            ax.set_xticks(grid, [format_tokens(b) for b in grid])
             ax.minorticks_off()
             ax.set_xlabel("tokens read in pre-training")
             ax.legend(fontsize=8, loc="best")
@@ -258,8 +254,8 @@ def claims(rows: list[dict]) -> list[Claim]:
                     NAME,
                     f"The gap grows with pre-training compute on {task}",
                     "(beyond the paper)",
-                    f"gap {fmt_interval(points[0]['gap'])} at {tokens(points[0]['budget'])} "
-                    f"tokens, {fmt_interval(last['gap'])} at {tokens(last['budget'])}; "
+                    f"gap {fmt_interval(points[0]['gap'])} at {format_tokens(points[0]['budget'])} "
+                    f"tokens, {fmt_interval(last['gap'])} at {format_tokens(last['budget'])}; "
                     f"difference {fmt_interval(growth)}",
                     verdict_from_sign(growth.sign()),
                 )
@@ -268,7 +264,7 @@ def claims(rows: list[dict]) -> list[Claim]:
 
 
 def preset_lines(preset: Preset) -> list[str]:
-    grid = ", ".join(tokens(t) for t in preset.budget_tokens)
+    grid = ", ".join(format_tokens(t) for t in preset.budget_tokens)
     ws = preset.budget_ws or preset.gap_ws
     return [f"- budget study: snapshots at {grid} tokens of one pre-training on Ws = {ws:,}"]
 

@@ -29,6 +29,7 @@ from tinylm.config import (
     ImplConfig,
     ModelConfig,
     TaskConfig,
+    TrainConfig,
 )
 from tinylm.errors import TinylmError
 from tinylm.files import write_json
@@ -108,14 +109,18 @@ class JobFactory:
         return dataclasses.replace(resolve_architecture(spec), vocab_size=self.vocab_size)
 
     def pretrain(
-        self, ws: int, seed: int, arch: str | dict | None = None, snapshots: tuple = ()
+        self,
+        ws: int,
+        seed: int,
+        arch: str | dict | None = None,
+        snapshots: tuple = (),
+        max_tokens: int | None = None,
     ) -> Job:
         """Pre-training on the random subset of size `ws`; with `snapshots` (token counts), a
-        run of the largest budget that keeps the model at each (budget study)."""
+        run of the largest budget that keeps the model at each (budget study); `max_tokens`
+        replaces the preset's budget (a study's own: overlap_tokens, committee_tokens)."""
         preset = self.preset
-        train = preset.train_config("pretrain", seed)
-        if snapshots:
-            train = dataclasses.replace(train, max_tokens=max(snapshots))
+        train = self.pretrain_train(seed, max(snapshots) if snapshots else max_tokens)
         config = PretrainConfig(
             arch=self.architecture(arch),
             corpus=CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
@@ -125,6 +130,11 @@ class JobFactory:
         )
         return Job("pretrain", config)
 
+    def pretrain_train(self, seed: int, max_tokens: int | None) -> TrainConfig:
+        """The preset's pre-training section for `seed`, read to `max_tokens` when given."""
+        train = self.preset.train_config("pretrain", seed)
+        return train if max_tokens is None else dataclasses.replace(train, max_tokens=max_tokens)
+
     def corpus(self, method: str, task: str, seed: int, ws: int, **options) -> Job:
         """A corpus built from the random subset of size `ws` against the task sample of
         `seed` (study/corpora.py)."""
@@ -133,12 +143,12 @@ class JobFactory:
         recipe = CorpusRecipe(method=method, pool=pool, task=self.task(task, seed), **options)
         return Job("corpus", recipe)
 
-    def pretrain_on(self, corpus: Job, seed: int) -> Job:
+    def pretrain_on(self, corpus: Job, seed: int, max_tokens: int | None = None) -> Job:
         """Pre-training on a built corpus: all of it, in the order of the preset's seed."""
         config = PretrainConfig(
             arch=self.arch,
             corpus=CorpusConfig(name=CORPUS_FILE, ws=None, seed=self.preset.corpus_seed),
-            train=self.preset.train_config("pretrain", seed),
+            train=self.pretrain_train(seed, max_tokens),
             **self.preset.recipe,
         )
         return Job("pretrain", config, corpus)

@@ -22,7 +22,14 @@ from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
-from tinylm.study.stats import Estimate, estimate, fmt_interval, fmt_mean_std, paired
+from tinylm.study.stats import (
+    Estimate,
+    estimate,
+    fmt_interval,
+    fmt_mean_std,
+    format_tokens,
+    paired,
+)
 from tinylm.study.tables import markdown_table, plot_style, save_figure, tasks_in
 
 NAME = "overlap"
@@ -41,7 +48,7 @@ BOOTSTRAP = 2000
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
-    fixed = preset.fixed_ws
+    fixed, tokens = preset.fixed_ws, preset.overlap_tokens
     grid = sorted({*preset.ws_grid, fixed})
     out = []
     for task in preset.tasks:
@@ -52,7 +59,7 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
                 out.append(
                     Cell(
                         {**params, "arm": "pretrained", "ws": ws, "corpus": "random"},
-                        factory.finetune(task, seed, factory.pretrain(ws, seed)),
+                        factory.finetune(task, seed, factory.pretrain(ws, seed, max_tokens=tokens)),
                     )
                 )
             built = [("custom", {}, {})]
@@ -67,7 +74,7 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
             ]
             for label, extra, options in built:
                 corpus = factory.corpus(label.split("-")[0], task, seed, fixed, **options)
-                pretrained = factory.pretrain_on(corpus, seed)
+                pretrained = factory.pretrain_on(corpus, seed, tokens)
                 out.append(
                     Cell(
                         {**params, "arm": "pretrained", "ws": fixed, "corpus": label, **extra},
@@ -507,7 +514,12 @@ def preset_lines(preset: Preset) -> list[str]:
     built += [
         f"swap {preset.reverse_fraction:.0%} toward {d} foreign tokens" for d in preset.reverse
     ]
-    return [f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}"]
+    budget = (
+        f"; {format_tokens(preset.overlap_tokens)} tokens per pre-training"
+        if preset.overlap_tokens
+        else ""
+    )
+    return [f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}{budget}"]
 
 
 STUDY = Study(

@@ -78,3 +78,10 @@ def format_seconds(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def format_tokens(count: int) -> str:
+    """2,500,000 -> 2.5M; 250,000 -> 250k."""
+    if count >= 1_000_000:
+        return f"{count / 1e6:g}M"
+    return f"{count / 1e3:g}k" if count >= 1000 else str(count)

@@ -5,6 +5,7 @@ import itertools
 
 from tinylm.study.engine import Cell, JobFactory
 from tinylm.study.presets import Preset
+from tinylm.study.stats import format_tokens
 
 NAME = "committee"  # the study's name, in its rows and claims
 NEEDS = "committee_members and committee_reference"
@@ -26,7 +27,7 @@ def member_cells(factory: JobFactory, preset: Preset, task: str, seed: int) -> l
     archs += [("candidate", a) for a in preset.committee_candidates]
     archs += [("reference", preset.committee_reference)]
     for arm, arch in archs:
-        pretrained = factory.pretrain(ws, seed, arch)
+        pretrained = factory.pretrain(ws, seed, arch, max_tokens=preset.committee_tokens)
         out.append(
             Cell(
                 {"task": task, "seed": seed, "arm": arm, "arch": arch, "ws": ws},
@@ -59,4 +60,9 @@ def preset_lines(preset: Preset) -> list[str]:
         + (f"; candidates {', '.join(candidates)}" if candidates else "")
         + f"; reference {preset.committee_reference}; Ws = "
         f"{preset.committee_ws or preset.gap_ws:,}"
+        + (
+            f", {format_tokens(preset.committee_tokens)} tokens each"
+            if preset.committee_tokens
+            else ""
+        )
     ]
