@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import sklearn.metrics
 import torch
 import yaml
 
@@ -207,13 +208,15 @@ def test_committee_study_on_tiny_data(tmp_path, store):
             row = by[(seed, "+".join(combo))]
             assert row["size"] == len(combo) and row["arm"] == "committee"
             mean = torch.stack([torch.tensor(logits[n]).softmax(-1) for n in combo]).mean(0)
-            accuracy = (mean.argmax(-1).numpy() == truth).mean()
-            assert row["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+            predicted = mean.argmax(-1).numpy()
+            assert row["test_accuracy"] == pytest.approx((predicted == truth).mean(), abs=1e-6)
+            f1 = sklearn.metrics.f1_score(truth, predicted, average="macro")
+            assert row["test_macro_f1"] == pytest.approx(f1, abs=1e-6)
             flops = sum(by[(seed, n)]["flops_per_example"] for n in combo)
             assert row["flops_per_example"] == pytest.approx(flops, rel=1e-6)
             assert row["latency_ms"] > 0 and row["latency_ms_sequential"] > 0
     table = (folder / "table.md").read_text()
-    assert "bert6-a3 (reference)" in table and "Pareto" in table
+    assert "bert6-a3 (reference)" in table and "Pareto" in table and "| macro-F1 |" in table
     assert "c3-k3-d8-a3 (candidate)" in table and "a3+c2-k3-d16-a2 (the paper's)" in table
     assert "of the reference's mean accuracy" in table and "Timed on " in table
     assert (folder / "committee.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

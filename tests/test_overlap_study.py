@@ -114,6 +114,9 @@ def test_overlap_study_on_tiny_data(tmp_path, store, monkeypatch):
         assert custom["pretrain_steps"] == 5  # 40 paragraphs / batch 8
     table = (folder / "table.md").read_text()
     assert "custom selection (Ws = 40)" in table and "Which overlap predicts the gap" in table
+    custom_f1 = np.mean([by[(s, "pretrained", "custom", 40)]["test_macro_f1"] for s in (0, 1)])
+    line = next(x for x in table.splitlines() if x.startswith("| custom selection"))
+    assert f"| {custom_f1:.3f} |" in line  # macro-F1 beside accuracy
     assert (folder / "overlap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "results" / "report.md").read_text()
     assert "A corpus chosen for the task's tokens beats a random one" in report

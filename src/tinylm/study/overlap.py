@@ -168,6 +168,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                     "removed": removed,
                     "by_seed": accuracy,
                     "pretrained": estimate(accuracy.values()),
+                    "macro_f1": float(np.mean([r["test_macro_f1"] for r in group])),
                     "gap": paired(accuracy, scratch),
                     **{f: float(np.mean([r[f] for r in group])) for f in FIGURES},
                 }
@@ -184,6 +185,9 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
 
         out[task] = {
             "scratch": estimate(scratch.values()),
+            "scratch_macro_f1": float(
+                np.mean([r["test_macro_f1"] for r in task_rows if r["arm"] == "scratch"])
+            ),
             "corpora": corpora,
             "fixed_ws": fixed,
             "correlation": {
@@ -251,7 +255,13 @@ def table(rows: list[dict]) -> str:
     parts = []
     for task, data in summary.items():
         body = [
-            ["from scratch", "", "", "", "", fmt_mean_std(data["scratch"]), ""],
+            [
+                "from scratch",
+                *[""] * 4,
+                fmt_mean_std(data["scratch"]),
+                f"{data['scratch_macro_f1']:.3f}",
+                "",
+            ],
             *[
                 [
                     corpus_label(c),
@@ -260,6 +270,7 @@ def table(rows: list[dict]) -> str:
                     f"{c['weighted_overlap']:.4f}",
                     f"{c['reverse_missing_share']:.3f}",
                     fmt_mean_std(c["pretrained"]),
+                    f"{c['macro_f1']:.3f}",
                     fmt_interval(c["gap"]),
                 ]
                 for c in data["corpora"]
@@ -275,6 +286,7 @@ def table(rows: list[dict]) -> str:
                     "weighted overlap",
                     "foreign share",
                     "accuracy",
+                    "macro-F1",
                     "gap [95% CI]",
                 ],
                 body,
@@ -311,7 +323,8 @@ def table(rows: list[dict]) -> str:
             "Per corpus: its tokens, the task types it never shows (missing types), the "
             "weighted overlap (1 - the task's occurrences of those types over all its tokens), "
             "the share of its tokens whose types the task never uses (foreign share), the "
-            "pre-trained accuracy (mean ± standard deviation over seeds) and the gap (paired "
+            "pre-trained accuracy (mean ± standard deviation over seeds), its macro-F1 (mean "
+            "over seeds) and the gap in accuracy (paired "
             "by seed, 95% Student-t interval). Figures are means over the seeds' task samples.",
             *parts,
             "### Which overlap predicts the gap (open question 1)\n\nPearson r between the "

@@ -26,12 +26,15 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                     "arm": r["arm"],
                     "size": r["size"],
                     "by_seed": {},
+                    "f1_by_seed": {},
                     **{k: r.get(k) for k in COLUMNS},
                 },
             )
             entry["by_seed"][r["seed"]] = r["test_accuracy"]
+            entry["f1_by_seed"][r["seed"]] = r["test_macro_f1"]
         for entry in entries.values():
             entry["accuracy"] = estimate(entry["by_seed"].values())
+            entry["macro_f1"] = float(np.mean(list(entry["f1_by_seed"].values())))
         reference = next(e for e in entries.values() if e["arm"] == "reference")
         committees = [e for e in entries.values() if e["arm"] != "reference"]
         members = {e["name"] for e in committees if e["arm"] == "member"}

@@ -10,6 +10,7 @@ from tinylm.study.committee.members import NAME, member_cells, short, subsets
 from tinylm.study.committee.timing import COLUMNS, timing_jobs
 from tinylm.study.engine import JobFactory, Store
 from tinylm.study.presets import Preset
+from tinylm.train.evaluation import classification_report
 
 
 def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Store) -> list[dict]:
@@ -34,6 +35,9 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
                 if len(combo) == 1:
                     continue  # a committee of one is its member's row
                 probabilities = combine(torch.stack([logits[n] for n in combo])).numpy()
+                report = classification_report(
+                    probabilities.argmax(-1), truth, probabilities.shape[-1]
+                )
                 key = "+".join(combo)
                 out.append(
                     {
@@ -46,7 +50,8 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
                         "seed": seed,
                         "members": key,
                         "size": len(combo),
-                        "test_accuracy": float((probabilities.argmax(-1) == truth).mean()),
+                        "test_accuracy": report["accuracy"],
+                        "test_macro_f1": report["macro_f1"],
                         "test_examples": len(truth),
                         **_timing(timing[task], key),
                     }

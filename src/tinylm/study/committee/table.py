@@ -36,6 +36,7 @@ def table(rows: list[dict]) -> str:
                     label,
                     e["size"],
                     fmt_mean_std(e["accuracy"]),
+                    f"{e['macro_f1']:.3f}",
                     _ms(e["latency_ms"]),
                     _ms(e["latency_ms_sequential"]),
                     _rate(e["throughput_per_s"]),
@@ -49,6 +50,7 @@ def table(rows: list[dict]) -> str:
                 "model",
                 "members",
                 "accuracy",
+                "macro-F1",
                 "ms, batch 1 (parallel)",
                 "ms, batch 1 (sequential)",
                 "texts/s, batch 32 (parallel)",
@@ -88,8 +90,9 @@ def table(rows: list[dict]) -> str:
         parts.append(f"### {task}\n\n{models}\n\n{sizes}\n\n{search} {timed}".rstrip())
     return "\n\n".join(
         [
-            "Accuracy is the mean ± standard deviation over seeds; a committee is the soft vote "
-            "(mean probability) of its members. Latency is the median per text at batch 1 on "
+            "Accuracy is the mean ± standard deviation over seeds, macro-F1 the mean over "
+            "seeds; a committee is the soft vote (mean probability) of its members. "
+            "Latency is the median per text at batch 1 on "
             "this machine, with the members run in parallel (one thread each) or one after "
             "another; throughput is at batch 32 (parallel for a committee: measured for the "
             "paper's committee and the committee of all members and candidates only). "
