@@ -78,7 +78,7 @@ def test_stratified_sampling_keeps_the_proportions(folder):
     with pytest.raises(TinylmError, match="train_size 100 is more than the 42"):
         draw(folder, train_size=100)
     assert len(draw(folder, train_size=14, test_size=19).test) == 19  # the whole test split
-    with pytest.raises(TinylmError, match="test_size 20 leaves nothing of the 19"):
+    with pytest.raises(TinylmError, match="test_size 20 is more than the 19 test examples"):
         draw(folder, train_size=14, test_size=20)
 
 
@@ -91,6 +91,9 @@ def test_one_file_holds_out_a_stratified_fifth(tmp_path):
     assert not set(s.test.texts) & set(s.train.texts)
     assert draw(path, test_size=21).test.texts == draw(path, test_size=21).test.texts  # seeded
     assert draw(path, seed=1).test.texts != s.test.texts
+    total = sum(TRAIN.values())
+    with pytest.raises(TinylmError, match=f"test_size {total} would hold out all {total} examples"):
+        draw(path, test_size=total)
 
 
 def test_a_train_file_with_its_test_file(tmp_path):

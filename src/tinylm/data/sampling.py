@@ -167,15 +167,25 @@ def _proportional(task: TaskData, config: TaskConfig, label: int, unique_text: n
     )
     if task.test_pool is None:
         wanted = config.test_size or max(1, round(len(train_pool) / 5))
-        n_test = _share(wanted, train_pool.labels, label, "test_size")
+        if wanted >= len(train_pool):
+            raise TinylmError(
+                f"task {task.name}: test_size {wanted:,} would hold out all {len(train_pool):,} "
+                "examples, leaving none to train on"
+            )
+        n_test = _share(wanted, train_pool.labels, label)
         testable = candidates[unique_text[candidates]]
         test = testable[: min(n_test, len(testable), len(candidates) - 1)]
         candidates = candidates[~np.isin(candidates, test)]
         available = len(train_pool) - wanted
     else:
         test = np.flatnonzero(task.test_pool.labels == label)
-        if config.test_size is not None and config.test_size != len(task.test_pool):
-            n_test = _share(config.test_size, task.test_pool.labels, label, "test_size")
+        if config.test_size is not None and config.test_size > len(task.test_pool):
+            raise TinylmError(
+                f"task {task.name}: test_size {config.test_size:,} is more than the "
+                f"{len(task.test_pool):,} test examples there are"
+            )
+        if config.test_size is not None and config.test_size < len(task.test_pool):
+            n_test = _share(config.test_size, task.test_pool.labels, label)
             test = np.random.default_rng([config.seed, label, 1]).permutation(test)[:n_test]
         available = len(train_pool)
     if config.sampling == "stratified" and config.train_size is not None:
@@ -188,14 +198,10 @@ def _proportional(task: TaskData, config: TaskConfig, label: int, unique_text: n
     return candidates, test
 
 
-def _share(total: int, labels: np.ndarray, label: int, field: str) -> int:
-    """`label`'s part of `total` examples split in proportion to the labels' counts, by largest
-    remainder (so the parts add up to the total)."""
+def _share(total: int, labels: np.ndarray, label: int) -> int:
+    """`label`'s part of `total` examples (fewer than there are) split in proportion to the
+    labels' counts, by largest remainder (so the parts add up to the total)."""
     counts = np.bincount(labels, minlength=label + 1).astype(float)
-    if total >= counts.sum():
-        raise TinylmError(
-            f"{field} {total:,} leaves nothing of the {int(counts.sum()):,} examples there are"
-        )
     exact = total * counts / counts.sum()
     parts = np.floor(exact).astype(int)
     order = np.lexsort((np.arange(len(counts)), -(exact - parts)))

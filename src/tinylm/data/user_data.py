@@ -166,10 +166,12 @@ def read_hub(config: TaskConfig) -> Splits:
         labels = data[config.label_column]
         if names is not None:  # ClassLabel ids: the names they stand for (-1: unlabelled)
             labels = [names[i] if i >= 0 else None for i in labels]
-        pairs = [(t, lab) for t, lab in zip(data[config.text_column], labels, strict=True)]
-        records[split] = _non_blank(
-            [(t, lab) for t, lab in pairs if lab is not None], f"split {split_name} of {spec!r}"
-        )
+        labelled = [
+            (t, lab)
+            for t, lab in zip(data[config.text_column], labels, strict=True)
+            if lab is not None
+        ]
+        records[split] = _non_blank(labelled, f"split {split_name} of {spec!r}")
         fingerprint[split] = data._fingerprint
     return Splits(records, label_names=names, fingerprint={"hub": spec, **fingerprint})
 
