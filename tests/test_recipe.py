@@ -4,11 +4,14 @@ flag, token budgets, snapshots, dropout off while pre-training."""
 import json
 
 import numpy as np
+import pytest
 import yaml
 
 from datagen import tiny_vocab
 from tinylm.cli import main
+from tinylm.config import TrainConfig
 from tinylm.data.corpus import load_corpus
+from tinylm.errors import ConfigError
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import BatchPlan
 from tinylm.train.validation import held_out
@@ -119,6 +122,43 @@ def test_a_token_budget_sets_the_steps(capsys, tmp_path, data_dir, cache_dir):
     assert summary["val_loss"] is None  # --val-paragraphs 0: no validation
 
 
+def test_the_batch_size_ramp(capsys, tmp_path, data_dir, cache_dir):
+    lengths = np.random.default_rng(0).integers(20, 129, size=640)
+    plan = BatchPlan(lengths, 32, 1, True, ramp=(10, 8))
+    flat = BatchPlan(lengths, 32, 1, True)
+    assert [plan.size(s) for s in (0, 1, 5, 9, 10, 500)] == [8, 10, 20, 29, 32, 32]
+    for step in (0, 5, 10, 25):  # the first examples of the batch the plan would take anyway
+        assert np.array_equal(plan.indices(step), flat.indices(step)[: plan.size(step)])
+    # a budget read on the ramp takes more steps than without it
+    _, summary, _ = _pretrain(
+        capsys,
+        tmp_path,
+        data_dir,
+        cache_dir,
+        "ramp",
+        "--max-tokens",
+        "5000",
+        "--batch-size",
+        "16",
+        "--batch-ramp-steps",
+        "6",
+        "--batch-ramp-start",
+        "4",
+        "--val-paragraphs",
+        "0",
+    )
+    tokenizer = load_tokenizer(data_dir)
+    subset = load_corpus(
+        "wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir
+    ).subset(96)
+    ramped = BatchPlan(subset.tokens.lengths, 16, 0, True, ramp=(6, 4))
+    read = ramped.tokens_read(summary["steps"])
+    assert read[-1] >= 5000 > read[-2] and summary["tokens_read"] == read[-1]
+    assert summary["steps"] > BatchPlan(subset.tokens.lengths, 16, 0, True).steps_to_read(5000)
+    with pytest.raises(ConfigError, match="batch_ramp_start"):
+        TrainConfig(batch_size=16, batch_ramp_steps=6, batch_ramp_start=32)
+
+
 def test_snapshots_are_kept_at_their_token_counts(capsys, tmp_path, data_dir, cache_dir):
     from tinylm.model import BertForMaskedLM
 
@@ -181,3 +221,14 @@ def test_what_only_measures_a_run_never_enters_a_study_key():
     assert Job("pretrain", measured).key == key
     assert Job("pretrain", dataclasses.replace(base, dropout=0.0)).key != key
     assert "val_paragraphs" not in base.result_dict() and "dropout" in base.result_dict()
+
+
+def test_a_ramp_smaller_than_the_world_is_refused():
+    from types import SimpleNamespace
+
+    from tinylm.train.trainer import Trainer
+
+    train = TrainConfig(batch_size=16, batch_ramp_steps=6, batch_ramp_start=2)
+    plan = BatchPlan.of(np.full(64, 10), train)
+    with pytest.raises(ConfigError, match="leaves a rank without examples at world size 4"):
+        Trainer.over(plan, None, train, SimpleNamespace(world_size=4))

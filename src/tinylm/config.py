@@ -292,6 +292,12 @@ class TrainConfig(Config):
     max_steps: int | None = None  # stop after this many optimizer steps (the schedule spans them)
     batch_size: int = 32  # global: split across distributed ranks
     group_by_length: bool = True  # batches of similar lengths (train/batches.py): less padding
+    # cramming's batch-size ramp: over the first batch_ramp_steps steps the batch grows linearly
+    # from batch_ramp_start to batch_size (more updates per token early); 0: no ramp
+    batch_ramp_steps: int = dataclasses.field(default=0, metadata=KEYED_WHEN_SET)
+    batch_ramp_start: int = dataclasses.field(
+        default=8, metadata={**KEYED_WHEN_SET, "help": "the batch size of the ramp's first step"}
+    )
     lr: float = 5e-5  # the peak learning rate (AdamW)
     weight_decay: float = 0.01  # not applied to biases and norms
     schedule: str = "linear"  # linear | cosine | triangle | constant | paper (train/schedule.py)
@@ -329,6 +335,15 @@ class TrainConfig(Config):
         if self.schedule not in SCHEDULES:
             raise ConfigError(
                 "schedule", f"unknown {self.schedule!r}; known: {', '.join(SCHEDULES)}"
+            )
+        if self.batch_ramp_steps < 0:
+            raise ConfigError(
+                "batch_ramp_steps", f"must be non-negative, got {self.batch_ramp_steps}"
+            )
+        if self.batch_ramp_steps and not 0 < self.batch_ramp_start <= self.batch_size:
+            raise ConfigError(
+                "batch_ramp_start",
+                f"must be in [1, batch_size {self.batch_size}], got {self.batch_ramp_start}",
             )
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError("grad_clip", f"must be positive, got {self.grad_clip}")

@@ -10,6 +10,10 @@ every random batch of 32 holds one and pads to 128, and 27% of the computed posi
 padding. With grouping, the epoch's permutation is cut into chunks of GROUP_BATCHES batches,
 each chunk is sorted by length and cut into batches, and the batches' order is shuffled: every
 example is still seen once per epoch, in batches of similar lengths.
+
+The batch-size ramp (TrainConfig.batch_ramp_steps): step s takes the first size(s) examples of
+its batch, size(s) growing linearly from batch_ramp_start to batch_size over the ramp; the rest
+of such a batch is not read in that epoch. Every step is still a pure function of (seed, s).
 """
 
 import numpy as np
@@ -38,17 +42,37 @@ def schedule_length(n: int, batch_size: int, epochs: int, max_steps: int | None)
 class BatchPlan:
     """The examples of every step: a pure function of (lengths, batch size, seed, step)."""
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, group_by_length: bool):
+    def __init__(
+        self,
+        lengths: np.ndarray,
+        batch_size: int,
+        seed: int,
+        group_by_length: bool,
+        ramp: tuple[int, int] = (0, 0),  # (steps, start size): the batch-size ramp
+    ):
         self.lengths = np.asarray(lengths)
         self.batch_size, self.seed, self.group = batch_size, seed, group_by_length
+        self.ramp_steps, self.ramp_start = ramp
         self.per_epoch = steps_per_epoch(len(self.lengths), batch_size)
         self._epoch, self._batches = None, None
+
+    @classmethod
+    def of(cls, lengths: np.ndarray, train) -> "BatchPlan":
+        """The plan of a TrainConfig."""
+        ramp = (train.batch_ramp_steps, train.batch_ramp_start)
+        return cls(lengths, train.batch_size, train.seed, train.group_by_length, ramp)
+
+    def size(self, step: int) -> int:
+        """The examples of step `step`: batch_size, or less on the ramp."""
+        if step >= self.ramp_steps:
+            return self.batch_size
+        return self.ramp_start + (self.batch_size - self.ramp_start) * step // self.ramp_steps
 
     def indices(self, step: int) -> np.ndarray:
         epoch, position = divmod(step, self.per_epoch)
         if epoch != self._epoch:  # computed once per epoch
             self._epoch, self._batches = epoch, self._epoch_batches(epoch)
-        return self._batches[position]
+        return self._batches[position][: self.size(step)]
 
     def tokens_read(self, steps: int) -> np.ndarray:
         """Cumulative real tokens after each of the first `steps` steps (a pure function of the

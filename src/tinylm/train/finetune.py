@@ -68,10 +68,7 @@ class Classification(Objective):
         self.model, self.sample, self.tokens, self.config = model, sample, tokens, config
         self.pad_id, self.runtime, self.run_path = pad_id, runtime, run.path
         self.description = f"finetune {sample.task.name}"
-        train = config.train
-        self.plan = batches.BatchPlan(
-            tokens["train"].lengths, train.batch_size, train.seed, train.group_by_length
-        )
+        self.plan = batches.BatchPlan.of(tokens["train"].lengths, config.train)
         self.labels = torch.from_numpy(sample.train.labels)
         self.history: list[dict] = []
         self.best = {"epoch": None, "val_accuracy": -1.0}

@@ -47,10 +47,7 @@ class MaskedLanguageModelling(Objective):
     ):
         self.model, self.tokens, self.tokenizer, self.config = model, tokens, tokenizer, config
         self.validation, self.run, self.runtime = validation, run, runtime
-        train = config.train
-        self.plan = batches.BatchPlan(
-            tokens.lengths, train.batch_size, train.seed, train.group_by_length
-        )
+        self.plan = batches.BatchPlan.of(tokens.lengths, config.train)
         self.special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
         self.scores: list[dict] = []  # every validation: step, tokens read, loss, accuracy
         self.snapshot_steps: dict[int, int] = {}  # step -> the snapshot's token count

@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from tinylm.config import ImplConfig, TrainConfig
+from tinylm.errors import ConfigError
 from tinylm.model.accounting import training_flops_per_token
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM
 from tinylm.train.batches import BatchPlan
@@ -104,6 +105,12 @@ class Trainer:
     def over(cls, plan: BatchPlan, model, train: TrainConfig, runtime: Runtime, **options):
         """A trainer for the batches of `plan`: `train.epochs` epochs, or as many steps as
         read `train.max_tokens` tokens (a budget), at most `train.max_steps`."""
+        if plan.ramp_steps and plan.ramp_start < runtime.world_size:
+            raise ConfigError(
+                "batch_ramp_start",
+                f"{plan.ramp_start} leaves a rank without examples at world size "
+                f"{runtime.world_size}",
+            )
         total = plan.per_epoch * train.epochs
         if train.max_tokens is not None:
             total = plan.steps_to_read(train.max_tokens)
