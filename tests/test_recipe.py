@@ -96,6 +96,13 @@ def test_a_plateau_run_says_so(capsys, tmp_path, data_dir, cache_dir):
     assert "has not left the unigram plateau" in err
 
 
+def _subset_lengths(data_dir, cache_dir):
+    """The token lengths of the Ws = 96 subset the _pretrain runs read."""
+    tokenizer = load_tokenizer(data_dir)
+    corpus = load_corpus("wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir)
+    return corpus.subset(96).tokens.lengths
+
+
 def test_a_token_budget_sets_the_steps(capsys, tmp_path, data_dir, cache_dir):
     _, summary, _ = _pretrain(
         capsys,
@@ -110,11 +117,7 @@ def test_a_token_budget_sets_the_steps(capsys, tmp_path, data_dir, cache_dir):
         "--val-paragraphs",
         "0",
     )
-    tokenizer = load_tokenizer(data_dir)
-    subset = load_corpus(
-        "wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir
-    ).subset(96)
-    plan = BatchPlan(subset.tokens.lengths, 16, 0, True)
+    plan = BatchPlan(_subset_lengths(data_dir, cache_dir), 16, 0, True)
     read = plan.tokens_read(summary["steps"])
     assert read[-1] >= 5000 > read[-2]  # the fewest steps that read the budget
     assert summary["tokens_read"] == read[-1]
@@ -147,14 +150,10 @@ def test_the_batch_size_ramp(capsys, tmp_path, data_dir, cache_dir):
         "--val-paragraphs",
         "0",
     )
-    tokenizer = load_tokenizer(data_dir)
-    subset = load_corpus(
-        "wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir
-    ).subset(96)
-    ramped = BatchPlan(subset.tokens.lengths, 16, 0, True, ramp=(6, 4))
-    read = ramped.tokens_read(summary["steps"])
+    lengths = _subset_lengths(data_dir, cache_dir)
+    read = BatchPlan(lengths, 16, 0, True, ramp=(6, 4)).tokens_read(summary["steps"])
     assert read[-1] >= 5000 > read[-2] and summary["tokens_read"] == read[-1]
-    assert summary["steps"] > BatchPlan(subset.tokens.lengths, 16, 0, True).steps_to_read(5000)
+    assert summary["steps"] > BatchPlan(lengths, 16, 0, True).steps_to_read(5000)
     with pytest.raises(ConfigError, match="batch_ramp_start"):
         TrainConfig(batch_size=16, batch_ramp_steps=6, batch_ramp_start=32)
 
