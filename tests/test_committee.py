@@ -248,3 +248,25 @@ def test_the_search_picks_the_fastest_of_those_within_the_margin():
     ]
     assert cheapest_match(entries, reference)["name"] == "a"
     assert cheapest_match(entries[1:2], reference) is None
+
+
+def test_rows_written_before_macro_f1_existed_still_make_a_table():
+    from tinylm.study.committee.analysis import summarise
+    from tinylm.study.committee.table import table
+
+    rows = [
+        {"task": "agnews", "members": name, "arm": arm, "size": size, "seed": seed}
+        | {"test_accuracy": 0.5 + 0.1 * size + 0.01 * seed, "latency_ms": 1.0 * size}
+        | {"flops_per_example": 1e6 * size}
+        for seed in (0, 1)
+        for name, arm, size in (
+            ("bert6-a3", "reference", 1),
+            ("a3", "member", 1),
+            ("c2", "member", 1),
+            ("a3+c2", "committee", 2),
+        )
+    ]
+    assert summarise(rows)["agnews"]["entries"]["a3"]["macro_f1"] is None
+    assert "| a3 | 1 | 0.605 ± 0.007 | n/a |" in table(rows)
+    rows = [r | {"test_macro_f1": 0.25 + r["seed"] / 10} for r in rows]
+    assert summarise(rows)["agnews"]["entries"]["a3"]["macro_f1"] == pytest.approx(0.3)

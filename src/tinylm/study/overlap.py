@@ -27,7 +27,9 @@ from tinylm.study.stats import (
     estimate,
     fmt_interval,
     fmt_mean_std,
+    fmt_optional,
     format_tokens,
+    mean_or_none,
     paired,
 )
 from tinylm.study.tables import markdown_table, plot_style, save_figure, tasks_in
@@ -168,7 +170,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                     "removed": removed,
                     "by_seed": accuracy,
                     "pretrained": estimate(accuracy.values()),
-                    "macro_f1": float(np.mean([r["test_macro_f1"] for r in group])),
+                    "macro_f1": mean_or_none(r.get("test_macro_f1") for r in group),
                     "gap": paired(accuracy, scratch),
                     **{f: float(np.mean([r[f] for r in group])) for f in FIGURES},
                 }
@@ -185,8 +187,8 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
 
         out[task] = {
             "scratch": estimate(scratch.values()),
-            "scratch_macro_f1": float(
-                np.mean([r["test_macro_f1"] for r in task_rows if r["arm"] == "scratch"])
+            "scratch_macro_f1": mean_or_none(
+                r.get("test_macro_f1") for r in task_rows if r["arm"] == "scratch"
             ),
             "corpora": corpora,
             "fixed_ws": fixed,
@@ -259,7 +261,7 @@ def table(rows: list[dict]) -> str:
                 "from scratch",
                 *[""] * 4,
                 fmt_mean_std(data["scratch"]),
-                f"{data['scratch_macro_f1']:.3f}",
+                fmt_optional(data["scratch_macro_f1"]),
                 "",
             ],
             *[
@@ -270,7 +272,7 @@ def table(rows: list[dict]) -> str:
                     f"{c['weighted_overlap']:.4f}",
                     f"{c['reverse_missing_share']:.3f}",
                     fmt_mean_std(c["pretrained"]),
-                    f"{c['macro_f1']:.3f}",
+                    fmt_optional(c["macro_f1"]),
                     fmt_interval(c["gap"]),
                 ]
                 for c in data["corpora"]

@@ -85,3 +85,15 @@ def format_tokens(count: int) -> str:
     if count >= 1_000_000:
         return f"{count / 1e6:g}M"
     return f"{count / 1e3:g}k" if count >= 1000 else str(count)
+
+
+def mean_or_none(values) -> float | None:
+    """The mean, or None when any value is missing (rows written before a column existed)."""
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return None
+    return float(sum(values) / len(values))
+
+
+def fmt_optional(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -3,6 +3,8 @@ plot style."""
 
 import contextlib
 
+from tinylm.study.stats import fmt_optional, mean_or_none
+
 
 def tasks_in(rows: list[dict]) -> list[str]:
     """The tasks of the rows, in their order of appearance."""
@@ -44,11 +46,11 @@ def macro_f1_table(rows: list[dict], column: str, label: str, fmt=str) -> str:
 
     def mean(task: str, arm: str, value=None) -> str:
         f1 = [
-            r["test_macro_f1"]
+            r.get("test_macro_f1")
             for r in rows
             if r["task"] == task and r["arm"] == arm and (value is None or r[column] == value)
         ]
-        return f"{sum(f1) / len(f1):.3f}" if f1 else "n/a"
+        return fmt_optional(mean_or_none(f1))
 
     body = [["0 (from scratch)", *(mean(t, "scratch") for t in tasks)]]
     body += [[fmt(v), *(mean(t, "pretrained", v) for t in tasks)] for v in values]

@@ -5,7 +5,7 @@ the Pareto fronts."""
 import numpy as np
 
 from tinylm.study.committee.timing import COLUMNS
-from tinylm.study.stats import estimate, paired
+from tinylm.study.stats import estimate, mean_or_none, paired
 from tinylm.study.tables import tasks_in
 
 MARGIN = 0.01  # "matches": the committee is at most one accuracy point below the reference
@@ -31,10 +31,10 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                 },
             )
             entry["by_seed"][r["seed"]] = r["test_accuracy"]
-            entry["f1_by_seed"][r["seed"]] = r["test_macro_f1"]
+            entry["f1_by_seed"][r["seed"]] = r.get("test_macro_f1")
         for entry in entries.values():
             entry["accuracy"] = estimate(entry["by_seed"].values())
-            entry["macro_f1"] = float(np.mean(list(entry["f1_by_seed"].values())))
+            entry["macro_f1"] = mean_or_none(entry["f1_by_seed"].values())
         reference = next(e for e in entries.values() if e["arm"] == "reference")
         committees = [e for e in entries.values() if e["arm"] != "reference"]
         members = {e["name"] for e in committees if e["arm"] == "member"}

@@ -2,7 +2,7 @@
 costs, the best committee of each size, and the search's answer."""
 
 from tinylm.study.committee.analysis import MARGIN, summarise
-from tinylm.study.stats import fmt_interval, fmt_mean_std
+from tinylm.study.stats import fmt_interval, fmt_mean_std, fmt_optional
 from tinylm.study.tables import markdown_table
 
 
@@ -36,7 +36,7 @@ def table(rows: list[dict]) -> str:
                     label,
                     e["size"],
                     fmt_mean_std(e["accuracy"]),
-                    f"{e['macro_f1']:.3f}",
+                    fmt_optional(e["macro_f1"]),
                     _ms(e["latency_ms"]),
                     _ms(e["latency_ms_sequential"]),
                     _rate(e["throughput_per_s"]),
