@@ -13,7 +13,8 @@ example is still seen once per epoch, in batches of similar lengths.
 
 The batch-size ramp (TrainConfig.batch_ramp_steps): step s takes the first size(s) examples of
 its batch, size(s) growing linearly from batch_ramp_start to batch_size over the ramp; the rest
-of such a batch is not read in that epoch. Every step is still a pure function of (seed, s).
+of such a batch (its longest, under length grouping) is not read in that epoch. Every step is
+still a pure function of (seed, s).
 """
 
 import numpy as np
