@@ -394,12 +394,16 @@ def _pretrain_process(data_dir, cache_dir, config_file, out, *extra):
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def test_a_killed_run_resumes_to_the_same_weights(data_dir, cache_dir, tmp_path, config_file):
+# with the batch-size ramp too: the kill falls on the ramp (steps 20 to 30)
+@pytest.mark.parametrize("flags", [(), ("--batch-ramp-steps", "30", "--batch-ramp-start", "2")])
+def test_a_killed_run_resumes_to_the_same_weights(
+    data_dir, cache_dir, tmp_path, config_file, flags
+):
     """SIGKILL a real process mid-run, resume it, compare with an uninterrupted run."""
-    whole = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "whole")
+    whole = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "whole", *flags)
     assert whole.wait(timeout=300) == 0, whole.stderr.read().decode()
 
-    killed = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "killed")
+    killed = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "killed", *flags)
     checkpoints = tmp_path / "killed" / "checkpoints"
     deadline = time.time() + 120
     while time.time() < deadline and not any(
@@ -411,7 +415,9 @@ def test_a_killed_run_resumes_to_the_same_weights(data_dir, cache_dir, tmp_path,
     killed.wait()
     assert not (tmp_path / "killed" / "model").exists()  # it did not finish
 
-    resumed = _pretrain_process(data_dir, cache_dir, config_file, tmp_path / "killed", "--resume")
+    resumed = _pretrain_process(
+        data_dir, cache_dir, config_file, tmp_path / "killed", *flags, "--resume"
+    )
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
     a = load_file(tmp_path / "whole/model/model.safetensors")
     b = load_file(tmp_path / "killed/model/model.safetensors")
