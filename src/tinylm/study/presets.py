@@ -238,10 +238,12 @@ PRESETS = {
             "with larger test samples (250, 100, 60 per label) to narrow the intervals.",
             "FewRel is its 16 public validation relations (fewrel-val); the paper's 64 "
             "training relations are not in the data.",
-            "The overlap and committee studies pre-train 2M tokens per model (validation MLM "
-            "loss about 6.1, past the plateau's 6.7; the budget study's gap there is slightly "
-            "negative, -0.02 to -0.06): at 8M their 36 and 21 pre-trainings would take 7 and 6 "
-            "hours. Every model of one study has the same budget, so built corpora face "
+            "The overlap and committee studies pre-train 2M tokens per model: at 8M their 36 "
+            "and 21 pre-trainings would take 7 and 6 hours. On the linear schedule over 2M "
+            "tokens the conv twins end at 6.47-6.68 nats, barely below the plateau's 6.69, and "
+            "the conv-free twins and BERT-6's twin on it: the rate has decayed before they "
+            "leave it (the budget study's 8M run passes 6.15 at 2M tokens; docs/recipe.md, "
+            "stage 5). Every model of one study has the same budget, so built corpora face "
             "random subsets, and members their reference, at equal compute.",
         ),
     ),
