@@ -59,7 +59,10 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 ax.set_xlabel(label)
                 ax.set_ylabel("test accuracy")
                 ax.set_title(f"{task}: accuracy against cost (outlined: Pareto front)")
-            for arm, (marker, color, _) in STYLES.items():
-                by_latency.scatter([], [], marker=marker, color=color, label=arm)
-            by_latency.legend(fontsize=7)
+        # one legend above the panels: inside an axes it hid the reference's marker, which
+        # sits wherever the deep model lands
+        top = axes[0][0]
+        for arm, (marker, color, _) in STYLES.items():
+            top.scatter([], [], marker=marker, color=color, label=arm)
+        top.legend(fontsize=8, ncol=3, loc="lower left", bbox_to_anchor=(0, 1.1))
         save_figure(fig, path, caption)
