@@ -4,15 +4,20 @@ Each trial's pre-trained model (a run folder of scripts/recipe_trials.py) and th
 architecture from scratch are fine-tuned on each task with the cpu preset's fine-tuning recipe
 on the cpu preset's train sample, 20% of it held out as validation; the last epoch's validation
 accuracy is read (never the test split). The gap is pre-trained minus scratch, paired by task,
-seed and learning rate. Rows go to results/recipe/gaps.csv; finished runs are read, not rerun.
+seed, learning rate and further fine-tuning settings (`--finetune-args`, e.g. a warm-up, both
+arms alike; their runs carry `--tag`). Rows go to results/recipe/gaps.csv; finished runs are
+read, not rerun.
 
     python scripts/recipe_gap.py runs/recipe/pre-lr3e-3 ... --runs runs/recipe-ft --jobs 2
+    python scripts/recipe_gap.py RUN --finetune-args="--warmup-fraction 0.1" --tag wu10
 """
 
 import argparse
 import csv
 import hashlib
 import json
+import os
+import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,14 +25,18 @@ from pathlib import Path
 
 SIZES = {"agnews": (100, 250), "dbpedia": (30, 100), "fewrel-val": (40, 60)}  # the cpu preset's
 FINETUNE = ["--epochs", "20", "--batch-size", "16", "--select", "last", "--val-fraction", "0.2"]
-COLUMNS = ("pretraining", "task", "seed", "lr", "val_accuracy", "val_examples", "command")
+KEY = ("pretraining", "task", "seed", "lr", "finetune")
+COLUMNS = (*KEY, "val_accuracy", "val_examples", "command")
 
 
-def finetune(name: str, start: list[str], task: str, seed: int, lr: str, runs: Path) -> dict:
+def finetune(
+    name: str, start: list[str], task: str, seed: int, lr: str, runs: Path, extra: str, tag: str
+) -> dict:
     """One fine-tuning (`start`: --init DIR, or --scratch --config ARCH_FILE); its row."""
-    out = runs / f"{name}-{task}-s{seed}-lr{lr}"
+    out = runs / f"{name}-{task}-s{seed}-lr{lr}{'-' + tag if tag else ''}"
     train, test = SIZES[task]
     command = ["tinylm", "finetune", "--task", task, "--seed", str(seed), "--lr", lr, *FINETUNE]
+    command += shlex.split(extra)
     command += ["--train-per-label", str(train), "--test-per-label", str(test), *start]
     command += ["--out", str(out), "--threads", "1", "--quiet"]
     if not (out / "summary.json").exists():
@@ -43,6 +52,7 @@ def finetune(name: str, start: list[str], task: str, seed: int, lr: str, runs: P
         "task": task,
         "seed": seed,
         "lr": lr,
+        "finetune": extra,
         "val_accuracy": summary["val_accuracy"],
         "val_examples": summary["sizes"]["val"],
         "command": " ".join(command),
@@ -57,7 +67,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--lrs", nargs="+", default=["3e-4"])
     parser.add_argument("--out", default="results/recipe/gaps.csv", type=Path)
+    parser.add_argument("--finetune-args", default="", help="more `tinylm finetune` flags")
+    parser.add_argument("--tag", default="", help="names the runs of --finetune-args")
     args = parser.parse_args()
+    if bool(args.finetune_args) != bool(args.tag):
+        parser.error("--finetune-args and --tag go together")
     args.runs.mkdir(parents=True, exist_ok=True)
     starts = {}  # name -> the fine-tuning's start
     scratch_of = {}  # pre-training -> the scratch arm of its architecture
@@ -77,26 +91,28 @@ def main() -> None:
         for name, start in starts.items()
     ]
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(lambda item: finetune(*item, args.runs), work))
+        rows = list(
+            pool.map(lambda item: finetune(*item, args.runs, args.finetune_args, args.tag), work)
+        )
 
     old = []
     if args.out.exists():
         with open(args.out, newline="") as f:
-            old = list(csv.DictReader(f))
-    seen = {(r["pretraining"], r["task"], r["seed"], r["lr"]) for r in old}
-    with open(args.out, "a", newline="") as f:
+            old = [{"finetune": "", **r} for r in csv.DictReader(f)]  # rows from before the column
+    seen = {tuple(str(r[k]) for k in KEY) for r in old}
+    new = [r for r in rows if tuple(str(r[k]) for k in KEY) not in seen]
+    temporary = args.out.with_suffix(".tmp")
+    with open(temporary, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        if not old:
-            writer.writeheader()
-        for row in rows:
-            if (row["pretraining"], row["task"], str(row["seed"]), row["lr"]) not in seen:
-                writer.writerow(row)
+        writer.writeheader()
+        writer.writerows([*old, *new])
+    os.replace(temporary, args.out)
     accuracy = {(r["pretraining"], r["task"], r["seed"], r["lr"]): r["val_accuracy"] for r in rows}
     for r in rows:
         if r["pretraining"] in scratch_of:
             scratch = accuracy[(scratch_of[r["pretraining"]], r["task"], r["seed"], r["lr"])]
             print(
-                f"{r['pretraining']:24} {r['task']:11} s{r['seed']} lr {r['lr']}: "
+                f"{r['pretraining']:24} {r['task']:11} s{r['seed']} lr {r['lr']} {args.tag}: "
                 f"val {r['val_accuracy']:.3f}, scratch {scratch:.3f}, "
                 f"gap {r['val_accuracy'] - scratch:+.3f}"
             )
