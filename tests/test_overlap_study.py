@@ -158,16 +158,17 @@ def test_presets_validate_the_overlap_fields():
     assert tiny_preset().fixed_ws == 40 and tiny_preset(overlap_ws=20).fixed_ws == 20
 
 
-def test_a_study_budget_trains_every_model_of_that_study_to_it():
+def test_a_study_pretraining_changes_every_model_of_that_study():
     from tinylm.study import overlap
     from tinylm.study.committee import members
 
     plain = tiny_preset(committee_members=("bert1-a3",), committee_reference="bert6-a3")
-    budgeted = tiny_preset(
+    changed = tiny_preset(
         committee_members=("bert1-a3",),
         committee_reference="bert6-a3",
-        overlap_tokens=5000,
-        committee_tokens=7000,
+        overlap_pretrain={"max_tokens": 5000, "mask_rate": 0.3},
+        committee_pretrain={"max_tokens": 7000, "batch_size": 4},
+        committee_reference_pretrain={"max_tokens": 9000},
     )
 
     def pretrainings(study, preset):
@@ -175,13 +176,27 @@ def test_a_study_budget_trains_every_model_of_that_study_to_it():
         return [cell.job.init for cell in cells if cell.job.init is not None]
 
     # every overlap model, random subsets included (equal compute against built corpora)
-    assert {job.config.train.max_tokens for job in pretrainings(overlap, budgeted)} == {5000}
-    assert {job.config.train.max_tokens for job in pretrainings(members, budgeted)} == {7000}
-    # without a budget of its own a study shares the preset's pre-trainings (equal keys)
+    overlap_models = pretrainings(overlap, changed)
+    assert {job.config.train.max_tokens for job in overlap_models} == {5000}
+    assert {job.config.mask_rate for job in overlap_models} == {0.3}
+    models = pretrainings(members, changed)
+    committee_models = {job.config.arch.layers: job.config for job in models}
+    assert committee_models[1].train.max_tokens == 7000  # bert1-a3
+    assert committee_models[6].train.max_tokens == 9000  # bert6-a3, the reference: its own
+    assert {c.train.batch_size for c in committee_models.values()} == {4}  # ... over the study's
+    assert {c.mask_rate for c in committee_models.values()} == {plain.recipe.get("mask_rate", 0.15)}
+    # without changes of its own a study shares the preset's pre-trainings (equal keys)
     gap_keys = {
         JobFactory(plain, vocab_size=100).pretrain(ws, s).key for ws in (20, 40) for s in (0, 1)
     }
     assert {job.key for job in pretrainings(overlap, plain) if job.init is None} == gap_keys
     assert {job.config.train.max_tokens for job in pretrainings(members, plain)} == {None}
-    with pytest.raises(ConfigError, match="committee_tokens"):
-        tiny_preset(committee_tokens=0)
+
+
+def test_a_study_pretraining_changes_are_validated():
+    with pytest.raises(ConfigError, match="committee_pretrain.max_tokens"):
+        tiny_preset(committee_pretrain={"max_tokens": 0})
+    with pytest.raises(ConfigError, match="overlap_pretrain.colour"):
+        tiny_preset(overlap_pretrain={"colour": "blue"})
+    with pytest.raises(ConfigError, match="committee_reference_pretrain.mask_rate"):
+        tiny_preset(committee_reference_pretrain={"mask_rate": 1.5})

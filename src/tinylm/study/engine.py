@@ -29,7 +29,6 @@ from tinylm.config import (
     ImplConfig,
     ModelConfig,
     TaskConfig,
-    TrainConfig,
 )
 from tinylm.errors import TinylmError
 from tinylm.files import write_json
@@ -114,26 +113,23 @@ class JobFactory:
         seed: int,
         arch: str | dict | None = None,
         snapshots: tuple = (),
-        max_tokens: int | None = None,
+        changes: dict | None = None,
     ) -> Job:
         """Pre-training on the random subset of size `ws`; with `snapshots` (token counts), a
-        run of the largest budget that keeps the model at each (budget study); `max_tokens`
-        replaces the preset's budget (a study's own: overlap_tokens, committee_tokens)."""
+        run of the largest budget that keeps the model at each (budget study); `changes` are a
+        study's own over the preset's pre-training (overlap_pretrain, committee_pretrain)."""
         preset = self.preset
-        train = self.pretrain_train(seed, max(snapshots) if snapshots else max_tokens)
+        train, recipe = preset.pretrain_settings(seed, changes)
+        if snapshots:
+            train = dataclasses.replace(train, max_tokens=max(snapshots))
         config = PretrainConfig(
             arch=self.architecture(arch),
             corpus=CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
             train=train,
             snapshots=tuple(snapshots),
-            **preset.recipe,
+            **recipe,
         )
         return Job("pretrain", config)
-
-    def pretrain_train(self, seed: int, max_tokens: int | None) -> TrainConfig:
-        """The preset's pre-training section for `seed`, read to `max_tokens` when given."""
-        train = self.preset.train_config("pretrain", seed)
-        return train if max_tokens is None else dataclasses.replace(train, max_tokens=max_tokens)
 
     def corpus(self, method: str, task: str, seed: int, ws: int, **options) -> Job:
         """A corpus built from the random subset of size `ws` against the task sample of
@@ -143,13 +139,14 @@ class JobFactory:
         recipe = CorpusRecipe(method=method, pool=pool, task=self.task(task, seed), **options)
         return Job("corpus", recipe)
 
-    def pretrain_on(self, corpus: Job, seed: int, max_tokens: int | None = None) -> Job:
+    def pretrain_on(self, corpus: Job, seed: int, changes: dict | None = None) -> Job:
         """Pre-training on a built corpus: all of it, in the order of the preset's seed."""
+        train, recipe = self.preset.pretrain_settings(seed, changes)
         config = PretrainConfig(
             arch=self.arch,
             corpus=CorpusConfig(name=CORPUS_FILE, ws=None, seed=self.preset.corpus_seed),
-            train=self.pretrain_train(seed, max_tokens),
-            **self.preset.recipe,
+            train=train,
+            **recipe,
         )
         return Job("pretrain", config, corpus)
 

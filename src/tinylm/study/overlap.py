@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinylm.study.engine import Cell, JobFactory, Store
-from tinylm.study.presets import Preset
+from tinylm.study.presets import Preset, describe_changes
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import (
@@ -28,7 +28,6 @@ from tinylm.study.stats import (
     fmt_interval,
     fmt_mean_std,
     fmt_optional,
-    format_tokens,
     mean_or_none,
     paired,
 )
@@ -50,7 +49,7 @@ BOOTSTRAP = 2000
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
-    fixed, tokens = preset.fixed_ws, preset.overlap_tokens
+    fixed, changes = preset.fixed_ws, preset.overlap_pretrain
     grid = sorted({*preset.ws_grid, fixed})
     out = []
     for task in preset.tasks:
@@ -61,7 +60,7 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
                 out.append(
                     Cell(
                         {**params, "arm": "pretrained", "ws": ws, "corpus": "random"},
-                        factory.finetune(task, seed, factory.pretrain(ws, seed, max_tokens=tokens)),
+                        factory.finetune(task, seed, factory.pretrain(ws, seed, changes=changes)),
                     )
                 )
             built = [("custom", {}, {})]
@@ -76,7 +75,7 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
             ]
             for label, extra, options in built:
                 corpus = factory.corpus(label.split("-")[0], task, seed, fixed, **options)
-                pretrained = factory.pretrain_on(corpus, seed, tokens)
+                pretrained = factory.pretrain_on(corpus, seed, changes)
                 out.append(
                     Cell(
                         {**params, "arm": "pretrained", "ws": fixed, "corpus": label, **extra},
@@ -529,11 +528,8 @@ def preset_lines(preset: Preset) -> list[str]:
     built += [
         f"swap {preset.reverse_fraction:.0%} toward {d} foreign tokens" for d in preset.reverse
     ]
-    budget = (
-        f"; {format_tokens(preset.overlap_tokens)} tokens per pre-training"
-        if preset.overlap_tokens
-        else ""
-    )
+    changes = preset.overlap_pretrain
+    budget = f"; every pre-training: {describe_changes(changes)}" if changes else ""
     return [f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}{budget}"]
 
 

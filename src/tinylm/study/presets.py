@@ -21,6 +21,7 @@ from tinylm.config import CORPUS_SEED, Config, TrainConfig, field_default
 from tinylm.data.io import load_yaml, read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
+from tinylm.study.stats import format_tokens
 from tinylm.train.config import RECIPES, PretrainConfig
 
 
@@ -45,10 +46,11 @@ class Preset(Config):
     # the custom selection always; missing-token ablations removing each count of task types;
     # reverse-overlap swaps of `reverse_fraction` of the subset, in each direction listed.
     overlap_ws: int | None = None
-    # Pre-training budget (max_tokens) of every overlap-study model, random subsets included so
-    # that built and random corpora compare at equal compute (None: the pretrain section's,
-    # which shares the random subsets' models with the ws study).
-    overlap_tokens: int | None = None
+    # Changes to the pre-training of every overlap-study model, random subsets included so
+    # that built and random corpora compare at equal compute: TrainConfig fields (max_tokens,
+    # batch_size, schedule...) and the recipe's mask_rate, dropout and pack (empty: the preset's
+    # pre-training, which shares the random subsets' models with the ws study).
+    overlap_pretrain: dict = field(default_factory=dict)
     ablation_removed: tuple[int, ...] = ()
     reverse: tuple[str, ...] = ()  # "more" and/or "fewer" tokens the task never uses
     reverse_fraction: float = 0.3
@@ -60,7 +62,9 @@ class Preset(Config):
     committee_candidates: tuple[str, ...] = ()
     committee_reference: str | None = None
     committee_ws: int | None = None
-    committee_tokens: int | None = None  # max_tokens of the committee's pre-trainings, as above
+    committee_pretrain: dict = field(default_factory=dict)  # as overlap_pretrain, every model
+    # further changes for the reference alone (a larger budget for a model slower to learn)
+    committee_reference_pretrain: dict = field(default_factory=dict)
     # PretrainConfig fields of every pre-training besides arch, corpus and train: the recipe's
     # mask_rate, dropout (while pre-training), pack (docs/recipe.md); and how much to validate
     # (val_paragraphs, val_every)
@@ -99,10 +103,8 @@ class Preset(Config):
             raise ConfigError("committee_members", "a member or candidate is listed twice")
         if self.committee_candidates and not self.committee_members:
             raise ConfigError("committee_candidates", "candidates need committee_members")
-        for name in ("committee_ws", "overlap_tokens", "committee_tokens"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(name, f"must be positive, got {value}")
+        if self.committee_ws is not None and self.committee_ws <= 0:
+            raise ConfigError("committee_ws", f"must be positive, got {self.committee_ws}")
         for name in (*shapes, self.committee_reference):
             if name is not None:
                 try:
@@ -114,12 +116,15 @@ class Preset(Config):
                 TrainConfig.from_dict(getattr(self, section))
             except ConfigError as err:
                 raise ConfigError(f"{section}.{err.field}", str(err)) from None
-        recipe_fields = {"mask_rate", "dropout", "pack", "val_paragraphs", "val_every"}
-        unknown = sorted(set(self.recipe) - recipe_fields)
+        known = (*PRETRAIN_RECIPE, *MEASURES)
+        unknown = sorted(set(self.recipe) - set(known))
         if unknown:
-            raise ConfigError(
-                f"recipe.{unknown[0]}", f"unknown field (known: {', '.join(sorted(recipe_fields))})"
-            )
+            raise ConfigError(f"recipe.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
+        for section in ("overlap_pretrain", "committee_pretrain", "committee_reference_pretrain"):
+            try:
+                PretrainConfig.from_dict(self.pretrain_settings(0, getattr(self, section))[1])
+            except ConfigError as err:
+                raise ConfigError(f"{section}.{err.field}", err.reason) from None
         if list(self.budget_tokens) != sorted(set(self.budget_tokens)) or (
             self.budget_tokens and min(self.budget_tokens) <= 0
         ):
@@ -153,6 +158,15 @@ class Preset(Config):
             return TrainConfig.from_dict({**self.finetune_scratch, "seed": seed}, base=base)
         return TrainConfig.from_dict({**getattr(self, section), "seed": seed})
 
+    def pretrain_settings(self, seed: int, changes: dict | None = None) -> tuple[TrainConfig, dict]:
+        """The pre-training of `seed` with a study's `changes` laid over the preset's: its
+        TrainConfig, and the PretrainConfig fields of `recipe`."""
+        changes = changes or {}
+        train = {k: v for k, v in changes.items() if k not in PRETRAIN_RECIPE}
+        recipe = {k: v for k, v in changes.items() if k in PRETRAIN_RECIPE}
+        base = self.train_config("pretrain", seed)
+        return TrainConfig.from_dict(train, base=base), {**self.recipe, **recipe}
+
     def with_options(self, *, seeds: int | None = None, tasks=None) -> "Preset":
         changes = {}
         if seeds is not None:
@@ -162,6 +176,9 @@ class Preset(Config):
         return dataclasses.replace(self, **changes) if changes else self
 
 
+# the PretrainConfig fields a preset's `recipe` (and a study's pre-training changes) may set
+PRETRAIN_RECIPE = ("mask_rate", "dropout", "pack")
+MEASURES = ("val_paragraphs", "val_every")  # recipe fields that measure, never train
 _VAL_PARAGRAPHS = next(f for f in dataclasses.fields(PretrainConfig) if f.name == "val_paragraphs")
 PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
 # the CPU twins of the paper's five BERT-1 variants (tinylm arch list)
@@ -214,8 +231,8 @@ PRESETS = {
         committee_members=CPU_COMMITTEE,
         committee_candidates=("bert1-a3",),
         committee_reference="bert6-a3",
-        overlap_tokens=2_000_000,
-        committee_tokens=2_000_000,
+        overlap_pretrain={"max_tokens": 2_000_000},
+        committee_pretrain={"max_tokens": 2_000_000},
         budget_tokens=(250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000),
         notes=(
             "Architecture: the CPU twin of the paper's BERT-1 with its convolutional front-end "
@@ -327,6 +344,18 @@ PRESETS = {
         notes=("Sizes for a pipeline check only: its figures are noise.",),
     ),
 }
+
+
+def describe_changes(changes: dict) -> str:
+    """A study's pre-training changes in words: {"max_tokens": 2e6, "batch_size": 16} -> "2M
+    tokens, batch_size 16"."""
+
+    def words(key, value) -> str:
+        if key == "max_tokens":
+            return f"{format_tokens(value)} tokens"
+        return f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+
+    return ", ".join(words(key, value) for key, value in changes.items())
 
 
 def get_preset(spec: str) -> Preset:

@@ -4,8 +4,7 @@ pre-trained on Ws = preset.committee_ws and fine-tuned on the seed's task sample
 import itertools
 
 from tinylm.study.engine import Cell, JobFactory
-from tinylm.study.presets import Preset
-from tinylm.study.stats import format_tokens
+from tinylm.study.presets import Preset, describe_changes
 
 NAME = "committee"  # the study's name, in its rows and claims
 NEEDS = "committee_members and committee_reference"
@@ -27,7 +26,10 @@ def member_cells(factory: JobFactory, preset: Preset, task: str, seed: int) -> l
     archs += [("candidate", a) for a in preset.committee_candidates]
     archs += [("reference", preset.committee_reference)]
     for arm, arch in archs:
-        pretrained = factory.pretrain(ws, seed, arch, max_tokens=preset.committee_tokens)
+        changes = preset.committee_pretrain
+        if arm == "reference":
+            changes = {**changes, **preset.committee_reference_pretrain}
+        pretrained = factory.pretrain(ws, seed, arch, changes=changes)
         out.append(
             Cell(
                 {"task": task, "seed": seed, "arm": arm, "arch": arch, "ws": ws},
@@ -55,14 +57,12 @@ def subsets(names: list[str]) -> list[tuple[str, ...]]:
 
 def preset_lines(preset: Preset) -> list[str]:
     candidates = preset.committee_candidates
+    changes, reference = preset.committee_pretrain, preset.committee_reference_pretrain
     return [
         f"- committee study: members {', '.join(preset.committee_members)}"
         + (f"; candidates {', '.join(candidates)}" if candidates else "")
         + f"; reference {preset.committee_reference}; Ws = "
         f"{preset.committee_ws or preset.gap_ws:,}"
-        + (
-            f", {format_tokens(preset.committee_tokens)} tokens each"
-            if preset.committee_tokens
-            else ""
-        )
+        + (f"; pre-training: {describe_changes(changes)}" if changes else "")
+        + (f"; the reference: {describe_changes(reference)}" if reference else "")
     ]
