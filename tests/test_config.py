@@ -152,6 +152,12 @@ def test_to_dict_is_the_nested_mapping_study_keys_hash():
     ramp = {"batch_ramp_steps": 5, "batch_ramp_start": 4}
     ramped = PretrainConfig.from_dict({"arch": "bert1-cpu", "train": ramp})
     assert ramp.items() <= ramped.result_dict()["train"].items()  # set: keyed
+    finetune = FinetuneConfig.from_dict({"arch": "bert1-cpu"})
+    assert "pooling" not in finetune.result_dict()
+    assert (
+        FinetuneConfig.from_dict({"arch": "bert1-cpu", "pooling": "mean"}).result_dict()["pooling"]
+        == "mean"
+    )
 
 
 # --- generated flags ----------------------------------------------------------------------------

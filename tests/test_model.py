@@ -396,3 +396,33 @@ def test_dropout_off_changes_nothing_at_eval_and_keeps_the_config():
     torch.manual_seed(2)
     assert model(ids, mask, labels=labels).loss == first  # training, yet deterministic: no dropout
     assert model.config.dropout == 0.1 and model.config.attention_dropout == 0.1
+
+
+def test_mean_pooling_reads_the_real_tokens_and_round_trips(tmp_path):
+    from tinylm.model.hf import export_hf
+
+    torch.manual_seed(0)
+    cfg = small("bert1-a3")
+    model = BertForSequenceClassification(cfg, 3, pooling="mean").eval()
+    cls = BertForSequenceClassification(cfg, 3).eval()
+    assert model.state_dict().keys() == cls.state_dict().keys()  # the same weights, read otherwise
+    ids, mask, _ = batch()
+    hidden = model.bert(ids, mask)
+    weights = mask[:, :, None].float()
+    mean = (hidden * weights).sum(1) / weights.sum(1)
+    expected = model.classifier(torch.tanh(model.bert.pooler.dense(mean)))
+    assert torch.allclose(model(ids, mask).logits, expected, atol=1e-6)
+    # padding never reaches the mean: one text alone scores as it does padded in a batch
+    alone = model(ids[2:3, :8], mask[2:3, :8]).logits
+    assert torch.allclose(alone, model(ids, mask).logits[2:3], atol=1e-5)
+    model.save_pretrained(tmp_path / "m")
+    again = load_pretrained(tmp_path / "m").eval()
+    assert again.pooling == "mean" and torch.equal(again(ids, mask).logits, model(ids, mask).logits)
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["pooling"] == "mean"
+    cls.save_pretrained(tmp_path / "c")  # [CLS] pooling writes the config it always wrote
+    assert "pooling" not in json.loads((tmp_path / "c" / "config.json").read_text())
+    assert load_pretrained(tmp_path / "c").pooling == "cls"
+    with pytest.raises(TinylmError, match="pools by mean"):
+        export_hf(model, tmp_path / "hf")
+    with pytest.raises(ConfigError, match="pooling"):
+        BertForSequenceClassification(cfg, 3, pooling="max")

@@ -38,13 +38,13 @@ def tiny_config(data_dir, *, conv: bool) -> ModelConfig:
     return ModelConfig(max_length=64, **fields)
 
 
-def make_classifier(folder, data_dir, seed: int, *, conv: bool):
+def make_classifier(folder, data_dir, seed: int, *, conv: bool, pooling: str = "cls"):
     """A random classifier saved as a run folder's model/. Its head is scaled up, so its
     probabilities are far from uniform (a fresh model's are all near 1/4, which would let a
     wrong graph pass), and a conv model's BatchNorm gets running statistics away from 0 and 1,
     so evaluation mode matters."""
     torch.manual_seed(seed)
-    model = BertForSequenceClassification(tiny_config(data_dir, conv=conv), 4, LABELS)
+    model = BertForSequenceClassification(tiny_config(data_dir, conv=conv), 4, LABELS, pooling)
     torch.nn.init.normal_(model.classifier.weight, std=1.0)
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
@@ -71,9 +71,11 @@ def run_onnx(path, ids, mask) -> np.ndarray:
     return session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
 
 
-@pytest.mark.parametrize("conv", [False, True], ids=["plain", "conv"])
-def test_a_classifier_exports_and_matches_pytorch(conv, capsys, tmp_path, data_dir):
-    model = make_classifier(tmp_path / "run", data_dir, 0, conv=conv)
+@pytest.mark.parametrize(
+    "conv, pooling", [(False, "cls"), (True, "cls"), (True, "mean")], ids=["plain", "conv", "mean"]
+)
+def test_a_classifier_exports_and_matches_pytorch(conv, pooling, capsys, tmp_path, data_dir):
+    model = make_classifier(tmp_path / "run", data_dir, 0, conv=conv, pooling=pooling)
     out = tmp_path / "model.onnx"
     code, stdout, err = cli(
         capsys, "export", tmp_path / "run", "--onnx", out, "--data-dir", data_dir

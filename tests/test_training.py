@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from datagen import tiny_vocab
 from tinylm.cli import main
 from tinylm.errors import ConfigError
-from tinylm.model.bert import IGNORE_INDEX
+from tinylm.model.bert import IGNORE_INDEX, load_pretrained
 from tinylm.train.masking import mask_tokens
 from tinylm.train.schedule import learning_rate
 
@@ -196,7 +196,8 @@ def test_pretraining_loss_falls_well_below_chance(
     assert (run / "model" / "model.safetensors").is_file()
 
 
-def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, finetune_file):
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_finetuning_a_separable_task(pooling, capsys, data_dir, cache_dir, tmp_path, finetune_file):
     code, out, err = cli(
         capsys,
         "finetune",
@@ -221,11 +222,14 @@ def test_finetuning_a_separable_task(capsys, data_dir, cache_dir, tmp_path, fine
         cache_dir,
         "--out",
         tmp_path / "ft",
+        "--pooling",
+        pooling,
         "--quiet",
     )
     assert code == 0, err
     summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
     assert summary["test_accuracy"] >= 0.95
+    assert load_pretrained(tmp_path / "ft").pooling == pooling
     assert {
         "task",
         "num_labels",

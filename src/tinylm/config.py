@@ -28,6 +28,7 @@ CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia 
 PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
 VAL_FRACTION = 0.1  # share of a fine-tuning train sample held out to select the epoch
 SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
+POOLINGS = ("cls", "mean")  # what a classifier's pooler reads: [CLS], or the tokens' mean
 WARMUPS = ("warmup_epochs", "warmup_steps", "warmup_fraction")  # TrainConfig: give one
 SAMPLINGS = ("balanced", "stratified", "all")  # how a task's splits are sampled (TaskConfig)
 # The metadata of a field added after study jobs were keyed: at its default it computes what

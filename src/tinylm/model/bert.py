@@ -24,7 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from tinylm.config import ModelConfig
+from tinylm.config import POOLINGS, ModelConfig
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.files import atomic_path, write_text
 
@@ -221,23 +221,34 @@ class Encoder(nn.Module):
 
 
 class Pooler(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    """BERT's pooler over the [CLS] position (`cls`), or over the mean of the real tokens
+    (`mean`): masked-LM pre-training never trains [CLS] to stand for the text, while every
+    token's vector is trained."""
+
+    def __init__(self, cfg: ModelConfig, pooling: str = "cls"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ConfigError("pooling", f"expected one of {', '.join(POOLINGS)}, got {pooling!r}")
+        self.pooling = pooling
         self.dense = nn.Linear(cfg.hidden, cfg.hidden)
 
-    def forward(self, hidden):
-        return torch.tanh(self.dense(hidden[:, 0]))  # the [CLS] position
+    def forward(self, hidden, attention_mask):
+        if self.pooling == "cls":
+            return torch.tanh(self.dense(hidden[:, 0]))
+        weights = attention_mask[:, :, None].to(hidden.dtype)
+        mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+        return torch.tanh(self.dense(mean))
 
 
 class Bert(nn.Module):
     """Embeddings -> (convolutional front-end) -> transformer layers (-> pooler)."""
 
-    def __init__(self, cfg: ModelConfig, pooler: bool):
+    def __init__(self, cfg: ModelConfig, pooling: str | None):
         super().__init__()
         self.embeddings = Embeddings(cfg)
         self.conv = ConvFrontEnd(cfg) if cfg.conv_layers else None
         self.encoder = Encoder(cfg)
-        self.pooler = Pooler(cfg) if pooler else None
+        self.pooler = Pooler(cfg, pooling) if pooling else None
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         if attention_mask is None:
@@ -329,7 +340,7 @@ class BertForMaskedLM(PretrainedMixin, nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.bert = Bert(config, pooler=False)
+        self.bert = Bert(config, pooling=None)
         self.cls = OnlyMLMHead(config)
         init_weights(self)
 
@@ -348,7 +359,13 @@ class BertForMaskedLM(PretrainedMixin, nn.Module):
 class BertForSequenceClassification(PretrainedMixin, nn.Module):
     kind = "classifier"
 
-    def __init__(self, config: ModelConfig, num_labels: int, label_names: list[str] | None = None):
+    def __init__(
+        self,
+        config: ModelConfig,
+        num_labels: int,
+        label_names: list[str] | None = None,
+        pooling: str = "cls",
+    ):
         super().__init__()
         if num_labels < 2:
             raise ConfigError(
@@ -359,17 +376,25 @@ class BertForSequenceClassification(PretrainedMixin, nn.Module):
         self.config = config
         self.num_labels = num_labels
         self.label_names = label_names or [str(i) for i in range(num_labels)]
-        self.bert = Bert(config, pooler=True)
+        self.bert = Bert(config, pooling=pooling)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.hidden, num_labels)
         init_weights(self)
 
+    @property
+    def pooling(self) -> str:
+        return self.bert.pooler.pooling
+
     def _extra_config(self) -> dict:
-        return {"num_labels": self.num_labels, "label_names": self.label_names}
+        extra = {"num_labels": self.num_labels, "label_names": self.label_names}
+        return extra if self.pooling == "cls" else {**extra, "pooling": self.pooling}
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         hidden = self.bert(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(self.bert.pooler(hidden)))
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids, dtype=torch.bool)
+        pooled = self.bert.pooler(hidden, attention_mask)
+        logits = self.classifier(self.dropout(pooled))
         loss = None if labels is None else F.cross_entropy(logits.float(), labels)
         return Output(logits, loss)
 
@@ -445,7 +470,10 @@ def load_pretrained(
         model = BertForMaskedLM(architecture)
     elif config.get("kind") == BertForSequenceClassification.kind:
         model = BertForSequenceClassification(
-            architecture, config["num_labels"], config.get("label_names")
+            architecture,
+            config["num_labels"],
+            config.get("label_names"),
+            config.get("pooling", "cls"),
         )
     else:
         raise TinylmError(f"{config_path}: unknown model kind {config.get('kind')!r}")

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 from tinylm.config import (
+    KEYED_WHEN_SET,
     MASK_RATE,
+    POOLINGS,
     PRETRAIN_WARMUP_EPOCHS,
     SELECT,
     VAL_FRACTION,
@@ -148,6 +150,15 @@ class FinetuneConfig(Config):
     select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
     # also score the test split after every epoch (a curve; never for selection)
     test_every_epoch: bool = False
+    pooling: str = dataclasses.field(
+        default="cls",
+        metadata={
+            **KEYED_WHEN_SET,
+            "choices": POOLINGS,
+            "help": "what the classifier reads: the [CLS] position (BERT's) or the mean of the "
+            "tokens (model/bert.py, Pooler)",
+        },
+    )
 
     def validate(self):
         if self.select not in SELECT:

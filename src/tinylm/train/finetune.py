@@ -42,7 +42,7 @@ def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[st
             raise ConfigError("arch", f"differs from the architecture of {config.init}")
         arch = pretrained.config
     torch.manual_seed(config.train.seed)  # the initial weights of the encoder, pooler and head
-    model = BertForSequenceClassification(arch, num_labels, label_names)
+    model = BertForSequenceClassification(arch, num_labels, label_names, config.pooling)
     if pretrained is not None:
         model.load_encoder(pretrained)
     return model
