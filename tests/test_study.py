@@ -166,6 +166,12 @@ def test_job_keys_follow_what_determines_the_result(monkeypatch):
     assert pretrained.config.train.lr == preset.finetune["lr"]
     assert pretrained.key == factory.finetune("agnews", 0, base).key
     assert scratch.config.train.epochs == preset.finetune["epochs"]  # the rest is finetune's
+    # ... or its own pooling, a FinetuneConfig field beside the TrainConfig ones
+    pooled = JobFactory(tiny_preset(finetune_scratch={"pooling": "mean"}), 200)
+    assert pooled.finetune("agnews", 0, None).config.pooling == "mean"
+    assert pooled.finetune("agnews", 0, None).key != factory.finetune("agnews", 0, None).key
+    assert pooled.finetune("agnews", 0, base).config.pooling == "cls"
+    assert pooled.finetune("agnews", 0, base).key == factory.finetune("agnews", 0, base).key
     # the baseline's key holds its hyper-parameters
     from tinylm.study import baseline
 
@@ -229,6 +235,8 @@ def test_presets_validate_themselves():
         tiny_preset(pretrain={"lr": -1.0})
     with pytest.raises(ConfigError, match="finetune_scratch.lr_x"):
         tiny_preset(finetune_scratch={"lr_x": 1.0})
+    with pytest.raises(ConfigError, match="finetune.pooling"):
+        tiny_preset(finetune={"epochs": 2, "pooling": "max"})
     with pytest.raises(ConfigError, match="sizes.agnews"):
         tiny_preset(sizes={"agnews": [5]})
     with pytest.raises(TinylmError, match="unknown preset"):

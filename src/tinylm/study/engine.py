@@ -168,8 +168,8 @@ class JobFactory:
         config = FinetuneConfig(
             task=self.task(task, seed),
             arch=self.architecture(arch),
-            train=self.preset.train_config(section, seed),
             select="last",
+            **self.preset.finetune_settings(section, seed),
         )
         return Job("finetune", config, init, snapshot)
 

@@ -22,7 +22,7 @@ from tinylm.data.io import load_yaml, read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
 from tinylm.study.stats import format_tokens
-from tinylm.train.config import RECIPES, PretrainConfig
+from tinylm.train.config import RECIPES, FinetuneConfig, PretrainConfig
 
 
 @dataclass
@@ -34,8 +34,8 @@ class Preset(Config):
     gap_ws: int  # the corpus size of the `gap` study
     ws_grid: tuple[int, ...]  # the corpus sizes of the `ws` study (nested subsets)
     pretrain: dict  # TrainConfig fields of pre-training
-    finetune: dict  # TrainConfig fields of fine-tuning
-    # TrainConfig fields the scratch arm's fine-tuning changes (its own learning rate, say,
+    finetune: dict  # TrainConfig fields of fine-tuning, and `pooling` (FINETUNE_FIELDS)
+    # what the scratch arm's fine-tuning changes (its own learning rate or pooling, say,
     # chosen on validation like the pre-trained arm's)
     finetune_scratch: dict = field(default_factory=dict)
     # per task: [train per label, test per label]; tasks not listed take the task's defaults
@@ -111,11 +111,17 @@ class Preset(Config):
                     get_architecture(name)
                 except TinylmError as err:
                     raise ConfigError("committee_members", str(err)) from None
-        for section in ("pretrain", "finetune", "finetune_scratch"):
+        try:
+            TrainConfig.from_dict(self.pretrain)
+        except ConfigError as err:
+            raise ConfigError(f"pretrain.{err.field}", str(err)) from None
+        for section in ("finetune", "finetune_scratch"):
             try:
-                TrainConfig.from_dict(getattr(self, section))
+                FinetuneConfig.from_dict({"arch": self.arch, **self.finetune_settings(section, 0)})
             except ConfigError as err:
-                raise ConfigError(f"{section}.{err.field}", str(err)) from None
+                raise ConfigError(
+                    f"{section}.{err.field.removeprefix('train.')}", str(err)
+                ) from None
         known = (*PRETRAIN_RECIPE, *MEASURES)
         unknown = sorted(set(self.recipe) - set(known))
         if unknown:
@@ -151,12 +157,16 @@ class Preset(Config):
         """The corpus size of the overlap study's built corpora."""
         return self.overlap_ws or self.gap_ws
 
-    def train_config(self, section: str, seed: int) -> TrainConfig:
-        """`pretrain`, `finetune`, or `finetune_scratch` (finetune with its changes)."""
-        if section == "finetune_scratch":  # over finetune, as a flag is over a recipe
-            base = TrainConfig.from_dict(self.finetune)
-            return TrainConfig.from_dict({**self.finetune_scratch, "seed": seed}, base=base)
-        return TrainConfig.from_dict({**getattr(self, section), "seed": seed})
+    def finetune_settings(self, section: str, seed: int) -> dict:
+        """`finetune`, or `finetune_scratch` (finetune with its changes, as a flag is over a
+        recipe), for `seed`: FinetuneConfig fields, the TrainConfig's under `train`."""
+        values = {
+            **self.finetune,
+            **(self.finetune_scratch if section == "finetune_scratch" else {}),
+        }
+        train = {k: v for k, v in values.items() if k not in FINETUNE_FIELDS}
+        others = {k: v for k, v in values.items() if k in FINETUNE_FIELDS}
+        return {"train": TrainConfig.from_dict({**train, "seed": seed}), **others}
 
     def pretrain_settings(self, seed: int, changes: dict | None = None) -> tuple[TrainConfig, dict]:
         """The pre-training of `seed` with a study's `changes` laid over the preset's: its
@@ -164,7 +174,7 @@ class Preset(Config):
         changes = changes or {}
         train = {k: v for k, v in changes.items() if k not in PRETRAIN_RECIPE}
         recipe = {k: v for k, v in changes.items() if k in PRETRAIN_RECIPE}
-        base = self.train_config("pretrain", seed)
+        base = TrainConfig.from_dict({**self.pretrain, "seed": seed})
         return TrainConfig.from_dict(train, base=base), {**self.recipe, **recipe}
 
     def with_options(self, *, seeds: int | None = None, tasks=None) -> "Preset":
@@ -179,6 +189,7 @@ class Preset(Config):
 # the PretrainConfig fields a preset's `recipe` (and a study's pre-training changes) may set
 PRETRAIN_RECIPE = ("mask_rate", "dropout", "pack")
 MEASURES = ("val_paragraphs", "val_every")  # recipe fields that measure, never train
+FINETUNE_FIELDS = ("pooling",)  # FinetuneConfig fields a fine-tuning section may set
 _VAL_PARAGRAPHS = next(f for f in dataclasses.fields(PretrainConfig) if f.name == "val_paragraphs")
 PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
 # the CPU twins of the paper's five BERT-1 variants (tinylm arch list)
@@ -224,7 +235,7 @@ PRESETS = {
         gap_ws=20_000,
         ws_grid=(2_000, 5_000, 20_000),
         pretrain={**TINYLM["pretrain"], "max_tokens": 8_000_000},
-        finetune=TINYLM["finetune"],
+        finetune={**TINYLM["finetune"], "pooling": "mean"},
         sizes={"agnews": [100, 250], "dbpedia": [30, 100], "fewrel-val": [40, 60]},
         ablation_removed=(1_000,),
         reverse=("more",),
@@ -317,7 +328,7 @@ PRESETS = {
         gap_ws=5_000,
         ws_grid=(2_000, 5_000),
         pretrain={**TINYLM["pretrain"], "max_tokens": 1_000_000},
-        finetune=TINYLM["finetune"],
+        finetune={**TINYLM["finetune"], "pooling": "mean"},
         sizes={"agnews": [100, 250]},
         notes=(
             "`make demo`: the cpu preset's recipe on one task, with an eighth of its "
