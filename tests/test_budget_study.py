@@ -64,7 +64,11 @@ def test_the_crossover_is_the_first_budget_whose_interval_clears_zero():
     assert data["points"][1]["gap"].low > 0 > data["points"][0]["gap"].low
     (pays, grows) = budget.claims(rows)
     assert pays.verdict == "holds" and "turns positive at 2k tokens" in pays.ours
-    assert grows.verdict == "holds"
+    assert grows.verdict == "holds" and "not at every larger budget" not in pays.ours
+    # a crossover the larger budgets do not keep is named with where the gap ends
+    (blip, _) = budget.claims(_rows({1000: [0.04, 0.05, 0.06], 2000: [-0.1, 0.02, -0.05]}))
+    assert "turns positive at 1k tokens" in blip.ours
+    assert "not at every larger budget: -0.043" in blip.ours and "at 2k tokens" in blip.ours
     none = budget.summarise(_rows({1000: [-0.1, -0.12, -0.11], 2000: [-0.1, 0.1, 0.0]}))["t"]
     assert none["crossover"] is None
     assert budget.claims(_rows({1000: [-0.1, -0.12, -0.11]}))[0].verdict == "does not hold"

@@ -169,13 +169,17 @@ def table(rows: list[dict]) -> str:
 
 
 def _crossover_line(task: str, data: dict) -> str:
-    crossover = data["crossover"]
+    crossover, last = data["crossover"], data["points"][-1]
     if crossover is not None:
-        return (
+        line = (
             f"{task}: the gap turns positive at {format_tokens(crossover['budget'])} tokens "
             f"({fmt_interval(crossover['gap'])})"
         )
-    last = data["points"][-1]
+        later = [p for p in data["points"] if p["budget"] > crossover["budget"]]
+        if any(p["gap"].low <= 0 for p in later):  # it did not stay there: say where it ends
+            line += f", not at every larger budget: {fmt_interval(last['gap'])} at "
+            line += f"{format_tokens(last['budget'])} tokens"
+        return line
     line = (
         f"{task}: no budget on the grid gives a gap whose interval lies above zero; at "
         f"{format_tokens(last['budget'])} tokens it is {fmt_interval(last['gap'])}"
