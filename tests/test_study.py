@@ -511,3 +511,22 @@ def test_cli_refuses_devices_it_cannot_use(devices, message, data_dir, capsys):
     assert main(["study", "gap", "--devices", devices, "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_share_of_the_largest_gap_needs_a_gap_that_clears_zero():
+    from tinylm.study import ws
+
+    def rows(gaps: dict[int, list[float]]) -> list[dict]:
+        out = [{"task": "t", "seed": s, "arm": "scratch", "test_accuracy": 0.5} for s in range(3)]
+        for size, values in gaps.items():
+            out += [
+                {"task": "t", "seed": s, "arm": "pretrained", "ws": size, "test_accuracy": 0.5 + v}
+                for s, v in enumerate(values)
+            ]
+        return out
+
+    clear = ws.summarise(rows({10: [0.02, 0.03, 0.04], 20: [0.05, 0.06, 0.07]}))["t"]
+    assert [round(p["fraction"], 3) for p in clear["points"]] == [0.5, 1.0]
+    # the largest mean gap is positive but its interval holds zero: a share of it means nothing
+    noisy = ws.summarise(rows({10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]}))["t"]
+    assert all(math.isnan(p["fraction"]) for p in noisy["points"])

@@ -64,9 +64,11 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
                     "by_seed": pretrained,
                 }
             )
-        largest = max((p["gap"].mean for p in points), default=math.nan)
+        # a share of a gap that may be zero means nothing: only of one whose interval clears it
+        largest = max(points, key=lambda p: p["gap"].mean, default=None)
+        clear = largest is not None and largest["gap"].low > 0
         for p in points:
-            p["fraction"] = p["gap"].mean / largest if largest > 0 else math.nan
+            p["fraction"] = p["gap"].mean / largest["gap"].mean if clear else math.nan
         out[task] = {"scratch": estimate(scratch.values()), "points": points}
     return out
 
@@ -97,10 +99,8 @@ def table(rows: list[dict]) -> str:
         "Test accuracy against Ws (mean ± standard deviation over seeds):\n\n"
         + accuracy
         + "\n\nThe gap (pre-trained minus from scratch, paired by seed, 95% Student-t interval) "
-        "and its share of the largest mean gap on the grid:\n\n"
-        + gaps
-        + "\n\n"
-        + macro_f1_table(rows, "ws", "Ws", lambda ws: f"{ws:,}")
+        "and its share of the largest mean gap on the grid (n/a unless that gap's interval lies "
+        "above zero):\n\n" + gaps + "\n\n" + macro_f1_table(rows, "ws", "Ws", lambda ws: f"{ws:,}")
     )
 
 
@@ -136,7 +136,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             right.text(
                 0.5,
                 0.5,
-                "no positive gap on the grid:\nno share to show",
+                "no gap on the grid clears zero:\nno share to show",
                 ha="center",
                 va="center",
                 transform=right.transAxes,
