@@ -164,16 +164,13 @@ class Preset(Config):
             **self.finetune,
             **(self.finetune_scratch if section == "finetune_scratch" else {}),
         }
-        train = {k: v for k, v in values.items() if k not in FINETUNE_FIELDS}
-        others = {k: v for k, v in values.items() if k in FINETUNE_FIELDS}
+        train, others = _split(values, FINETUNE_FIELDS)
         return {"train": TrainConfig.from_dict({**train, "seed": seed}), **others}
 
     def pretrain_settings(self, seed: int, changes: dict | None = None) -> tuple[TrainConfig, dict]:
         """The pre-training of `seed` with a study's `changes` laid over the preset's: its
         TrainConfig, and the PretrainConfig fields of `recipe`."""
-        changes = changes or {}
-        train = {k: v for k, v in changes.items() if k not in PRETRAIN_RECIPE}
-        recipe = {k: v for k, v in changes.items() if k in PRETRAIN_RECIPE}
+        train, recipe = _split(changes or {}, PRETRAIN_RECIPE)
         base = TrainConfig.from_dict({**self.pretrain, "seed": seed})
         return TrainConfig.from_dict(train, base=base), {**self.recipe, **recipe}
 
@@ -190,6 +187,16 @@ class Preset(Config):
 PRETRAIN_RECIPE = ("mask_rate", "dropout", "pack")
 MEASURES = ("val_paragraphs", "val_every")  # recipe fields that measure, never train
 FINETUNE_FIELDS = ("pooling",)  # FinetuneConfig fields a fine-tuning section may set
+
+
+def _split(values: dict, keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """`values` without `keys` (the TrainConfig's part of a section), and with only them."""
+    return (
+        {k: v for k, v in values.items() if k not in keys},
+        {k: v for k, v in values.items() if k in keys},
+    )
+
+
 _VAL_PARAGRAPHS = next(f for f in dataclasses.fields(PretrainConfig) if f.name == "val_paragraphs")
 PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
 # the CPU twins of the paper's five BERT-1 variants (tinylm arch list)
