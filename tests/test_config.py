@@ -21,7 +21,13 @@ from tinylm.config import (
     TrainConfig,
 )
 from tinylm.errors import ConfigError
-from tinylm.train.config import RECIPES, FinetuneConfig, PretrainConfig, with_recipe
+from tinylm.train.config import (
+    RECIPES,
+    FinetuneConfig,
+    PretrainConfig,
+    recipe_train,
+    with_recipe,
+)
 
 TINY_ARCH = {"layers": 1, "heads": 2, "hidden": 64, "vocab_size": len(tiny_vocab())}
 
@@ -122,7 +128,8 @@ def test_run_config_defaults_are_the_tinylm_recipe_and_held_once():
         {"task": {"name": "agnews"}, "train": {"seed": 3}, "init": "x"}
     )
     assert tuned.task.val_fraction == VAL_FRACTION == 0.1
-    assert tuned.train == TrainConfig.from_dict({**RECIPES["tinylm"]["finetune"], "seed": 3})
+    assert tuned.train == dataclasses.replace(recipe_train("tinylm", "finetune"), seed=3)
+    assert tuned.train.lr == RECIPES["tinylm"]["finetune"]["lr"]
     assert tuned.task.seed == 3  # a sample without its own seed takes the training seed
     assert (
         FinetuneConfig.from_dict(
@@ -291,6 +298,21 @@ def test_a_given_warmup_replaces_the_recipes():
     assert "arch" not in with_recipe({}, "paper", "finetune")  # that of --init
     with pytest.raises(ConfigError, match="give one warm-up length"):
         with_recipe({"train": {"warmup_steps": 10, "warmup_epochs": 1}}, "tinylm", "pretrain")
+
+
+def test_the_recipe_chooses_the_pooling_unless_the_run_does():
+    """tinylm's recipe pools by the mean, the paper's by [CLS]; a run's own choice wins, and the
+    recipe's TrainConfig never sees the field."""
+
+    def pooling(values, recipe):
+        return FinetuneConfig.from_dict(with_recipe(values, recipe, "finetune")).pooling
+
+    assert pooling({"arch": "bert1-cpu"}, "tinylm") == "mean"
+    assert pooling({"arch": "bert1-cpu"}, "paper") == "cls"
+    assert pooling({"arch": "bert1-cpu", "pooling": "cls"}, "tinylm") == "cls"
+    assert pooling({"arch": "bert1-cpu", "pooling": "mean"}, "paper") == "mean"
+    # the field's own default stays BERT's, so every job key written before is unchanged
+    assert FinetuneConfig.from_dict({"arch": "bert1-cpu"}).pooling == "cls"
 
 
 @pytest.mark.parametrize(

@@ -225,7 +225,7 @@ def finetuned(tmp_path_factory):
     config.write_text(yaml.safe_dump({"arch": TINY_ARCH}))
     argv = run_argv("finetune", config, data_dir, root / "cache", root / "ft", "--task", "agnews")
     argv += ["--scratch", "--train-per-label", 25, "--test-per-label", 15, "--epochs", 10]
-    argv += ["--batch-size", 8, "--lr", 2e-3, "--val-fraction", 0.1]
+    argv += ["--batch-size", 8, "--lr", 2e-3, "--val-fraction", 0.1, "--pooling", "cls"]
     assert main([str(a) for a in argv]) == 0
     return {"run": root / "ft", "data_dir": data_dir, "cache_dir": root / "cache"}
 
@@ -316,6 +316,19 @@ def test_the_model_card_says_what_the_run_did(finetuned, exported, capsys):
     assert code == 0, err
     redone = json.loads((again / "summary.json").read_text())
     assert redone["test_accuracy"] == summary["test_accuracy"]
+
+
+def test_an_export_refuses_mean_pooling_and_says_how_to_get_one(finetuned, tmp_path, capsys):
+    """tinylm's default classifier pools by the mean, which HF's BERT head cannot."""
+    cls = load_pretrained(finetuned["run"])
+    mean = BertForSequenceClassification(
+        cls.config, len(cls.label_names), cls.label_names, pooling="mean"
+    )
+    mean.load_state_dict(cls.state_dict())
+    mean.save_pretrained(tmp_path / "model")
+    code, _, err = cli(capsys, "export", tmp_path / "model", "--hf", tmp_path / "hf")
+    assert code == 2 and "--pooling cls" in err and "Traceback" not in err
+    assert not (tmp_path / "hf").exists()
 
 
 def test_an_export_refuses_a_vocabulary_of_another_size(finetuned, tmp_path, capsys):

@@ -49,6 +49,11 @@ FINETUNE_FLAGS = ConfigFlags(
         ),
         "task.seed": Flag("sample-seed", help="the task sample's seed (default: --seed)"),
         "init": Flag(help="a pre-training run (or model folder) to start from", metavar="DIR"),
+        "pooling": Flag(
+            help="what the classifier reads: the mean of the tokens (default, the tinylm "
+            "recipe's) or the [CLS] position (BERT's and the paper recipe's; the one `export "
+            "--hf` takes)"
+        ),
     },
 )
 # Top-level keys of a config file that are the command's, not the run config's.

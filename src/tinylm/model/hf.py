@@ -93,7 +93,8 @@ def check_exportable(model: BertForMaskedLM | BertForSequenceClassification) -> 
     if isinstance(model, BertForSequenceClassification) and model.pooling != "cls":
         raise TinylmError(
             f"this classifier pools by {model.pooling}; Hugging Face's "
-            "BertForSequenceClassification reads the [CLS] position only"
+            "BertForSequenceClassification reads the [CLS] position only; fine-tune with "
+            "`--pooling cls` to export"
         )
 
 

@@ -22,7 +22,13 @@ from tinylm.data.io import load_yaml, read_text
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
 from tinylm.study.stats import format_tokens
-from tinylm.train.config import RECIPES, FinetuneConfig, PretrainConfig
+from tinylm.train.config import (
+    FINETUNE_FIELDS,
+    RECIPES,
+    FinetuneConfig,
+    PretrainConfig,
+    split_fields,
+)
 
 
 @dataclass
@@ -164,13 +170,13 @@ class Preset(Config):
             **self.finetune,
             **(self.finetune_scratch if section == "finetune_scratch" else {}),
         }
-        train, others = _split(values, FINETUNE_FIELDS)
+        train, others = split_fields(values, FINETUNE_FIELDS)
         return {"train": TrainConfig.from_dict({**train, "seed": seed}), **others}
 
     def pretrain_settings(self, seed: int, changes: dict | None = None) -> tuple[TrainConfig, dict]:
         """The pre-training of `seed` with a study's `changes` laid over the preset's: its
         TrainConfig, and the PretrainConfig fields of `recipe`."""
-        train, recipe = _split(changes or {}, PRETRAIN_RECIPE)
+        train, recipe = split_fields(changes or {}, PRETRAIN_RECIPE)
         base = TrainConfig.from_dict({**self.pretrain, "seed": seed})
         return TrainConfig.from_dict(train, base=base), {**self.recipe, **recipe}
 
@@ -186,16 +192,6 @@ class Preset(Config):
 # the PretrainConfig fields a preset's `recipe` (and a study's pre-training changes) may set
 PRETRAIN_RECIPE = ("mask_rate", "dropout", "pack")
 MEASURES = ("val_paragraphs", "val_every")  # recipe fields that measure, never train
-FINETUNE_FIELDS = ("pooling",)  # FinetuneConfig fields a fine-tuning section may set
-
-
-def _split(values: dict, keys: tuple[str, ...]) -> tuple[dict, dict]:
-    """`values` without `keys` (the TrainConfig's part of a section), and with only them."""
-    return (
-        {k: v for k, v in values.items() if k not in keys},
-        {k: v for k, v in values.items() if k in keys},
-    )
-
 
 _VAL_PARAGRAPHS = next(f for f in dataclasses.fields(PretrainConfig) if f.name == "val_paragraphs")
 PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
@@ -242,7 +238,7 @@ PRESETS = {
         gap_ws=20_000,
         ws_grid=(2_000, 5_000, 20_000),
         pretrain={**TINYLM["pretrain"], "max_tokens": 8_000_000},
-        finetune={**TINYLM["finetune"], "pooling": "mean"},
+        finetune=TINYLM["finetune"],
         sizes={"agnews": [100, 250], "dbpedia": [30, 100], "fewrel-val": [40, 60]},
         ablation_removed=(1_000,),
         reverse=("more",),
@@ -337,7 +333,7 @@ PRESETS = {
         gap_ws=5_000,
         ws_grid=(2_000, 5_000),
         pretrain={**TINYLM["pretrain"], "max_tokens": 1_000_000},
-        finetune={**TINYLM["finetune"], "pooling": "mean"},
+        finetune=TINYLM["finetune"],
         sizes={"agnews": [100, 250]},
         notes=(
             "`make demo`: the cpu preset's recipe on one task, with an eighth of its "

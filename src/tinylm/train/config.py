@@ -44,7 +44,9 @@ RECIPES = {
         # plateau at CPU budgets (docs/recipe.md, stage 3)
         "arch": "bert1-c2-k3-d16-a3",
         "pretrain": {"lr": 1e-3, "warmup_fraction": 0.05, "schedule": "linear", "batch_size": 32},
-        "finetune": {"lr": 3e-4, "batch_size": 16, "epochs": 20},
+        # the classifier pools the tokens' mean: with [CLS] some scratch seeds never generalise
+        # (docs/recipe.md, stage 6); `--pooling cls` is BERT's head, the one `--hf` exports
+        "finetune": {"lr": 3e-4, "batch_size": 16, "epochs": 20, "pooling": "mean"},
     },
     "paper": {
         "arch": "bert6",
@@ -53,6 +55,20 @@ RECIPES = {
     },
 }
 DEFAULT_RECIPE = "tinylm"
+FINETUNE_FIELDS = ("pooling",)  # FinetuneConfig fields a recipe's (or preset's) finetune may set
+
+
+def split_fields(values: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """`values` without `keys` (a section's TrainConfig part), and with only them."""
+    return (
+        {k: v for k, v in values.items() if k not in keys},
+        {k: v for k, v in values.items() if k in keys},
+    )
+
+
+def recipe_train(recipe: str, part: str) -> TrainConfig:
+    """A recipe's TrainConfig for `part` (pretrain or finetune), without its other fields."""
+    return TrainConfig.from_dict(split_fields(RECIPES[recipe][part], FINETUNE_FIELDS)[0])
 
 
 def with_recipe(values: Mapping[str, Any], recipe: str, part: str) -> dict[str, Any]:
@@ -62,10 +78,12 @@ def with_recipe(values: Mapping[str, Any], recipe: str, part: str) -> dict[str, 
         raise ConfigError("recipe", f"unknown {recipe!r}; known: {', '.join(RECIPES)}")
     if part == "pretrain" and values.get("arch") is None:
         values = {**values, "arch": RECIPES[recipe]["arch"]}
+    if part == "finetune":  # the recipe's pooling, unless the run sets its own
+        values = {**split_fields(RECIPES[recipe][part], FINETUNE_FIELDS)[1], **values}
     train = values.get("train") or {}
     if not isinstance(train, Mapping):  # a TrainConfig already, or a value from_dict refuses
         return dict(values)
-    defaults = TrainConfig.from_dict(RECIPES[recipe][part])
+    defaults = recipe_train(recipe, part)
     try:
         train = TrainConfig.from_dict(train, base=defaults)
     except ConfigError as err:
@@ -83,7 +101,7 @@ class PretrainConfig(Config):
     )
     corpus: CorpusConfig = dataclasses.field(default_factory=CorpusConfig)
     train: TrainConfig = dataclasses.field(  # the tinylm recipe's (RECIPES)
-        default_factory=lambda: TrainConfig.from_dict(RECIPES[DEFAULT_RECIPE]["pretrain"])
+        default_factory=lambda: recipe_train(DEFAULT_RECIPE, "pretrain")
     )
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     mask_rate: float = MASK_RATE  # share of the non-special tokens masked and predicted
@@ -142,7 +160,7 @@ class FinetuneConfig(Config):
         default=None, metadata={"resolve": resolve_architecture}
     )
     train: TrainConfig = dataclasses.field(  # the tinylm recipe's (RECIPES)
-        default_factory=lambda: TrainConfig.from_dict(RECIPES[DEFAULT_RECIPE]["finetune"])
+        default_factory=lambda: recipe_train(DEFAULT_RECIPE, "finetune")
     )
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
@@ -150,6 +168,8 @@ class FinetuneConfig(Config):
     select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
     # also score the test split after every epoch (a curve; never for selection)
     test_every_epoch: bool = False
+    # cls, BERT's head, is the field's default (a job key omits it); the tinylm recipe, and so
+    # `tinylm finetune` without flags, pools by the mean
     pooling: str = dataclasses.field(
         default="cls",
         metadata={
