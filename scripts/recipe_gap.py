@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,8 @@ def finetune(
         )
         if done.returncode:
             raise SystemExit(f"{out.name}: {done.stderr.strip()}")
+    for folder in ("checkpoints", "best"):  # only a resume reads them; ~150 MB a run
+        shutil.rmtree(out / folder, ignore_errors=True)
     summary = json.loads((out / "summary.json").read_text())
     return {
         "pretraining": name,
