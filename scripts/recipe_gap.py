@@ -24,6 +24,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tinylm.train.checkpoint import remove_checkpoints
+
 SIZES = {"agnews": (100, 250), "dbpedia": (30, 100), "fewrel-val": (40, 60)}  # the cpu preset's
 FINETUNE = ["--epochs", "20", "--batch-size", "16", "--select", "last", "--val-fraction", "0.2"]
 KEY = ("pretraining", "task", "seed", "lr", "finetune")
@@ -47,8 +49,8 @@ def finetune(
         )
         if done.returncode:
             raise SystemExit(f"{out.name}: {done.stderr.strip()}")
-    for folder in ("checkpoints", "best"):  # only a resume reads them; ~150 MB a run
-        shutil.rmtree(out / folder, ignore_errors=True)
+    remove_checkpoints(out)  # only a resume reads them, and best/; ~150 MB a run
+    shutil.rmtree(out / "best", ignore_errors=True)
     summary = json.loads((out / "summary.json").read_text())
     return {
         "pretraining": name,

@@ -78,12 +78,12 @@ def with_recipe(values: Mapping[str, Any], recipe: str, part: str) -> dict[str, 
         raise ConfigError("recipe", f"unknown {recipe!r}; known: {', '.join(RECIPES)}")
     if part == "pretrain" and values.get("arch") is None:
         values = {**values, "arch": RECIPES[recipe]["arch"]}
-    if part == "finetune":  # the recipe's pooling, unless the run sets its own
-        values = {**split_fields(RECIPES[recipe][part], FINETUNE_FIELDS)[1], **values}
+    recipe_train_part, recipe_others = split_fields(RECIPES[recipe][part], FINETUNE_FIELDS)
+    values = {**recipe_others, **values}  # the recipe's pooling, unless the run sets its own
     train = values.get("train") or {}
     if not isinstance(train, Mapping):  # a TrainConfig already, or a value from_dict refuses
         return dict(values)
-    defaults = recipe_train(recipe, part)
+    defaults = TrainConfig.from_dict(recipe_train_part)
     try:
         train = TrainConfig.from_dict(train, base=defaults)
     except ConfigError as err:
