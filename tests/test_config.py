@@ -315,6 +315,33 @@ def test_the_recipe_chooses_the_pooling_unless_the_run_does():
     assert FinetuneConfig.from_dict({"arch": "bert1-cpu"}).pooling == "cls"
 
 
+def test_the_recipe_rates_each_arm_unless_the_run_does():
+    """tinylm's recipe fine-tunes a pre-trained model at 3e-3 and one from scratch at 1e-3 (each
+    arm's best on validation, docs/recipe.md stage 7); the paper's both at 5e-5; --lr wins."""
+
+    def lr(values, recipe="tinylm"):
+        return with_recipe({"task": {"name": "agnews"}, **values}, recipe, "finetune")["train"].lr
+
+    assert lr({"init": "runs/pre"}) == 3e-3
+    assert lr({"init": None, "arch": "bert1-cpu"}) == lr({"arch": "bert1-cpu"}) == 1e-3
+    assert lr({"init": "runs/pre"}, "paper") == lr({"arch": "bert1-cpu"}, "paper") == 5e-5
+    assert lr({"arch": "bert1-cpu", "train": {"lr": 2e-4}}) == 2e-4
+    assert lr({"init": "runs/pre", "train": {"lr": 2e-4}}) == 2e-4
+
+
+def test_the_recipe_chooses_the_mask_rate_unless_the_run_does():
+    """tinylm's recipe masks 30% of the tokens (stage 7), the paper's BERT's 15%."""
+
+    def masking(values, recipe):
+        config = PretrainConfig.from_dict(with_recipe(values, recipe, "pretrain"))
+        return config.mask_rate, config.train.batch_size
+
+    assert masking({}, "tinylm") == (0.3, 16)
+    assert masking({}, "paper") == (MASK_RATE, 32)
+    assert masking({"mask_rate": 0.2}, "tinylm") == (0.2, 16)
+    assert masking({"mask_rate": 0.2}, "paper") == (0.2, 32)
+
+
 @pytest.mark.parametrize(
     "argv, lr, epochs, warmup",
     [
@@ -334,9 +361,11 @@ def test_recipe_chooses_the_defaults_the_flags_change(
         "--data-dir", data_dir, "--cache-dir", cache_dir, "--out", out, "--quiet",
     )  # fmt: skip
     assert code == 0, err
-    train = yaml.safe_load((out / "config.yaml").read_text())["train"]
+    written = yaml.safe_load((out / "config.yaml").read_text())
+    train = written["train"]
     assert (train["lr"], train["epochs"]) == (lr, epochs)
     assert {key: train[key] for key in warmup} == warmup
+    assert written["mask_rate"] == (0.15 if "paper" in argv else 0.3)  # the recipe's
 
 
 def test_finetune_takes_the_recipe_the_flags_change(capsys, data_dir, cache_dir, tmp_path):
@@ -347,7 +376,7 @@ def test_finetune_takes_the_recipe_the_flags_change(capsys, data_dir, cache_dir,
     code, _, err = cli(capsys, *argv, "--scratch", "--config", path, "--out", tmp_path / "s")
     assert code == 0, err
     train = yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]
-    assert (train["lr"], train["batch_size"], train["epochs"]) == (3e-4, 16, 20)
+    assert (train["lr"], train["batch_size"], train["epochs"]) == (1e-3, 16, 20)
     code, _, err = cli(
         capsys, *argv, "--scratch", "--config", path, "--recipe", "paper", "--batch-size", "8",
         "--out", tmp_path / "p",

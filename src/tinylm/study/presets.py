@@ -24,6 +24,7 @@ from tinylm.model.architectures import get_architecture
 from tinylm.study.stats import format_tokens
 from tinylm.train.config import (
     FINETUNE_FIELDS,
+    PRETRAIN_FIELDS,
     RECIPES,
     FinetuneConfig,
     PretrainConfig,
@@ -128,7 +129,7 @@ class Preset(Config):
                 raise ConfigError(
                     f"{section}.{err.field.removeprefix('train.')}", str(err)
                 ) from None
-        known = (*PRETRAIN_RECIPE, *MEASURES)
+        known = (*PRETRAIN_FIELDS, *MEASURES)
         unknown = sorted(set(self.recipe) - set(known))
         if unknown:
             raise ConfigError(f"recipe.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
@@ -176,7 +177,7 @@ class Preset(Config):
     def pretrain_settings(self, seed: int, changes: dict | None = None) -> tuple[TrainConfig, dict]:
         """The pre-training of `seed` with a study's `changes` laid over the preset's: its
         TrainConfig, and the PretrainConfig fields of `recipe`."""
-        train, recipe = split_fields(changes or {}, PRETRAIN_RECIPE)
+        train, recipe = split_fields(changes or {}, PRETRAIN_FIELDS)
         base = TrainConfig.from_dict({**self.pretrain, "seed": seed})
         return TrainConfig.from_dict(train, base=base), {**self.recipe, **recipe}
 
@@ -189,12 +190,13 @@ class Preset(Config):
         return dataclasses.replace(self, **changes) if changes else self
 
 
-# the PretrainConfig fields a preset's `recipe` (and a study's pre-training changes) may set
-PRETRAIN_RECIPE = ("mask_rate", "dropout", "pack")
 MEASURES = ("val_paragraphs", "val_every")  # recipe fields that measure, never train
 
 _VAL_PARAGRAPHS = next(f for f in dataclasses.fields(PretrainConfig) if f.name == "val_paragraphs")
 PAPER, TINYLM = RECIPES["paper"], RECIPES["tinylm"]
+# the tinylm recipe's pre-training: its TrainConfig part (a preset's `pretrain`) and its
+# mask rate (a preset's `recipe`)
+TINYLM_PRETRAIN, TINYLM_RECIPE = split_fields(TINYLM["pretrain"], PRETRAIN_FIELDS)
 # the CPU twins of the paper's five BERT-1 variants (tinylm arch list)
 CPU_COMMITTEE = (
     "bert1-c0-a6",
@@ -237,10 +239,10 @@ PRESETS = {
         seeds=3,
         gap_ws=20_000,
         ws_grid=(2_000, 5_000, 20_000),
-        pretrain={**TINYLM["pretrain"], "max_tokens": 8_000_000, "batch_size": 16},
-        recipe={"mask_rate": 0.3},
-        finetune={**TINYLM["finetune"], "lr": 3e-3},
-        finetune_scratch={"lr": 1e-3},
+        pretrain={**TINYLM_PRETRAIN, "max_tokens": 8_000_000},
+        recipe=TINYLM_RECIPE,
+        finetune=TINYLM["finetune"],
+        finetune_scratch=TINYLM["finetune_scratch"],
         sizes={"agnews": [100, 250], "dbpedia": [30, 100], "fewrel-val": [40, 60]},
         ablation_removed=(1_000,),
         reverse=("more",),
@@ -336,8 +338,10 @@ PRESETS = {
         seeds=3,
         gap_ws=5_000,
         ws_grid=(2_000, 5_000),
-        pretrain={**TINYLM["pretrain"], "max_tokens": 1_000_000},
+        pretrain={**TINYLM_PRETRAIN, "max_tokens": 1_000_000},
+        recipe=TINYLM_RECIPE,
         finetune=TINYLM["finetune"],
+        finetune_scratch=TINYLM["finetune_scratch"],
         sizes={"agnews": [100, 250]},
         notes=(
             "`make demo`: the cpu preset's recipe on one task, with an eighth of its "
