@@ -58,7 +58,7 @@ DEMO_PRESET ?= demo
 demo: demo-data $(DEMO_STAMP)
 	$(BIN)/tinylm --version
 	$(BIN)/tinylm data fetch --for-preset $(DEMO_PRESET)
-	$(BIN)/tinylm study gap --preset $(DEMO_PRESET) --out $(DEMO)/results --runs $(DEMO)/runs
+	$(BIN)/tinylm study gap --preset $(DEMO_PRESET) --jobs 2 --out $(DEMO)/results --runs $(DEMO)/runs
 
 # Before any install: a TINYLM_DATA_DIR that is set must name a folder (unset: the default).
 demo-data:
