@@ -292,7 +292,7 @@ def preset_description(preset: Preset) -> str:
         f"- architecture: `{arch}`; seeds 0 to {preset.seeds - 1}",
         f"- corpus: {preset.corpus}, nested subsets (permutation seed {preset.corpus_seed}); "
         f"gap study at Ws = {preset.gap_ws:,}; Ws grid {grid}",
-        f"- pre-training: {train(preset.pretrain)}",
+        f"- pre-training: {train({**preset.pretrain, **preset.recipe})}",
         f"- fine-tuning: {train(preset.finetune)}"
         + (f"; from scratch: {train(preset.finetune_scratch)}" if preset.finetune_scratch else "")
         + "; the last epoch is reported",
