@@ -345,8 +345,8 @@ PRESETS = {
         sizes={"agnews": [100, 250]},
         notes=(
             "`make demo`: the cpu preset's recipe on one task, with an eighth of its "
-            "pre-training (1M tokens) so that three seeds fit in about 11 minutes on 2 cores; "
-            "the budget study of the cpu preset shows what more tokens buy.",
+            "pre-training (1M tokens) so that three seeds fit in about 12 minutes on 2 cores; "
+            "the gap study of the cpu preset shows what 8M tokens buy.",
         ),
     ),
     "smoke": Preset(
