@@ -78,6 +78,43 @@ def test_ws_study_reuses_the_gap_studys_models(tmp_path, store, monkeypatch):
     assert "Pre-training gives a positive gap on agnews" in report  # the gap study stays
 
 
+def test_a_fresh_store_reuses_the_committed_rows_and_runs_only_new_seeds(
+    tmp_path, store, monkeypatch
+):
+    preset = tiny_preset(tasks=("agnews",))
+    run("gap", preset, tmp_path, store)
+    path = tmp_path / "results" / "gap" / "tiny" / "results.csv"
+    first = path.read_text().splitlines()
+
+    # a fresh clone: the committed results.csv, an empty store, one more seed
+    fresh = Store(tmp_path / "fresh", data_dir=store.data_dir, cache_dir=store.cache_dir)
+    calls = count_executions(monkeypatch)
+    run("gap", dataclasses.replace(preset, seeds=3), tmp_path, fresh)
+    seeds = {
+        "pretrain": lambda config: config.train.seed,
+        "finetune": lambda config: config.task.seed,
+        "baseline": lambda config: config.seed,
+    }
+    assert {seeds[job.kind](job.config) for job in calls} == {2}
+    assert sorted(job.kind for job in calls) == ["baseline", "finetune", "finetune", "pretrain"]
+    lines = path.read_text().splitlines()
+    assert [line for line in lines if line in first] == first  # header and the 6 old rows
+    rows = read_rows(path)
+    assert len(rows) == 9 and sorted({r["seed"] for r in rows}) == [0, 1, 2]
+
+    # a study whose rows need the store's outputs (a committee's logits) reuses none
+    from tinylm.study.registry import STUDIES
+    from tinylm.study.runner import recorded_rows
+    from tinylm.tokenizer import load_tokenizer
+
+    gap = STUDIES["gap"]
+    cells = gap.cells(JobFactory(preset, load_tokenizer(store.data_dir).vocab_size), preset)
+    empty = Store(tmp_path / "empty", data_dir=store.data_dir, cache_dir=store.cache_dir)
+    assert all(recorded_rows(gap, cells, path, empty))
+    assert not any(recorded_rows(dataclasses.replace(gap, reuses_rows=False), cells, path, empty))
+    assert not any(recorded_rows(gap, cells, path, store))  # the store's own rows win
+
+
 def test_an_interrupted_study_resumes_without_rerunning_finished_jobs(tmp_path, store, monkeypatch):
     preset = tiny_preset(tasks=("agnews",))
     calls = count_executions(monkeypatch, fail_at=4)

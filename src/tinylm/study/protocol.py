@@ -11,6 +11,8 @@ it. The runner calls only these fields:
     table(rows) -> markdown;  plot(rows, path, caption);  claims(rows) -> [Claim]
                                            from results.csv as read back
     defined_by(preset) -> bool             whether the preset sets what the study needs
+    reuses_rows                            whether a row of the committed results.csv stands
+                                           for its job where the store lacks it (runner.py)
     preset_lines(preset) -> [str]          its settings in the preset description of table.md
 """
 
@@ -58,6 +60,9 @@ class Study:
     extra_jobs: Callable[[JobFactory, Preset], list[Job]] = no_jobs
     row_extras: Callable[[Cell, Store], dict] = no_extras
     extra_rows: Callable[[JobFactory, Preset, list[dict], Store], list[dict]] = same_rows
+    # False where extra_rows reads every cell's outputs from the store (a committee scores
+    # its members' test logits), so a row alone cannot stand for its job
+    reuses_rows: bool = True
     defined_by: Callable[[Preset], bool] = every_preset
     needs: str = ""  # what a preset must define, said to a preset that does not
     preset_lines: Callable[[Preset], list[str]] = no_lines

@@ -45,18 +45,23 @@ def run_study(
     factory = JobFactory(preset, tokenizer.vocab_size)
     check_inputs(factory, preset, store, tokenizer)
     cells = study.cells(factory, preset)
-    jobs = unique_jobs([*(cell.job for cell in cells), *study.extra_jobs(factory, preset)])
+    folder = out / name / preset.name
+    recorded = recorded_rows(study, cells, folder / "results.csv", store)
+    needed = [cell.job for cell, row in zip(cells, recorded, strict=True) if row is None]
+    jobs = unique_jobs([*needed, *study.extra_jobs(factory, preset)])
+    count = len(cells) - len(needed)
+    reused = f"; {count} rows of {folder / 'results.csv'} reused" if count else ""
     if dry_run:
         from tinylm.study.estimate import plan_report
 
         plan = plan_report(jobs, store)
-        echo(format_plan(name, preset, plan))
+        echo(format_plan(name, preset, plan) + reused)
         return plan
 
     pending = [job for job in jobs if not store.done(job)]
     echo(
         f"study {name}, preset {preset.name}: {len(jobs)} jobs, "
-        f"{len(jobs) - len(pending)} already in {store.root}"
+        f"{len(jobs) - len(pending)} already in {store.root}{reused}"
     )
     if ray is not None:
         from tinylm.study.cluster import run_on_ray
@@ -75,14 +80,39 @@ def run_study(
         summary = store.run(job)
         echo(f"    {outcome(job, summary)} in {format_seconds(time.perf_counter() - start)}")
 
-    folder = out / name / preset.name
-    rows = [result_row(study, preset, c, store) for c in cells]
+    rows = [
+        row or result_row(study, preset, cell, store)
+        for cell, row in zip(cells, recorded, strict=True)
+    ]
     rows = study.extra_rows(factory, preset, rows, store)
     write_rows(folder / "results.csv", rows, columns(study.columns))
     rows = read_rows(folder / "results.csv", study.text_columns)
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
     return {"folder": folder, "rows": rows}
+
+
+def recorded_rows(study: Study, cells: list[Cell], path: Path, store: Store) -> list:
+    """Per cell, the row of the study's existing results.csv that stands for its job where
+    the store lacks the job (else None). A fresh clone has the committed results but not the
+    store that made them, so a study grows by seeds (`--seeds 5` after `--seeds 3`) or tasks
+    without running again the jobs whose rows it has; a job in the store gives its row from
+    there. A row matches a cell by its job's folder name (what it is and the start of its key)
+    and by the cell's parameters."""
+    if not study.reuses_rows or not path.is_file():
+        return [None] * len(cells)
+    by_folder: dict[str, list[dict]] = {}
+    for row in read_rows(path, study.text_columns):
+        by_folder.setdefault(row["job"], []).append(row)
+
+    def match(cell: Cell) -> dict | None:
+        if store.done(cell.job):
+            return None
+        rows = by_folder.get(cell.job.folder) or by_folder.get(cell.job.name) or []
+        params = cell.params.items()
+        return next((r for r in rows if all(r.get(k) == v for k, v in params)), None)
+
+    return [match(cell) for cell in cells]
 
 
 def run_parallel(

@@ -35,6 +35,7 @@ STUDY = Study(
     text_columns=frozenset({"members", "timed_on"}),
     extra_jobs=timing.timing_jobs,
     extra_rows=rows.extra_rows,
+    reuses_rows=False,
     defined_by=members.defined_by,
     needs=members.NEEDS,
     preset_lines=members.preset_lines,
