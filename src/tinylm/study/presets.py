@@ -258,8 +258,9 @@ PRESETS = {
             "The front-end mixes neighbouring tokens from the first step; without it the one "
             "attention layer must first learn positions, and at CPU budgets stays on the "
             "unigram plateau (docs/recipe.md, stage 3).",
-            "Pre-training by a budget of 8M tokens (about 4.3 epochs of Ws = 20,000; about "
-            "31 minutes per run, two at once on 2 cores), the recipe found in docs/recipe.md: "
+            "Pre-training by a budget of 8M tokens (about 4.3 epochs of Ws = 20,000; per run, "
+            "two at once on 2 cores, about 31 minutes on a CPU with bf16 matrix instructions "
+            "and 72 in fp32 on one without), the recipe found in docs/recipe.md: "
             "post-LN as "
             "the paper's, AdamW lr 1e-3, 5% warm-up, linear decay, batch 16, 30% of the tokens "
             "masked (stage 7: 0.36 nats below batch 32 with 15%, at 48% more FLOPs per token). "
