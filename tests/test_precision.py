@@ -82,3 +82,12 @@ def test_a_model_has_one_accuracy_whatever_precision_trained_it(
     assert report["accuracy"] == summary["test_accuracy"]
     assert report["macro_f1"] == summary["test_macro_f1"]
     assert yaml.safe_load((out / "config.yaml").read_text())["impl"]["precision"] == "bf16"
+
+
+def test_the_peak_measurement_times_only_products_of_bounded_size():
+    from tinylm.train.runtime import PROBE_SIZE, cpu_matmul_sizes, measure_matmul_flops
+
+    assert cpu_matmul_sizes(80e9) == (1024, 2048)  # fp32 on 1 core: 0.2 s per 2048 product
+    assert cpu_matmul_sizes(5e9) == (1024,)  # 3.4 s per 2048 product: too long
+    assert cpu_matmul_sizes(1e9) == (PROBE_SIZE,)  # bf16 without avx512_bf16
+    assert measure_matmul_flops(torch.device("cpu"), torch.float32, warmup_s=0.0) > 1e8

@@ -140,7 +140,14 @@ def matmul_peak_flops(device_type: str, precision: str) -> float:
 def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: float = 0.3) -> float:
     """The best of a few sizes and trials, after `warmup_s` seconds of sustained products (an
     idle CPU or GPU clocks up under load; one cold product under-reads its peak)."""
-    sizes = (4096, 8192) if device.type == "cuda" else (1024, 2048)
+    if device.type == "cuda":
+        sizes = (4096, 8192)
+    else:
+        probe = torch.randn(PROBE_SIZE, PROBE_SIZE, dtype=dtype)
+        probe @ probe
+        start = time.perf_counter()
+        probe @ probe
+        sizes = cpu_matmul_sizes(2 * PROBE_SIZE**3 / (time.perf_counter() - start))
     a = torch.randn(sizes[0], sizes[0], device=device, dtype=dtype)
     start = time.perf_counter()
     while time.perf_counter() - start < warmup_s:
@@ -157,6 +164,18 @@ def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: flo
             _synchronize(device)
             best = max(best, 2 * size**3 / (time.perf_counter() - start))
     return best
+
+
+PROBE_SIZE = 256
+MAX_PRODUCT_S = 1.0
+
+
+def cpu_matmul_sizes(probe_rate: float) -> tuple[int, ...]:
+    """The CPU sizes to time, given the FLOP/s of one small product: 1024 and 2048, less those
+    one product of which would take over MAX_PRODUCT_S. A dtype the CPU has no instructions for
+    (bf16 without avx512_bf16: about 1 GFLOP/s) would spend 17 s on each 2048 product."""
+    sizes = tuple(s for s in (1024, 2048) if 2 * s**3 / probe_rate <= MAX_PRODUCT_S)
+    return sizes or (PROBE_SIZE,)
 
 
 def _synchronize(device: torch.device) -> None:
