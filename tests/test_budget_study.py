@@ -106,3 +106,17 @@ def test_a_budgets_dry_run_costs_the_tokens_it_will_read(store, data_dir):
     assert job.config.train.max_tokens == 1800
     cost = job_cost(job, store, tokenizer, {})
     assert cost["tokens"] == 1800 and cost["steps"] >= 1800 // (8 * 64)
+
+
+def test_the_plot_keeps_the_gap_axis_within_the_possible_range(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(budget, "save_figure", lambda fig, path, caption: figures.append(fig))
+    rows = [r for r in _rows({1000: [-0.4, 0.3, 0.0], 2000: [0.05, 0.06, 0.04]}) if r["seed"] < 2]
+    assert budget.summarise(rows)["t"]["points"][0]["gap"].low < -2  # 2 seeds: t = 12.7
+    budget.plot(rows, tmp_path / "budget.png", "caption")
+    left = figures[0].axes[0]
+    low, high = left.get_ylim()
+    assert -1.05 <= low < -0.4 and 0.06 < high <= 1.05
+    narrow = _rows({1000: [0.01, 0.02, 0.03], 2000: [0.04, 0.05, 0.06]})
+    budget.plot(narrow, tmp_path / "budget.png", "caption")
+    assert figures[1].axes[0].get_ylim()[1] < 0.2  # a narrow range is left as it is

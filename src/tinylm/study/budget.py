@@ -221,6 +221,10 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             right.axhline(first["plateau"], color="tab:red", linestyle="--", linewidth=0.9)
             right.text(grid[0], first["plateau"], " plateau (no context)", va="bottom", fontsize=7)
         left.axhline(0, color="0.6", linewidth=0.8)
+        # a gap of accuracies lies within [-1, 1]; an interval of few seeds can reach beyond
+        # and would squash every mean onto the zero line (the table has its full bounds)
+        low, high = left.get_ylim()
+        left.set_ylim(max(low, -1.05), min(high, 1.05))
         left.set_ylabel("gap (pre-trained − scratch)")
         left.set_title("Gap against tokens read (95% CI)")
         right.set_ylabel("nats")
