@@ -7,7 +7,8 @@
   from the paper's, `notes` says why; docs/studies.md repeats it.
 - `cpu-short`: the first cpu preset (5 short epochs), whose models stay on the unigram plateau;
   kept so that its committed results reproduce.
-- `demo`: `make demo`, about 11 minutes on two cores: the cpu recipe on AG News alone, 1M tokens.
+- `demo`: `make demo`, about 12 minutes on two cores with bf16 (22 in fp32): the cpu recipe on
+  AG News alone, 1M tokens.
 - `smoke`: a minute or two on two cores, for CI: the whole pipeline at toy sizes.
 
 A preset can also be a YAML file with the same fields (`tinylm study gap --preset my.yaml`).
@@ -260,8 +261,7 @@ PRESETS = {
             "unigram plateau (docs/recipe.md, stage 3).",
             "Pre-training by a budget of 8M tokens (about 4.3 epochs of Ws = 20,000; per run, "
             "two at once on 2 cores, about 31 minutes on a CPU with bf16 matrix instructions "
-            "and 72 in fp32 on one without), the recipe found in docs/recipe.md: "
-            "post-LN as "
+            "and 72 in fp32 on one without), the recipe found in docs/recipe.md: post-LN as "
             "the paper's, AdamW lr 1e-3, 5% warm-up, linear decay, batch 16, 30% of the tokens "
             "masked (stage 7: 0.36 nats below batch 32 with 15%, at 48% more FLOPs per token). "
             "The paper's lr 5e-5 learns nothing in this many steps; the plateau models of the "
@@ -347,7 +347,8 @@ PRESETS = {
         sizes={"agnews": [100, 250]},
         notes=(
             "`make demo`: the cpu preset's recipe on one task, with an eighth of its "
-            "pre-training (1M tokens) so that three seeds fit in about 12 minutes on 2 cores; "
+            "pre-training (1M tokens) so that three seeds fit in about 12 minutes on 2 cores "
+            "with bf16 (22 in fp32 on a CPU without it); "
             "the gap study of the cpu preset shows what 8M tokens buy.",
         ),
     ),
