@@ -1,6 +1,7 @@
 """Committees of classifiers: the combiners by hand, parallel against sequential, and the
 `tinylm committee` command's output and refusals, on tiny random classifiers."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ import sklearn.metrics
 import torch
 import yaml
 
-from studykit import run, tiny_preset
+from studykit import count_executions, run, tiny_preset
 from tinylm.cli import main
 from tinylm.committee import combine, evaluate_committee, member_logits
 from tinylm.config import ModelConfig, TaskConfig
@@ -18,7 +19,10 @@ from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.model.bert import BertForSequenceClassification
 from tinylm.study.committee.logits import LOGITS_FILE
+from tinylm.study.engine import JobFactory, Store
+from tinylm.study.registry import STUDIES
 from tinylm.study.results import read_rows
+from tinylm.study.runner import recorded_rows
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import pad
 
@@ -179,7 +183,7 @@ def test_cli_committee_refuses_bad_member_lists(members, tmp_path, data_dir, cap
     assert code == 2 and "listed twice" in err
 
 
-def test_committee_study_on_tiny_data(tmp_path, store):
+def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
     preset = tiny_preset(
         tasks=("agnews",),
         committee_members=("bert1-a3", "bert1-c2-k3-d16-a2"),
@@ -223,6 +227,40 @@ def test_committee_study_on_tiny_data(tmp_path, store):
     report = (tmp_path / "results" / "report.md").read_text()
     assert "A soft committee of 2 BERT-1 variants matches BERT-6 (agnews)" in report
     assert "keeps BERT-6's accuracy at lower latency (agnews)" in report
+
+    # a fresh clone with one more seed: seeds 0 and 1 stand in from results.csv, their
+    # committees included; only seed 2's models run, and the timing (on this machine)
+    fresh = Store(tmp_path / "fresh", data_dir=store.data_dir, cache_dir=store.cache_dir)
+    calls = count_executions(monkeypatch)
+    run("committee", dataclasses.replace(preset, seeds=3), tmp_path, fresh)
+    seeds = {
+        "pretrain": lambda job: job.config.train.seed,
+        "finetune": lambda job: job.config.task.seed,
+        "timing": lambda job: "timing",
+    }
+    assert sorted(str(seeds[job.kind](job)) for job in calls) == ["2"] * 8 + ["timing"]
+    again = read_rows(folder / "results.csv")
+    assert len(again) == 3 * (3 + 1 + 4)
+    for key, row in by.items():
+        kept = next(r for r in again if (r["seed"], r["members"]) == key)
+        assert kept["test_accuracy"] == row["test_accuracy"] and kept["job"] == row["job"]
+        assert kept["latency_ms"] > 0
+    assert {r["seed"] for r in again if r["arm"] == "committee"} == {0, 1, 2}
+
+    # a task and seed's models stand in all or none, and only with all their committees
+    study = STUDIES["committee"]
+    factory = JobFactory(preset, load_tokenizer(store.data_dir).vocab_size)
+    cells = study.cells(factory, preset)
+    empty = Store(tmp_path / "empty", data_dir=store.data_dir, cache_dir=store.cache_dir)
+    assert all(recorded_rows(study, cells, rows, empty))
+    assert not any(recorded_rows(study, cells, rows, store))  # the store's own rows win
+    found = recorded_rows(study, cells, rows, empty)
+    found[0] = None  # seed 0's first member is missing: all of seed 0 runs again
+    kept = study.reuse(cells, found, rows)
+    assert [bool(row) for row in kept] == [c.params["seed"] == 1 for c in cells]
+    lacking = [r for r in rows if not (r["seed"] == 1 and r["members"] == "a3+c3-k3-d8-a3")]
+    kept = recorded_rows(study, cells, lacking, empty)
+    assert [bool(row) for row in kept] == [c.params["seed"] == 0 for c in cells]
 
 
 def test_a_preset_without_members_has_no_committee_study(data_dir, tmp_path, capsys):

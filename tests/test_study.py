@@ -102,7 +102,6 @@ def test_a_fresh_store_reuses_the_committed_rows_and_runs_only_new_seeds(
     rows = read_rows(path)
     assert len(rows) == 9 and sorted({r["seed"] for r in rows}) == [0, 1, 2]
 
-    # a study whose rows need the store's outputs (a committee's logits) reuses none
     from tinylm.study.registry import STUDIES
     from tinylm.study.runner import recorded_rows
     from tinylm.tokenizer import load_tokenizer
@@ -110,9 +109,8 @@ def test_a_fresh_store_reuses_the_committed_rows_and_runs_only_new_seeds(
     gap = STUDIES["gap"]
     cells = gap.cells(JobFactory(preset, load_tokenizer(store.data_dir).vocab_size), preset)
     empty = Store(tmp_path / "empty", data_dir=store.data_dir, cache_dir=store.cache_dir)
-    assert all(recorded_rows(gap, cells, path, empty))
-    assert not any(recorded_rows(dataclasses.replace(gap, reuses_rows=False), cells, path, empty))
-    assert not any(recorded_rows(gap, cells, path, store))  # the store's own rows win
+    assert all(recorded_rows(gap, cells, rows, empty))
+    assert not any(recorded_rows(gap, cells, rows, store))  # the store's own rows win
 
 
 def test_an_interrupted_study_resumes_without_rerunning_finished_jobs(tmp_path, store, monkeypatch):

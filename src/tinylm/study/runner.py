@@ -46,7 +46,8 @@ def run_study(
     check_inputs(factory, preset, store, tokenizer)
     cells = study.cells(factory, preset)
     folder = out / name / preset.name
-    recorded = recorded_rows(study, cells, folder / "results.csv", store)
+    previous = previous_rows(study, folder / "results.csv")
+    recorded = recorded_rows(study, cells, previous, store)
     needed = [cell.job for cell, row in zip(cells, recorded, strict=True) if row is None]
     jobs = unique_jobs([*needed, *study.extra_jobs(factory, preset)])
     count = len(cells) - len(needed)
@@ -84,7 +85,7 @@ def run_study(
         row or result_row(study, preset, cell, store)
         for cell, row in zip(cells, recorded, strict=True)
     ]
-    rows = study.extra_rows(factory, preset, rows, store)
+    rows = study.extra_rows(factory, preset, rows, store, previous)
     write_rows(folder / "results.csv", rows, columns(study.columns))
     rows = read_rows(folder / "results.csv", study.text_columns)
     write_outputs(study, preset, rows, folder, provenance)
@@ -92,17 +93,21 @@ def run_study(
     return {"folder": folder, "rows": rows}
 
 
-def recorded_rows(study: Study, cells: list[Cell], path: Path, store: Store) -> list:
-    """Per cell, the row of the study's existing results.csv that stands for its job where
-    the store lacks the job (else None). A fresh clone has the committed results but not the
-    store that made them, so a study grows by seeds (`--seeds 5` after `--seeds 3`) or tasks
-    without running again the jobs whose rows it has; a job in the store gives its row from
-    there. A row matches a cell by its job's folder name (what it is and the start of its key)
-    and by the cell's parameters."""
-    if not study.reuses_rows or not path.is_file():
-        return [None] * len(cells)
+def previous_rows(study: Study, path: Path) -> list[dict]:
+    """The rows of the study's existing results.csv, which may stand in for missing jobs."""
+    return read_rows(path, study.text_columns) if path.is_file() else []
+
+
+def recorded_rows(study: Study, cells: list[Cell], previous: list[dict], store: Store) -> list:
+    """Per cell, the row of the study's existing results.csv (`previous`) that stands for its
+    job where the store lacks the job (else None). A fresh clone has the committed results
+    but not the store that made them, so a study grows by seeds (`--seeds 5` after `--seeds
+    3`) or tasks without running again the jobs whose rows it has; a job in the store gives
+    its row from there. A row matches a cell by its job's folder name (what it is and the
+    start of its key) and by the cell's parameters; the study may keep some of them from
+    standing in (Study.reuse)."""
     by_folder: dict[str, list[dict]] = {}
-    for row in read_rows(path, study.text_columns):
+    for row in previous:
         by_folder.setdefault(row["job"], []).append(row)
 
     def match(cell: Cell) -> dict | None:
@@ -112,7 +117,7 @@ def recorded_rows(study: Study, cells: list[Cell], path: Path, store: Store) -> 
         params = cell.params.items()
         return next((r for r in rows if all(r.get(k) == v for k, v in params)), None)
 
-    return [match(cell) for cell in cells]
+    return study.reuse(cells, [match(cell) for cell in cells], previous)
 
 
 def run_parallel(

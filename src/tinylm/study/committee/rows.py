@@ -1,6 +1,7 @@
 """The committee study's rows: each model's row gets its timing, and one row per committee
 (every subset of two or more members and candidates, per task and seed) is added, scored by
-soft vote from the members' kept test logits."""
+soft vote from the members' kept test logits, or, where the store lacks the members (their rows
+stand in from the committed results.csv), the committed committee rows."""
 
 import torch
 
@@ -8,14 +9,17 @@ from tinylm.committee import combine
 from tinylm.study.committee.logits import test_logits, test_sample
 from tinylm.study.committee.members import NAME, member_cells, short, subsets
 from tinylm.study.committee.timing import COLUMNS, timing_jobs
-from tinylm.study.engine import JobFactory, Store
+from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.train.evaluation import classification_report
 
 
-def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Store) -> list[dict]:
+def extra_rows(
+    factory: JobFactory, preset: Preset, rows: list[dict], store: Store, previous: list[dict]
+) -> list[dict]:
     """The member and reference rows get their timing; one row per committee (every subset of
-    members, per task and seed) is added, scored from the members' test logits."""
+    members, per task and seed) is added, scored from the members' test logits (or taken from
+    `previous`, the existing results.csv, where they stand in for the members)."""
     timing = {job.config.task.name: store.summary(job) for job in timing_jobs(factory, preset)}
     out = []
     for row in rows:
@@ -25,6 +29,10 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
         for seed in range(preset.seeds):
             group = member_cells(factory, preset, task, seed)[:-1]
             names = [short(c.params["arch"]) for c in group]
+            if not all(store.done(c.job) for c in group):
+                committees = _recorded(previous, task, seed, subsets(names))
+                out += [{**row, **_timing(timing[task], row["members"])} for row in committees]
+                continue
             tokenizer, sample, tokens = test_sample(store, factory.task(task, seed))
             truth = sample.split("test").labels
             logits = {
@@ -57,6 +65,36 @@ def extra_rows(factory: JobFactory, preset: Preset, rows: list[dict], store: Sto
                     }
                 )
     return out
+
+
+def reuse(cells: list[Cell], found: list, previous: list[dict]) -> list:
+    """The rows found in results.csv that stand in for missing jobs: a committee is scored
+    from every member's logits, so a task and seed's models stand in all or none, and only
+    with the rows of all their committees."""
+    groups: dict[tuple, list] = {}
+    for cell, row in zip(cells, found, strict=True):
+        groups.setdefault((cell.params["task"], cell.params["seed"]), []).append((cell, row))
+    kept = set()
+    for (task, seed), pairs in groups.items():
+        names = [short(c.params["arch"]) for c, _ in pairs if c.params["arm"] != "reference"]
+        if all(row for _, row in pairs) and _recorded(previous, task, seed, subsets(names)):
+            kept.add((task, seed))
+    return [
+        row if (cell.params["task"], cell.params["seed"]) in kept else None
+        for cell, row in zip(cells, found, strict=True)
+    ]
+
+
+def _recorded(previous: list[dict], task: str, seed: int, combos: list[tuple]) -> list[dict]:
+    """The rows of a task and seed's committees in `previous`, in subset order; [] if any is
+    missing."""
+    kept = {
+        r["members"]: r
+        for r in previous
+        if r["arm"] == "committee" and r["task"] == task and r["seed"] == seed
+    }
+    wanted = ["+".join(combo) for combo in combos if len(combo) > 1]
+    return [kept[key] for key in wanted] if all(key in kept for key in wanted) else []
 
 
 def _timing(summary: dict, key: str) -> dict:

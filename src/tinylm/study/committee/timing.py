@@ -1,7 +1,9 @@
 """The committee study's timing jobs: on this machine, the latency at batch 1 (p50, p90) of
 every model and committee, run sequentially and in parallel, and the throughput at batch 32 of
 each model, of the paper's committee and of the committee of all; FLOPs per example are
-analytic. One job per task, on seed 0's models (latency does not depend on the weights).
+analytic. One job per task, on freshly initialised models of the members' and the reference's
+architectures (latency does not depend on the weights), so a store without the fine-tuned models
+(a fresh clone whose rows stand in for them) still times them.
 
 `timing` is a kind of job of its own, registered here, beside the config its jobs hold.
 """
@@ -10,8 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tinylm.config import Config, TaskConfig
-from tinylm.errors import TinylmError
+from tinylm.config import Config, ModelConfig, TaskConfig
 from tinylm.files import write_json
 from tinylm.study.committee.logits import test_sample
 from tinylm.study.committee.members import member_cells, short, subsets
@@ -35,21 +36,22 @@ COLUMNS = (
 
 @dataclass
 class TimingConfig(Config):
-    """What a timing job measures: the fine-tuned models of one task and seed."""
+    """What a timing job measures: classifiers of the members' and the reference's
+    architectures on one task's test sample."""
 
     task: TaskConfig
     names: tuple[str, ...]  # member then candidate names (architectures), in order
-    # their fine-tuning jobs' names (Job.name, as in this job's key; Store.find finds them)
-    members: tuple[str, ...]
+    members: tuple[ModelConfig, ...]  # their architectures
     paper: int  # the first `paper` names are the members: the paper's committee
     reference_name: str
-    reference: str  # the reference's fine-tuning job
+    reference: ModelConfig
+    pooling: str  # the classifiers' pooling, as fine-tuned
     examples: int = 30  # batch-1 timings per model or committee
     batches: int = 3  # batch-32 timings
 
 
 def timing_jobs(factory: JobFactory, preset: Preset) -> list[Job]:
-    """One timing job per task, on seed 0's models."""
+    """One timing job per task, on seed 0's test sample."""
     jobs = []
     for task in preset.tasks:
         group = member_cells(factory, preset, task, 0)
@@ -57,10 +59,11 @@ def timing_jobs(factory: JobFactory, preset: Preset) -> list[Job]:
         config = TimingConfig(
             task=factory.task(task, 0),
             names=tuple(short(c.params["arch"]) for c in members),
-            members=tuple(c.job.name for c in members),
+            members=tuple(c.job.config.arch for c in members),
             paper=len(preset.committee_members),
             reference_name=short(reference.params["arch"]),
-            reference=reference.job.name,
+            reference=reference.job.config.arch,
+            pooling=reference.job.config.pooling,
         )
         jobs.append(Job("timing", config))
     return jobs
@@ -73,16 +76,15 @@ def run_timing(config: TimingConfig, store: Store) -> dict:
     from tinylm.committee import flops_per_example
     from tinylm.model.bert import BertForSequenceClassification
 
-    tokenizer, _, tokens = test_sample(store, config.task)
+    tokenizer, sample, tokens = test_sample(store, config.task)
+    torch.manual_seed(0)
 
-    def load(name):
-        folder = store.find(name)
-        if folder is None:
-            raise TinylmError(f"{name} is not in the store {store.root}: it must run first")
-        return BertForSequenceClassification.from_pretrained(folder / "model").eval()
+    def build(arch: ModelConfig):
+        labels = len(sample.label_names)
+        return BertForSequenceClassification(arch, labels, pooling=config.pooling).eval()
 
-    models = dict(zip(config.names, map(load, config.members), strict=True))
-    reference = load(config.reference)
+    models = dict(zip(config.names, map(build, config.members), strict=True))
+    reference = build(config.reference)
     mean_tokens = float(tokens.lengths.mean())
     pad_id = tokenizer.pad_id
 
