@@ -46,12 +46,13 @@ def run_study(
     check_inputs(factory, preset, store, tokenizer)
     cells = study.cells(factory, preset)
     folder = out / name / preset.name
-    previous = previous_rows(study, folder / "results.csv")
+    path = folder / "results.csv"
+    previous = read_rows(path, study.text_columns) if path.is_file() else []
     recorded = recorded_rows(study, cells, previous, store)
     needed = [cell.job for cell, row in zip(cells, recorded, strict=True) if row is None]
     jobs = unique_jobs([*needed, *study.extra_jobs(factory, preset)])
     count = len(cells) - len(needed)
-    reused = f"; {count} rows of {folder / 'results.csv'} reused" if count else ""
+    reused = f"; {count} rows of {path} reused" if count else ""
     if dry_run:
         from tinylm.study.estimate import plan_report
 
@@ -86,16 +87,11 @@ def run_study(
         for cell, row in zip(cells, recorded, strict=True)
     ]
     rows = study.extra_rows(factory, preset, rows, store, previous)
-    write_rows(folder / "results.csv", rows, columns(study.columns))
-    rows = read_rows(folder / "results.csv", study.text_columns)
+    write_rows(path, rows, columns(study.columns))
+    rows = read_rows(path, study.text_columns)
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
     return {"folder": folder, "rows": rows}
-
-
-def previous_rows(study: Study, path: Path) -> list[dict]:
-    """The rows of the study's existing results.csv, which may stand in for missing jobs."""
-    return read_rows(path, study.text_columns) if path.is_file() else []
 
 
 def recorded_rows(study: Study, cells: list[Cell], previous: list[dict], store: Store) -> list:

@@ -71,18 +71,17 @@ def reuse(cells: list[Cell], found: list, previous: list[dict]) -> list:
     """The rows found in results.csv that stand in for missing jobs: a committee is scored
     from every member's logits, so a task and seed's models stand in all or none, and only
     with the rows of all their committees."""
-    groups: dict[tuple, list] = {}
-    for cell, row in zip(cells, found, strict=True):
-        groups.setdefault((cell.params["task"], cell.params["seed"]), []).append((cell, row))
-    kept = set()
-    for (task, seed), pairs in groups.items():
-        names = [short(c.params["arch"]) for c, _ in pairs if c.params["arm"] != "reference"]
-        if all(row for _, row in pairs) and _recorded(previous, task, seed, subsets(names)):
-            kept.add((task, seed))
-    return [
-        row if (cell.params["task"], cell.params["seed"]) in kept else None
-        for cell, row in zip(cells, found, strict=True)
-    ]
+
+    def group(cell: Cell) -> tuple:
+        return cell.params["task"], cell.params["seed"]
+
+    members: dict[tuple, list[str]] = {}
+    for cell in cells:
+        if cell.params["arm"] != "reference":
+            members.setdefault(group(cell), []).append(short(cell.params["arch"]))
+    whole = {key for key, names in members.items() if _recorded(previous, *key, subsets(names))}
+    whole -= {group(c) for c, row in zip(cells, found, strict=True) if row is None}
+    return [row if group(c) in whole else None for c, row in zip(cells, found, strict=True)]
 
 
 def _recorded(previous: list[dict], task: str, seed: int, combos: list[tuple]) -> list[dict]:

@@ -79,8 +79,9 @@ def run_timing(config: TimingConfig, store: Store) -> dict:
     tokenizer, sample, tokens = test_sample(store, config.task)
     torch.manual_seed(0)
 
+    labels = len(sample.label_names)
+
     def build(arch: ModelConfig):
-        labels = len(sample.label_names)
         return BertForSequenceClassification(arch, labels, pooling=config.pooling).eval()
 
     models = dict(zip(config.names, map(build, config.members), strict=True))
