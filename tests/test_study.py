@@ -68,7 +68,15 @@ def test_ws_study_reuses_the_gap_studys_models(tmp_path, store, monkeypatch):
     assert len(calls) == 4
     rows = read_rows(tmp_path / "results" / "ws" / "tiny" / "results.csv")
     assert sorted({r["ws"] for r in rows if r["arm"] == "pretrained"}) == [20, 40]
+    for row in rows:  # the validation MLM loss of each model, beside its gap
+        pretrained = row["arm"] == "pretrained"
+        assert (row["val_loss"] is not None) == pretrained
+        if pretrained:
+            summary = json.loads((store.root / row["pretrain_job"] / "summary.json").read_text())
+            assert row["val_loss"] == pytest.approx(summary["val_loss"], rel=1e-5)
+            assert row["val_loss"] > 0 and math.isfinite(row["plateau_loss"])
     table = (tmp_path / "results" / "ws" / "tiny" / "table.md").read_text()
+    assert "| Ws | validation MLM loss | last training loss |" in table
     assert "| 0 (from scratch) |" in table and "| 20 |" in table and "| 40 |" in table
     assert table.count("| 0 (from scratch) |") == 2  # accuracy, then macro-F1
     assert "Test macro-F1 (mean over seeds)" in table
@@ -565,3 +573,21 @@ def test_the_share_of_the_largest_gap_needs_a_gap_that_clears_zero():
     # the largest mean gap is positive but its interval holds zero: a share of it means nothing
     noisy = ws.summarise(rows({10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]}))["t"]
     assert all(math.isnan(p["fraction"]) for p in noisy["points"])
+
+
+def test_the_ws_table_shows_each_sizes_losses_where_the_rows_have_them():
+    from tinylm.study import ws
+
+    rows = [{"task": "t", "seed": s, "arm": "scratch", "test_accuracy": 0.5} for s in range(2)]
+    rows += [
+        {"task": "t", "seed": s, "arm": "pretrained", "ws": size, "test_accuracy": 0.6}
+        for size in (10, 20)
+        for s in range(2)
+    ]
+    header = "| Ws | validation MLM loss | last training loss |"
+    assert header not in ws.table(rows)  # results of older versions: no losses, no section
+    for row in rows[2:]:
+        row.update(val_loss=6.0 + row["seed"], pretrain_loss=2.0, plateau_loss=6.77)
+    table = ws.table(rows)
+    assert header in table and "context scores 6.77" in table
+    assert "| 10 | 6.500 ± 0.707 | 2.000 ± 0.000 |" in table

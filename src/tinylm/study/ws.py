@@ -1,12 +1,15 @@
 """Study `ws`: the gap as a function of the pre-training corpus size Ws. Each Ws of the grid
 is a nested subset of one permutation of the pool (the smaller ones lie inside the larger),
 pre-trained per seed for the same number of epochs, as in the paper; the scratch arm is the
-same for every Ws, so each gap is paired with it by seed."""
+same for every Ws, so each gap is paired with it by seed. Each Ws's validation MLM loss on
+held-out paragraphs goes beside its gap: at an equal token budget a small Ws is read many
+times, and its training loss says how much of it the model has memorised, not what it has
+learned."""
 
 import math
 from pathlib import Path
 
-from tinylm.study.engine import Cell, JobFactory
+from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
@@ -22,6 +25,7 @@ from tinylm.study.tables import (
 
 NAME = "ws"
 TITLE = "The gap against the corpus size Ws"
+COLUMNS = ("val_loss", "val_accuracy", "plateau_loss")
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
@@ -44,24 +48,39 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
     return out
 
 
+def row_extras(cell: Cell, store: Store) -> dict:
+    """A pre-trained row's model: its validation MLM loss and accuracy, and the plateau's."""
+    if cell.job.init is None:
+        return {}
+    pretrained = store.summary(cell.job.init)
+    return {column: pretrained.get(column) for column in COLUMNS}
+
+
 def grid(rows: list[dict]) -> list[int]:
     return sorted({r["ws"] for r in rows if r["arm"] == "pretrained"})
 
 
 def summarise(rows: list[dict]) -> dict[str, list[dict]]:
-    """Per task, per Ws: the pre-trained accuracy, the gap, and the share of the largest gap."""
+    """Per task, per Ws: the pre-trained accuracy, the gap, the share of the largest gap, and
+    the pre-training's losses (of no seed where the rows lack them: older results)."""
     out = {}
     for task in tasks_in(rows):
         scratch = accuracies(rows, task, "scratch")
         points = []
         for ws in grid(rows):
             pretrained = accuracies(rows, task, "pretrained", ws)
+            models = [r for r in rows if r["task"] == task and r["arm"] == "pretrained"]
+            losses = {
+                name: [r[column] for r in models if r["ws"] == ws and r.get(column) is not None]
+                for name, column in (("val_loss", "val_loss"), ("train_loss", "pretrain_loss"))
+            }
             points.append(
                 {
                     "ws": ws,
                     "pretrained": estimate(pretrained.values()),
                     "gap": paired(pretrained, scratch),
                     "by_seed": pretrained,
+                    **{name: estimate(values) for name, values in losses.items()},
                 }
             )
         # a share of a gap that may be zero means nothing: only of one whose interval clears it
@@ -96,11 +115,35 @@ def table(rows: list[dict]) -> str:
         ],
     )
     return (
-        "Test accuracy against Ws (mean ± standard deviation over seeds):\n\n"
+        _pretraining(rows, summary[tasks[0]]["points"])
+        + "Test accuracy against Ws (mean ± standard deviation over seeds):\n\n"
         + accuracy
         + "\n\nThe gap (pre-trained minus from scratch, paired by seed, 95% Student-t interval) "
         "and its share of the largest mean gap on the grid (n/a unless that gap's interval lies "
         "above zero):\n\n" + gaps + "\n\n" + macro_f1_table(rows, "ws", "Ws", lambda ws: f"{ws:,}")
+    )
+
+
+def _pretraining(rows: list[dict], points: list[dict]) -> str:
+    """The pre-trainings' losses per Ws, or nothing where the rows lack them."""
+    if all(p["val_loss"].n == 0 for p in points):
+        return ""
+    levels = [r["plateau_loss"] for r in rows if isinstance(r.get("plateau_loss"), float)]
+    plateau = f"; a model that ignores context scores {levels[0]:.2f}" if levels else ""
+    losses = markdown_table(
+        ["Ws", "validation MLM loss", "last training loss"],
+        [
+            [
+                f"{p['ws']:,}",
+                fmt_mean_std(p["val_loss"]),
+                fmt_mean_std(p["train_loss"]),
+            ]
+            for p in points
+        ],
+    )
+    return (
+        "The pre-trainings: masked-LM loss on held-out paragraphs and on the last training "
+        f"batch (nats, mean ± standard deviation over seeds{plateau}):\n\n" + losses + "\n\n"
     )
 
 
@@ -182,4 +225,13 @@ def claims(rows: list[dict]) -> list[Claim]:
     return out
 
 
-STUDY = Study(name=NAME, title=TITLE, cells=cells, table=table, plot=plot, claims=claims)
+STUDY = Study(
+    name=NAME,
+    title=TITLE,
+    cells=cells,
+    table=table,
+    plot=plot,
+    claims=claims,
+    columns=COLUMNS,
+    row_extras=row_extras,
+)
