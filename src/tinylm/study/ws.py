@@ -66,21 +66,19 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
     out = {}
     for task in tasks_in(rows):
         scratch = accuracies(rows, task, "scratch")
+        models = [r for r in rows if r["task"] == task and r["arm"] == "pretrained"]
         points = []
         for ws in grid(rows):
             pretrained = accuracies(rows, task, "pretrained", ws)
-            models = [r for r in rows if r["task"] == task and r["arm"] == "pretrained"]
-            losses = {
-                name: [r[column] for r in models if r["ws"] == ws and r.get(column) is not None]
-                for name, column in (("val_loss", "val_loss"), ("train_loss", "pretrain_loss"))
-            }
+            at = [r for r in models if r["ws"] == ws]
             points.append(
                 {
                     "ws": ws,
                     "pretrained": estimate(pretrained.values()),
                     "gap": paired(pretrained, scratch),
                     "by_seed": pretrained,
-                    **{name: estimate(values) for name, values in losses.items()},
+                    "val_loss": _estimate(at, "val_loss"),
+                    "train_loss": _estimate(at, "pretrain_loss"),
                 }
             )
         # a share of a gap that may be zero means nothing: only of one whose interval clears it
@@ -90,6 +88,10 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
             p["fraction"] = p["gap"].mean / largest["gap"].mean if clear else math.nan
         out[task] = {"scratch": estimate(scratch.values()), "points": points}
     return out
+
+
+def _estimate(rows: list[dict], column: str):
+    return estimate(r[column] for r in rows if r.get(column) is not None)
 
 
 def table(rows: list[dict]) -> str:
