@@ -591,3 +591,31 @@ def test_the_ws_table_shows_each_sizes_losses_where_the_rows_have_them():
     table = ws.table(rows)
     assert header in table and "context scores 6.77" in table
     assert "| 10 | 6.500 ± 0.707 | 2.000 ± 0.000 |" in table
+
+
+def test_the_ws_plot_sets_tasks_side_by_side_and_shares_only_clear_gaps(monkeypatch, tmp_path):
+    from tinylm.study import ws
+
+    def rows(task: str, gaps: dict[int, list[float]]) -> list[dict]:
+        out = [{"task": task, "seed": s, "arm": "scratch", "test_accuracy": 0.5} for s in range(3)]
+        for size, values in gaps.items():
+            out += [
+                {"task": task, "seed": s, "arm": "pretrained", "ws": size, "test_accuracy": 0.5 + v}
+                for s, v in enumerate(values)
+            ]
+        return out
+
+    figures = []
+    monkeypatch.setattr(ws, "save_figure", lambda fig, path, caption: figures.append(fig))
+    clear = rows("clear", {10: [0.02, 0.03, 0.04], 20: [0.05, 0.06, 0.07]})
+    noisy = rows("noisy", {10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]})
+    ws.plot(clear + noisy, tmp_path / "ws.png", "caption")
+    left, right = figures[0].axes
+    # one errorbar per task, the two at each Ws a little apart around it
+    xs = {bars.get_label(): bars.lines[0].get_xdata() for bars in left.containers}
+    assert set(xs) == {"clear", "noisy"}
+    for size, a, b in zip((10, 20), xs["clear"], xs["noisy"], strict=True):
+        assert a < size < b and a * b == pytest.approx(size**2)
+    # the noisy task has no share to show: no line of it, nor in the legend
+    assert [line.get_label() for line in right.lines] == ["clear"]
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["clear"]

@@ -159,16 +159,20 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
     summary = summarise(rows)
     with plot_style():
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-        for task, data in summary.items():
+        for index, (task, data) in enumerate(summary.items()):
             points = data["points"]
-            ws = [p["ws"] for p in points]
+            # tasks side by side at each Ws, so that their intervals do not hide each other
+            dodge = 1.04 ** (index - (len(summary) - 1) / 2)
+            ws = [p["ws"] * dodge for p in points]
             means = [p["gap"].mean for p in points]
             errors = [
                 [0 if math.isnan(p["gap"].low) else p["gap"].mean - p["gap"].low for p in points],
                 [0 if math.isnan(p["gap"].high) else p["gap"].high - p["gap"].mean for p in points],
             ]
             left.errorbar(ws, means, yerr=errors, marker="o", capsize=3, label=task)
-            right.plot(ws, [p["fraction"] for p in points], marker="o", label=task)
+            fractions = [p["fraction"] for p in points]
+            if not all(math.isnan(f) for f in fractions):
+                right.plot(ws, fractions, marker="o", label=task, color=f"C{index}")
         sizes = grid(rows)
         for ax in (left, right):
             ax.set_xscale("log")
@@ -176,7 +180,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             ax.set_xticks(sizes, [f"{ws:,}" for ws in sizes])
             ax.minorticks_off()
             ax.set_xlabel("Ws (paragraphs)")
-            ax.legend(fontsize=8)
+        left.legend(fontsize=8)
         if all(math.isnan(p["fraction"]) for d in summary.values() for p in d["points"]):
             right.text(
                 0.5,
@@ -186,6 +190,8 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 va="center",
                 transform=right.transAxes,
             )
+        else:
+            right.legend(fontsize=8)
         left.axhline(0, color="0.6", linewidth=0.8)
         left.set_ylabel("gap (pre-trained − scratch)")
         left.set_title("Gap against Ws (95% CI)")
