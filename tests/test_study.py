@@ -556,22 +556,24 @@ def test_cli_refuses_devices_it_cannot_use(devices, message, data_dir, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+def ws_rows(task: str, gaps: dict[int, list[float]]) -> list[dict]:
+    """A ws study's rows: scratch at 0.5 on three seeds, and each Ws's gaps by seed."""
+    out = [{"task": task, "seed": s, "arm": "scratch", "test_accuracy": 0.5} for s in range(3)]
+    for size, values in gaps.items():
+        out += [
+            {"task": task, "seed": s, "arm": "pretrained", "ws": size, "test_accuracy": 0.5 + v}
+            for s, v in enumerate(values)
+        ]
+    return out
+
+
 def test_the_share_of_the_largest_gap_needs_a_gap_that_clears_zero():
     from tinylm.study import ws
 
-    def rows(gaps: dict[int, list[float]]) -> list[dict]:
-        out = [{"task": "t", "seed": s, "arm": "scratch", "test_accuracy": 0.5} for s in range(3)]
-        for size, values in gaps.items():
-            out += [
-                {"task": "t", "seed": s, "arm": "pretrained", "ws": size, "test_accuracy": 0.5 + v}
-                for s, v in enumerate(values)
-            ]
-        return out
-
-    clear = ws.summarise(rows({10: [0.02, 0.03, 0.04], 20: [0.05, 0.06, 0.07]}))["t"]
+    clear = ws.summarise(ws_rows("t", {10: [0.02, 0.03, 0.04], 20: [0.05, 0.06, 0.07]}))["t"]
     assert [round(p["fraction"], 3) for p in clear["points"]] == [0.5, 1.0]
     # the largest mean gap is positive but its interval holds zero: a share of it means nothing
-    noisy = ws.summarise(rows({10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]}))["t"]
+    noisy = ws.summarise(ws_rows("t", {10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]}))["t"]
     assert all(math.isnan(p["fraction"]) for p in noisy["points"])
 
 
@@ -596,19 +598,10 @@ def test_the_ws_table_shows_each_sizes_losses_where_the_rows_have_them():
 def test_the_ws_plot_sets_tasks_side_by_side_and_shares_only_clear_gaps(monkeypatch, tmp_path):
     from tinylm.study import ws
 
-    def rows(task: str, gaps: dict[int, list[float]]) -> list[dict]:
-        out = [{"task": task, "seed": s, "arm": "scratch", "test_accuracy": 0.5} for s in range(3)]
-        for size, values in gaps.items():
-            out += [
-                {"task": task, "seed": s, "arm": "pretrained", "ws": size, "test_accuracy": 0.5 + v}
-                for s, v in enumerate(values)
-            ]
-        return out
-
     figures = []
     monkeypatch.setattr(ws, "save_figure", lambda fig, path, caption: figures.append(fig))
-    clear = rows("clear", {10: [0.02, 0.03, 0.04], 20: [0.05, 0.06, 0.07]})
-    noisy = rows("noisy", {10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]})
+    clear = ws_rows("clear", {10: [0.02, 0.03, 0.04], 20: [0.05, 0.06, 0.07]})
+    noisy = ws_rows("noisy", {10: [-0.01, 0.0, -0.02], 20: [0.1, -0.1, 0.01]})
     ws.plot(clear + noisy, tmp_path / "ws.png", "caption")
     left, right = figures[0].axes
     # one errorbar per task, the two at each Ws a little apart around it

@@ -181,7 +181,9 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             ax.minorticks_off()
             ax.set_xlabel("Ws (paragraphs)")
         left.legend(fontsize=8)
-        if all(math.isnan(p["fraction"]) for d in summary.values() for p in d["points"]):
+        if right.lines:
+            right.legend(fontsize=8)
+        else:
             right.text(
                 0.5,
                 0.5,
@@ -190,8 +192,6 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 va="center",
                 transform=right.transAxes,
             )
-        else:
-            right.legend(fontsize=8)
         left.axhline(0, color="0.6", linewidth=0.8)
         left.set_ylabel("gap (pre-trained − scratch)")
         left.set_title("Gap against Ws (95% CI)")
