@@ -13,10 +13,12 @@ from tinylm.analysis.reverse import foreign_share, swap_foreign
 from tinylm.data.io import iter_jsonl
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.errors import ConfigError, TinylmError
+from tinylm.study import overlap as overlap_study
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import JobFactory, unique_jobs
 from tinylm.study.overlap import correlations
 from tinylm.study.results import read_rows
+from tinylm.study.tables import save_figure
 
 # Task types 1-4 (4 is absent from the subset); 5-9 are foreign.
 TASK = np.zeros(10, dtype=bool)
@@ -89,6 +91,13 @@ def test_overlap_study_on_tiny_data(tmp_path, store, monkeypatch):
     preset = tiny_preset(tasks=("agnews",), reverse=("more",), reverse_fraction=0.25)
     run("ws", preset, tmp_path, store)
     calls = count_executions(monkeypatch)
+    figures = []
+
+    def keep(fig, path, caption):
+        figures.append(fig)
+        save_figure(fig, path, caption)
+
+    monkeypatch.setattr(overlap_study, "save_figure", keep)
     run("overlap", preset, tmp_path, store)
     # new: per seed one custom and one reverse corpus, their pre-trainings and fine-tunings;
     # the random subsets and the scratch arm come from the ws study
@@ -118,6 +127,9 @@ def test_overlap_study_on_tiny_data(tmp_path, store, monkeypatch):
     line = next(x for x in table.splitlines() if x.startswith("| custom selection"))
     assert f"| {custom_f1:.3f} |" in line  # macro-F1 beside accuracy
     assert (folder / "overlap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the scatter's legend: the task, then the kinds of corpus built (no ablation, no "fewer")
+    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert legend == ["agnews", "random", "custom", "reverse-more"]
     report = (tmp_path / "results" / "report.md").read_text()
     assert "A corpus chosen for the task's tokens beats a random one" in report
     assert "Corpus tokens the task never uses lower the gap" in report

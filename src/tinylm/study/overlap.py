@@ -412,8 +412,10 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 _errorbar(
                     reverse, [c["reverse_missing_share"] for c in swapped], swapped, color, task
                 )
+        drawn = {c["kind"] for data in summary.values() for c in data["corpora"]}
         for kind, marker in markers.items():
-            scatter.scatter([], [], marker=marker, color="0.4", label=kind)
+            if kind in drawn:  # the legend names the kinds of corpus this study built
+                scatter.scatter([], [], marker=marker, color="0.4", label=kind)
         scatter.set_xlabel("weighted overlap")
         scatter.set_title("Gap against weighted overlap (means)")
         ablation.set_xlabel("task types removed from the corpus")
