@@ -65,3 +65,34 @@ def test_cli_select_refuses_a_wrong_suffix(tmp_path, data_dir, capsys):
     argv = ["corpus", "select", "--task", "agnews", "--size", "5", "--out", "x.txt"]
     assert main([*argv, "--data-dir", str(data_dir)]) == 2
     assert "--out must end in .jsonl.gz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_lazy_choice_has_the_largest_gain(seed):
+    # the lazy greedy must be a greedy: each paragraph it takes adds as much coverage as the
+    # best paragraph left, every gain recomputed from scratch; once nothing adds, pool order
+    rng = np.random.default_rng(seed)
+    vocab, n, size, saturation = 30, 80, 50, 3
+    tokens = TokenizedTexts.from_lists(
+        [rng.integers(0, vocab, rng.integers(1, 12)).tolist() for _ in range(n)]
+    )
+    weights = rng.random(vocab) * (rng.random(vocab) < 0.6)
+    weights /= weights.sum()
+    order = rng.permutation(n)
+    chosen = greedy_select(tokens, order, weights, size, saturation=saturation).tolist()
+    assert len(set(chosen)) == size
+    counts = np.zeros(vocab)
+    left = list(order)
+    for step, p in enumerate(chosen):
+        now = coverage(counts, weights, saturation)
+        gains = {
+            q: coverage(counts + np.bincount(tokens[q], minlength=vocab), weights, saturation) - now
+            for q in left
+        }
+        best = max(gains.values())
+        if best > 1e-12:
+            assert gains[p] == pytest.approx(best, abs=1e-12), f"step {step}"
+        else:  # every task token saturated: the rest in pool order
+            assert p == left[0], f"step {step}"
+        counts += np.bincount(tokens[p], minlength=vocab)
+        left.remove(p)

@@ -83,5 +83,16 @@ def test_select_matches_python_lists():
     assert chosen.num_tokens == 13
 
 
+def test_type_counts_lists_each_sequences_distinct_ids_with_their_counts():
+    texts = TokenizedTexts.from_lists([[3, 1, 3, 3], [], [2, 0, 2], [4]])
+    sequence, ids, counts = texts.type_counts(vocab=5)
+    assert sequence.tolist() == [0, 0, 2, 2, 3]
+    assert ids.tolist() == [1, 3, 0, 2, 4]
+    assert counts.tolist() == [1, 3, 1, 2, 1]
+    keep = np.array([False, True, True, True, False])
+    sequence, ids, counts = texts.type_counts(vocab=5, keep=keep)
+    assert (sequence.tolist(), ids.tolist(), counts.tolist()) == ([0, 0, 2], [1, 3, 2], [1, 3, 2])
+
+
 def test_ids_use_two_bytes_for_berts_vocabulary(data_dir, cache_dir):
     assert _load(data_dir, cache_dir).tokens.ids.dtype == np.uint16

@@ -20,10 +20,8 @@ TOLERANCE = 0.02  # the ablation corpus's token count stays within 2% of the sub
 
 def paragraph_frequency(tokens: TokenizedTexts, indices: np.ndarray, vocab: int) -> np.ndarray:
     """In how many of the given paragraphs each token type occurs."""
-    chosen = tokens.select(indices)
-    para = np.repeat(np.arange(len(indices)), chosen.lengths)
-    pairs = np.unique(para * vocab + chosen.ids.astype(np.int64))
-    return np.bincount(pairs % vocab, minlength=vocab)
+    _, types, _ = tokens.select(indices).type_counts(vocab)
+    return np.bincount(types, minlength=vocab)
 
 
 def ablation_targets(
@@ -60,7 +58,7 @@ def without_types(
     banned[targets] = True
     para_of = np.repeat(np.arange(len(tokens)), tokens.lengths)
     holds = np.zeros(len(tokens), dtype=bool)
-    holds[np.unique(para_of[banned[tokens.ids]])] = True
+    holds[para_of[banned[tokens.ids]]] = True
 
     keep = subset[~holds[subset]]
     removed = subset[holds[subset]]

@@ -54,11 +54,7 @@ def swap_foreign(
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     n, vocab = len(tokens), len(task_types)
     share = foreign_share(tokens, task_types, specials)
-    ids = tokens.ids.astype(np.int64)
-    para = np.repeat(np.arange(n), tokens.lengths)
-    is_task = task_types[ids]
-    pairs = np.unique(para[is_task] * vocab + ids[is_task])  # (paragraph, task type), sorted
-    pair_para, pair_type = pairs // vocab, pairs % vocab
+    pair_para, pair_type, _ = tokens.type_counts(vocab, task_types)  # sorted by paragraph
     starts = np.searchsorted(pair_para, np.arange(n + 1))
 
     in_subset = np.zeros(n, dtype=bool)

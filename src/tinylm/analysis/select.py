@@ -9,11 +9,13 @@ A task token is fully covered once the selection shows it K times (K contexts to
 from); frequent task tokens weigh more. F is monotone and submodular (a sum of concave
 functions of counts), so the greedy choice, the paragraph of largest marginal gain at each
 step, is within (1 - 1/e) of the best selection of the same size. The greedy is "lazy": gains
-only shrink as S grows, so a stale gain is an upper bound and a paragraph whose recomputed
-gain still tops the heap is taken without recomputing the others (when most bounds have gone
-stale, all gains are recomputed at once, vectorised). Ties go to the paragraph
-earlier in the pool's seeded permutation. Once no paragraph adds anything (every task token
-saturated), the rest are taken in that permutation's order.
+only shrink as S grows, so a stale gain is an upper bound and a paragraph whose recomputed gain
+still tops the heap is taken without recomputing the others (when most bounds have gone stale,
+all gains are recomputed at once, vectorised). Equal bounds pop in the order of the pool's
+seeded permutation; a recomputed gain equal to the best remaining bound is taken at once, so
+such a tie may go to the later paragraph (kept so that the corpora built so far stay those this
+code builds). Once no paragraph adds anything (every task token saturated), the rest are taken
+in that permutation's order.
 
 Only the train texts steer the selection: test texts must not shape pre-training.
 """
@@ -46,36 +48,27 @@ def greedy_select(
     order chosen."""
     if size > len(order):
         raise ValueError(f"size {size} exceeds the pool of {len(order)} paragraphs")
-    vocab = len(weights)
-    counts = np.zeros(vocab, dtype=np.int64)
+    # Occurrences each task type still needs before it is saturated: a paragraph adds
+    # min(n, room) of a type it holds n times.
+    room = np.full(len(weights), saturation, dtype=np.int64)
 
     # Each paragraph's distinct task types and their counts, grouped by rank in `order`.
-    rank = np.arange(len(order))
-    selected_tokens = tokens.select(order)
-    para = np.repeat(rank, selected_tokens.lengths)
-    pairs, pair_n = np.unique(
-        para * vocab + selected_tokens.ids.astype(np.int64), return_counts=True
-    )
-    useful = weights[pairs % vocab] > 0
-    pairs, pair_n = pairs[useful], pair_n[useful]
-    pair_rank, pair_type = pairs // vocab, pairs % vocab
+    pair_rank, pair_type, pair_n = tokens.select(order).type_counts(len(weights), weights > 0)
     pair_weight = weights[pair_type]
-    starts = np.searchsorted(pair_rank, np.arange(len(order) + 1))
-
-    def added(types, n):
-        have = counts[types]
-        return np.minimum(have + n, saturation) - np.minimum(have, saturation)
+    starts = np.searchsorted(pair_rank, np.arange(len(order) + 1)).tolist()
 
     def gain(r: int) -> float:
         s, e = starts[r], starts[r + 1]
-        return float((pair_weight[s:e] * added(pair_type[s:e], pair_n[s:e])).sum() / saturation)
+        added = np.minimum(pair_n[s:e], room[pair_type[s:e]])
+        return float((pair_weight[s:e] * added).sum() / saturation)
 
     def fresh_heap() -> list:
         """Every paragraph's exact gain, at once: cheaper than many single recomputations."""
-        gains = np.bincount(
-            pair_rank, weights=pair_weight * added(pair_type, pair_n), minlength=len(order)
-        )
-        heap = [(-g, int(r)) for r, g in zip(rank, gains / saturation, strict=True) if g > 0]
+        added = np.minimum(pair_n, room[pair_type])
+        gains = np.bincount(pair_rank, weights=pair_weight * added, minlength=len(order))
+        gains /= saturation
+        live = np.flatnonzero(gains > 0)
+        heap = list(zip((-gains[live]).tolist(), live.tolist(), strict=True))
         heapq.heapify(heap)
         return heap
 
@@ -102,7 +95,8 @@ def greedy_select(
         chosen.append(r)
         taken[r] = True
         s, e = starts[r], starts[r + 1]
-        counts[pair_type[s:e]] += pair_n[s:e]
+        types = pair_type[s:e]
+        room[types] = np.maximum(room[types] - pair_n[s:e], 0)
         bar.update(1)
     rest = np.flatnonzero(~taken)[: size - len(chosen)]  # every task token saturated: fill
     bar.update(len(rest))

@@ -59,6 +59,23 @@ class TokenizedTexts:
         extras = {name: values[indices] for name, values in self.extras.items()}
         return TokenizedTexts(self.ids[positions], offsets, extras)
 
+    def type_counts(self, vocab: int, keep: np.ndarray | None = None):
+        """Each sequence's distinct ids and how often it holds each: three aligned arrays
+        (sequence, id, count), sorted by sequence then id. `keep`, a boolean mask over the
+        vocabulary, drops the other ids first."""
+        ids = self.ids.astype(np.int64)
+        sequence = np.repeat(np.arange(len(self)), self.lengths)
+        if keep is not None:
+            kept = keep[ids]
+            ids, sequence = ids[kept], sequence[kept]
+        # A sort, not np.unique: numpy 2.4's hash-based unique is ten times slower on these
+        # tens of millions of keys.
+        keys = np.sort(sequence * vocab + ids)
+        first = np.flatnonzero(np.diff(keys, prepend=-1))
+        counts = np.diff(first, append=len(keys))
+        pairs = keys[first]
+        return pairs // vocab, pairs % vocab, counts
+
     @classmethod
     def from_lists(cls, sequences: list[list[int]], dtype=np.int32) -> "TokenizedTexts":
         offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
