@@ -10,6 +10,10 @@ read, not rerun.
 
     python scripts/recipe_gap.py runs/recipe/pre-lr3e-3 ... --runs runs/recipe-ft --jobs 2
     python scripts/recipe_gap.py RUN --finetune-args="--warmup-fraction 0.1" --tag wu10
+    python scripts/recipe_gap.py RUN --lrs 3e-4 1e-3 3e-3 --scratch-lr 1e-3   # each arm its own
+
+With `--scratch-lr` the scratch arm runs at that rate only and every gap is read against it
+(each arm at its own rate); otherwise both arms run the whole grid, paired by rate.
 """
 
 import argparse
@@ -71,6 +75,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--lrs", nargs="+", default=["3e-4"])
+    parser.add_argument("--scratch-lr", help="the scratch arm's one rate (default: the grid)")
     parser.add_argument("--out", default="results/recipe/gaps.csv", type=Path)
     parser.add_argument("--finetune-args", default="", help="more `tinylm finetune` flags")
     parser.add_argument("--tag", default="", help="names the runs of --finetune-args")
@@ -88,12 +93,17 @@ def main() -> None:
         starts[name] = ["--scratch", "--config", str(args.runs / f"{name}.yaml")]
         starts[pretraining.name] = ["--init", str(pretraining)]
         scratch_of[pretraining.name] = name
+
+    def rates(name: str) -> list[str]:
+        scratch = name in scratch_of.values()
+        return [args.scratch_lr] if scratch and args.scratch_lr else args.lrs
+
     work = [
         (name, start, task, seed, lr)
         for seed in range(args.seeds)
         for task in SIZES
-        for lr in args.lrs
         for name, start in starts.items()
+        for lr in rates(name)
     ]
     with ThreadPoolExecutor(args.jobs) as pool:
         rows = list(
@@ -115,10 +125,11 @@ def main() -> None:
     accuracy = {(r["pretraining"], r["task"], r["seed"], r["lr"]): r["val_accuracy"] for r in rows}
     for r in rows:
         if r["pretraining"] in scratch_of:
-            scratch = accuracy[(scratch_of[r["pretraining"]], r["task"], r["seed"], r["lr"])]
+            lr = args.scratch_lr or r["lr"]
+            scratch = accuracy[(scratch_of[r["pretraining"]], r["task"], r["seed"], lr)]
             print(
                 f"{r['pretraining']:24} {r['task']:11} s{r['seed']} lr {r['lr']} {args.tag}: "
-                f"val {r['val_accuracy']:.3f}, scratch {scratch:.3f}, "
+                f"val {r['val_accuracy']:.3f}, scratch {scratch:.3f} (lr {lr}), "
                 f"gap {r['val_accuracy'] - scratch:+.3f}"
             )
 

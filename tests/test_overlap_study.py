@@ -212,3 +212,35 @@ def test_a_study_pretraining_changes_are_validated():
         tiny_preset(overlap_pretrain={"colour": "blue"})
     with pytest.raises(ConfigError, match="committee_reference_pretrain.mask_rate"):
         tiny_preset(committee_reference_pretrain={"mask_rate": 1.5})
+
+
+def test_a_study_finetuning_changes_only_its_pretrained_arms():
+    from tinylm.study import gap, overlap
+    from tinylm.study.committee import members
+
+    shapes = {"committee_members": ("bert1-a3",), "committee_reference": "bert6-a3"}
+    plain = tiny_preset(**shapes)
+    changed = tiny_preset(
+        **shapes, overlap_finetune={"lr": 2e-3}, committee_finetune={"lr": 5e-4, "epochs": 3}
+    )
+
+    def finetunings(study, preset, pretrained=True):
+        cells = study.cells(JobFactory(preset, vocab_size=100), preset)
+        return [
+            cell.job.config.train for cell in cells if (cell.job.init is not None) == pretrained
+        ]
+
+    assert {t.lr for t in finetunings(overlap, changed)} == {2e-3}
+    committee = finetunings(members, changed)
+    assert {(t.lr, t.epochs) for t in committee} == {(5e-4, 3)}
+    # the scratch arm keeps the preset's fine-tuning, and other studies are untouched
+    assert finetunings(overlap, changed, False) == finetunings(overlap, plain, False)
+    assert finetunings(gap, changed) == finetunings(gap, plain)
+    # without changes the jobs are those of before the field existed (equal keys)
+    keys = [c.job.key for c in overlap.cells(JobFactory(plain, vocab_size=100), plain)]
+    again = tiny_preset(**shapes, overlap_finetune={})
+    assert keys == [c.job.key for c in overlap.cells(JobFactory(again, vocab_size=100), again)]
+    with pytest.raises(ConfigError, match="overlap_finetune.lr"):
+        tiny_preset(overlap_finetune={"lr": -1.0})
+    with pytest.raises(ConfigError, match="committee_finetune"):
+        tiny_preset(committee_finetune={"colour": "blue"})

@@ -161,7 +161,10 @@ class JobFactory:
         init: Job | None,
         arch: str | dict | None = None,
         snapshot: int | None = None,
+        changes: dict | None = None,
     ) -> Job:
+        """Fine-tuning from `init` (None: from scratch); `changes` are a study's own over the
+        preset's fine-tuning (overlap_finetune, committee_finetune)."""
         # The whole train sample trains, and the last epoch's accuracy is reported (the
         # paper's protocol, without its reading of the test split after every epoch).
         section = "finetune" if init is not None else "finetune_scratch"
@@ -169,7 +172,7 @@ class JobFactory:
             task=self.task(task, seed),
             arch=self.architecture(arch),
             select="last",
-            **self.preset.finetune_settings(section, seed),
+            **self.preset.finetune_settings(section, seed, changes),
         )
         return Job("finetune", config, init, snapshot)
 

@@ -49,7 +49,7 @@ BOOTSTRAP = 2000
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
-    fixed, changes = preset.fixed_ws, preset.overlap_pretrain
+    fixed, changes, tuning = preset.fixed_ws, preset.overlap_pretrain, preset.overlap_finetune
     grid = sorted({*preset.ws_grid, fixed})
     out = []
     for task in preset.tasks:
@@ -60,7 +60,9 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
                 out.append(
                     Cell(
                         {**params, "arm": "pretrained", "ws": ws, "corpus": "random"},
-                        factory.finetune(task, seed, factory.pretrain(ws, seed, changes=changes)),
+                        factory.finetune(
+                            task, seed, factory.pretrain(ws, seed, changes=changes), changes=tuning
+                        ),
                     )
                 )
             built = [("custom", {}, {})]
@@ -79,7 +81,7 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
                 out.append(
                     Cell(
                         {**params, "arm": "pretrained", "ws": fixed, "corpus": label, **extra},
-                        factory.finetune(task, seed, pretrained),
+                        factory.finetune(task, seed, pretrained, changes=tuning),
                     )
                 )
     return out
@@ -532,6 +534,8 @@ def preset_lines(preset: Preset) -> list[str]:
     ]
     changes = preset.overlap_pretrain
     budget = f"; every pre-training: {describe_changes(changes)}" if changes else ""
+    tuning = preset.overlap_finetune
+    budget += f"; every pre-trained arm's fine-tuning: {describe_changes(tuning)}" if tuning else ""
     return [f"- overlap study: at Ws = {preset.fixed_ws:,}, {'; '.join(built)}{budget}"]
 
 

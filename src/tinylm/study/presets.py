@@ -59,6 +59,9 @@ class Preset(Config):
     # batch_size, schedule...) and the recipe's mask_rate, dropout and pack (empty: the preset's
     # pre-training, which shares the random subsets' models with the ws study).
     overlap_pretrain: dict = field(default_factory=dict)
+    # Changes to the pre-trained arm's fine-tuning in the overlap study: a model pre-trained
+    # on a smaller budget may want its own rate, chosen on validation (docs/recipe.md)
+    overlap_finetune: dict = field(default_factory=dict)
     ablation_removed: tuple[int, ...] = ()
     reverse: tuple[str, ...] = ()  # "more" and/or "fewer" tokens the task never uses
     reverse_fraction: float = 0.3
@@ -71,6 +74,7 @@ class Preset(Config):
     committee_reference: str | None = None
     committee_ws: int | None = None
     committee_pretrain: dict = field(default_factory=dict)  # as overlap_pretrain, every model
+    committee_finetune: dict = field(default_factory=dict)  # as overlap_finetune, every model
     # further changes for the reference alone (a larger budget for a model slower to learn)
     committee_reference_pretrain: dict = field(default_factory=dict)
     # PretrainConfig fields of every pre-training besides arch, corpus and train: the recipe's
@@ -123,9 +127,15 @@ class Preset(Config):
             TrainConfig.from_dict(self.pretrain)
         except ConfigError as err:
             raise ConfigError(f"pretrain.{err.field}", str(err)) from None
-        for section in ("finetune", "finetune_scratch"):
+        for section, changes in (
+            ("finetune", {}),
+            ("finetune_scratch", {}),
+            ("overlap_finetune", self.overlap_finetune),
+            ("committee_finetune", self.committee_finetune),
+        ):
             try:
-                FinetuneConfig.from_dict({"arch": self.arch, **self.finetune_settings(section, 0)})
+                settings = self.finetune_settings(section, 0, changes)
+                FinetuneConfig.from_dict({"arch": self.arch, **settings})
             except ConfigError as err:
                 raise ConfigError(
                     f"{section}.{err.field.removeprefix('train.')}", str(err)
@@ -165,12 +175,14 @@ class Preset(Config):
         """The corpus size of the overlap study's built corpora."""
         return self.overlap_ws or self.gap_ws
 
-    def finetune_settings(self, section: str, seed: int) -> dict:
+    def finetune_settings(self, section: str, seed: int, changes: dict | None = None) -> dict:
         """`finetune`, or `finetune_scratch` (finetune with its changes, as a flag is over a
-        recipe), for `seed`: FinetuneConfig fields, the TrainConfig's under `train`."""
+        recipe), with a study's `changes` (overlap_finetune, committee_finetune) over either,
+        for `seed`: FinetuneConfig fields, the TrainConfig's under `train`."""
         values = {
             **self.finetune,
             **(self.finetune_scratch if section == "finetune_scratch" else {}),
+            **(changes or {}),
         }
         train, others = split_fields(values, FINETUNE_FIELDS)
         return {"train": TrainConfig.from_dict({**train, "seed": seed}), **others}

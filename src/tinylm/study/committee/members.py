@@ -33,7 +33,7 @@ def member_cells(factory: JobFactory, preset: Preset, task: str, seed: int) -> l
         out.append(
             Cell(
                 {"task": task, "seed": seed, "arm": arm, "arch": arch, "ws": ws},
-                factory.finetune(task, seed, pretrained, arch),
+                factory.finetune(task, seed, pretrained, arch, changes=preset.committee_finetune),
             )
         )
     return out
@@ -58,6 +58,7 @@ def subsets(names: list[str]) -> list[tuple[str, ...]]:
 def preset_lines(preset: Preset) -> list[str]:
     candidates = preset.committee_candidates
     changes, reference = preset.committee_pretrain, preset.committee_reference_pretrain
+    tuning = preset.committee_finetune
     return [
         f"- committee study: members {', '.join(preset.committee_members)}"
         + (f"; candidates {', '.join(candidates)}" if candidates else "")
@@ -65,4 +66,5 @@ def preset_lines(preset: Preset) -> list[str]:
         f"{preset.committee_ws or preset.gap_ws:,}"
         + (f"; pre-training: {describe_changes(changes)}" if changes else "")
         + (f"; the reference: {describe_changes(reference)}" if reference else "")
+        + (f"; fine-tuning: {describe_changes(tuning)}" if tuning else "")
     ]
