@@ -264,6 +264,8 @@ PRESETS = {
         committee_reference="bert6-a3",
         overlap_pretrain={"max_tokens": 2_000_000},
         committee_pretrain={"max_tokens": 2_000_000},
+        overlap_finetune={"lr": 1e-3},  # the 2M-token models' rate (docs/recipe.md, stage 8)
+        committee_finetune={"lr": 1e-3},
         budget_tokens=(250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000),
         notes=(
             "Architecture: the CPU twin of the paper's BERT-1 with its convolutional front-end "
@@ -297,7 +299,9 @@ PRESETS = {
             "stays on it (6.84; docs/recipe.md, stage 5), the conv-free BERT-1 twins were not "
             "measured at this setting. "
             "Every model of one study has the same budget, so built corpora face random "
-            "subsets, and members their reference, at equal compute.",
+            "subsets, and members their reference, at equal compute. These 2M-token models "
+            "fine-tune at 1e-3, the best of the same grid on validation for them (docs/recipe.md, "
+            "stage 8; 3e-3 suits the 8M-token models).",
         ),
     ),
     "cpu-short": Preset(
