@@ -58,11 +58,13 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 ax.xaxis.set_minor_formatter(ticker.NullFormatter())
                 ax.set_xlabel(label)
                 ax.set_ylabel("test accuracy")
-                ax.set_title(f"{task}: accuracy against cost (outlined: Pareto front)")
+                # short titles: the two panels of a row share the figure's width
+                ax.set_title(f"{task}, against {'latency' if cost == 'latency_ms' else 'FLOPs'}")
         # one legend above the panels: inside an axes it hid the reference's marker, which
         # sits wherever the deep model lands
         top = axes[0][0]
         for arm, (marker, color, _) in STYLES.items():
             top.scatter([], [], marker=marker, color=color, label=arm)
+        top.plot([], [], color="k", lw=0.8, label="Pareto front (its points outlined)")
         top.legend(fontsize=8, ncol=3, loc="lower left", bbox_to_anchor=(0, 1.1))
         save_figure(fig, path, caption)
