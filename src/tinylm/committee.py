@@ -5,7 +5,7 @@ Three ways to combine the members' logits (members, texts, labels):
 - `logit`: the mean of the members' logits, then arg-max;
 - `hard`: a majority vote of the members' arg-max labels; ties go to the label of larger mean
   probability.
-Members run `sequential` (one after another) or `parallel` (at once, one thread each: PyTorch
+Members run `sequential` (one after another) or `parallel` (at once, a Python thread each: PyTorch
 releases the GIL inside its operations); both give the same logits.
 """
 

@@ -2,8 +2,8 @@
 of one classifier or of a soft committee of several.
 
 A committee runs in two modes: `sequential` (members one after another) and `parallel`
-(members at once, one thread each: PyTorch releases the GIL inside its operations). Its output is
-the average of the members' probabilities, as in the paper's soft committee.
+(members at once, a Python thread each: PyTorch releases the GIL inside its operations). Its
+output is the average of the members' probabilities, as in the paper's soft committee.
 
 With an ONNX export (`bench_latency(..., onnx=...)`), the same batches also go through it in
 ONNX Runtime (a committee: its one-graph export), with as many threads as PyTorch, the engines
