@@ -127,9 +127,13 @@ def test_overlap_study_on_tiny_data(tmp_path, store, monkeypatch):
     line = next(x for x in table.splitlines() if x.startswith("| custom selection"))
     assert f"| {custom_f1:.3f} |" in line  # macro-F1 beside accuracy
     assert (folder / "overlap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the scatter's legend: the task, then the kinds of corpus built (no ablation, no "fewer")
-    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
-    assert legend == ["agnews", "random", "custom", "reverse-more"]
+    # the legends above the panels: the tasks, and the kinds of corpus built (no ablation,
+    # no "fewer"); none inside the other panels, where they hid points
+    legends = [ax.get_legend() for ax in figures[0].axes]
+    assert [t.get_text() for t in legends[0].get_texts()] == ["agnews"]
+    kinds = [t.get_text() for t in legends[1].get_texts()]
+    assert kinds == ["random", "custom", "reverse-more"]
+    assert legends[2:] == [None, None]
     report = (tmp_path / "results" / "report.md").read_text()
     assert "A corpus chosen for the task's tokens beats a random one" in report
     assert "Corpus tokens the task never uses lower the gap" in report

@@ -389,9 +389,9 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             fixed = data["fixed_ws"]
             ablations = _find(data, "random", fixed) + _find(data, "ablation")
             if len(ablations) > 1:
-                _errorbar(ablation, [c["removed"] or 0 for c in ablations], ablations, color, task)
+                _errorbar(ablation, [c["removed"] or 0 for c in ablations], ablations, color)
             randoms = _find(data, "random")
-            _errorbar(custom, [c["ws"] for c in randoms], randoms, color, f"{task}: random")
+            _errorbar(custom, [c["ws"] for c in randoms], randoms, color)
             for c in _find(data, "custom"):
                 custom.errorbar(
                     [c["ws"]],
@@ -402,7 +402,6 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                     color=color,
                     linestyle="none",
                     capsize=3,
-                    label=f"{task}: custom",
                 )
             swapped = sorted(
                 _find(data, "reverse-fewer")
@@ -411,13 +410,11 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 key=lambda c: c["reverse_missing_share"],
             )
             if len(swapped) > 1:
-                _errorbar(
-                    reverse, [c["reverse_missing_share"] for c in swapped], swapped, color, task
-                )
+                _errorbar(reverse, [c["reverse_missing_share"] for c in swapped], swapped, color)
         drawn = {c["kind"] for data in summary.values() for c in data["corpora"]}
         for kind, marker in markers.items():
             if kind in drawn:  # the legend names the kinds of corpus this study built
-                scatter.scatter([], [], marker=marker, color="0.4", label=kind)
+                ablation.scatter([], [], marker=marker, color="0.4", label=kind)
         scatter.set_xlabel("weighted overlap")
         scatter.set_title("Gap against weighted overlap (means)")
         ablation.set_xlabel("task types removed from the corpus")
@@ -433,8 +430,10 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
         for ax in (scatter, ablation, custom, reverse):
             ax.axhline(0, color="0.6", linewidth=0.8)
             ax.set_ylabel("gap (pre-trained − scratch)")
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7)
+        # the legends above the panels (left, colour: task; right, marker: kind of corpus):
+        # inside the panels they hid points, which land anywhere
+        for ax in (scatter, ablation):
+            ax.legend(fontsize=8, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.1))
         save_figure(fig, path, caption)
 
 
@@ -446,7 +445,7 @@ def _yerr(corpora: list[dict]) -> list[list[float]]:
     return [[half(c, "low") for c in corpora], [half(c, "high") for c in corpora]]
 
 
-def _errorbar(ax, x, corpora, color, label) -> None:
+def _errorbar(ax, x, corpora, color) -> None:
     ax.errorbar(
         x,
         [c["gap"].mean for c in corpora],
@@ -454,7 +453,6 @@ def _errorbar(ax, x, corpora, color, label) -> None:
         marker="o",
         color=color,
         capsize=3,
-        label=label,
     )
 
 
