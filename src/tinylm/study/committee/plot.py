@@ -24,9 +24,15 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
     with plot_style():
         fig, axes = plt.subplots(len(summary), 2, figsize=(9.5, 3.4 * len(summary)), squeeze=False)
         for (task, data), (by_latency, by_flops) in zip(summary.items(), axes, strict=True):
-            for ax, cost, front, label in (
-                (by_latency, "latency_ms", data["front"], "ms per text, batch 1 (parallel)"),
-                (by_flops, "flops_per_example", data["front_flops"], "FLOPs per text"),
+            for ax, cost, name, front, label in (
+                (
+                    by_latency,
+                    "latency_ms",
+                    "latency",
+                    data["front"],
+                    "ms per text, batch 1 (parallel)",
+                ),
+                (by_flops, "flops_per_example", "FLOPs", data["front_flops"], "FLOPs per text"),
             ):
                 for e in data["entries"].values():
                     if e[cost] is None:
@@ -59,7 +65,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
                 ax.set_xlabel(label)
                 ax.set_ylabel("test accuracy")
                 # short titles: the two panels of a row share the figure's width
-                ax.set_title(f"{task}, against {'latency' if cost == 'latency_ms' else 'FLOPs'}")
+                ax.set_title(f"{task}, against {name}")
         # one legend above the panels: inside an axes it hid the reference's marker, which
         # sits wherever the deep model lands
         top = axes[0][0]
