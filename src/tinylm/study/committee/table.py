@@ -67,7 +67,7 @@ def table(rows: list[dict]) -> str:
                     size,
                     s["best"]["name"],
                     fmt_mean_std(s["best"]["accuracy"]),
-                    f"{s['mean']:.3f} ({s['count']} subsets)",
+                    f"{s['mean']:.3f} ({s['count']} subset{'s' if s['count'] != 1 else ''})",
                     fmt_interval(s["vs_reference"]),
                 ]
                 for size, s in data["sizes"].items()
