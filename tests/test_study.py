@@ -38,8 +38,13 @@ def test_gap_study_writes_every_output(tmp_path, store):
         if row["arm"] == "pretrained":
             assert row["ws"] == 40 and row["pretrain_steps"] == 5  # 40 paragraphs / batch 8
             assert math.isfinite(row["pretrain_loss"])
+            # every study's pre-trained row says whether its model left the plateau
+            summary = json.loads((store.root / row["pretrain_job"] / "summary.json").read_text())
+            assert row["val_loss"] == pytest.approx(summary["val_loss"], rel=1e-5)
+            assert row["plateau_loss"] == pytest.approx(summary["plateau_loss"], rel=1e-5)
         else:
             assert row["ws"] is None and row["pretrain_job"] is None
+            assert row["val_loss"] is None
     sizes = {(r["task"], r["train_examples"], r["test_examples"], r["labels"]) for r in rows}
     assert sizes == {("agnews", 24, 20, 4), ("fewrel-val", 15, 12, 3)}
 

@@ -29,7 +29,7 @@ from tinylm.study.tables import (
 
 NAME = "budget"
 TITLE = "The gap against pre-training compute"
-COLUMNS = ("budget", "tokens_read", "val_loss", "val_accuracy", "plateau_loss")
+COLUMNS = ("budget", "tokens_read")
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
@@ -47,7 +47,8 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
 
 
 def row_extras(cell: Cell, store: Store) -> dict:
-    """A pre-trained row's snapshot: the tokens read to it and its validation MLM loss."""
+    """A pre-trained row's snapshot: the tokens read to it and its validation MLM loss, in
+    place of the whole pre-training's (result_row's)."""
     job = cell.job
     if job.snapshot is None:
         return {}

@@ -36,7 +36,12 @@ HEAD_COLUMNS = (
     "pretrain_lr",
     "pretrain_steps",
     "pretrain_tokens",
-    "pretrain_loss",
+    "pretrain_loss",  # the pre-training's last training loss
+    # the model the pre-trained arm starts from, on held-out paragraphs: has it left the plateau
+    # (the loss of a model that ignores context)?
+    "val_loss",
+    "val_accuracy",
+    "plateau_loss",
 )
 TAIL_COLUMNS = (
     "seconds",  # wall time of this run's job (the fine-tuning, or the baseline fit)

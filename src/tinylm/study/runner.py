@@ -284,6 +284,9 @@ def result_row(study: Study, preset: Preset, cell: Cell, store: Store) -> dict:
             pretrain_steps=pretrained["steps"],
             pretrain_tokens=pretrained["tokens"],
             pretrain_loss=pretrained["final_loss"],
+            val_loss=pretrained.get("val_loss"),
+            val_accuracy=pretrained.get("val_accuracy"),
+            plateau_loss=pretrained.get("plateau_loss"),
             pretrain_seconds=store.job_info(job.init).get("seconds"),
             pretrain_job=store.path(job.init).name,
         )

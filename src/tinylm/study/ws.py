@@ -9,7 +9,7 @@ learned."""
 import math
 from pathlib import Path
 
-from tinylm.study.engine import Cell, JobFactory, Store
+from tinylm.study.engine import Cell, JobFactory
 from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
@@ -25,7 +25,6 @@ from tinylm.study.tables import (
 
 NAME = "ws"
 TITLE = "The gap against the corpus size Ws"
-COLUMNS = ("val_loss", "val_accuracy", "plateau_loss")
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
@@ -46,14 +45,6 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
                     )
                 )
     return out
-
-
-def row_extras(cell: Cell, store: Store) -> dict:
-    """A pre-trained row's model: its validation MLM loss and accuracy, and the plateau's."""
-    if cell.job.init is None:
-        return {}
-    pretrained = store.summary(cell.job.init)
-    return {column: pretrained.get(column) for column in COLUMNS}
 
 
 def grid(rows: list[dict]) -> list[int]:
@@ -240,6 +231,4 @@ STUDY = Study(
     table=table,
     plot=plot,
     claims=claims,
-    columns=COLUMNS,
-    row_extras=row_extras,
 )
