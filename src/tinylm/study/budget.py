@@ -47,8 +47,8 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
 
 
 def row_extras(cell: Cell, store: Store) -> dict:
-    """A pre-trained row's snapshot: the tokens read to it and its validation MLM loss, in
-    place of the whole pre-training's (result_row's)."""
+    """A pre-trained row's snapshot: the tokens read to it and its validation MLM loss and
+    accuracy, in place of the whole pre-training's (result_row's; the plateau is the same)."""
     job = cell.job
     if job.snapshot is None:
         return {}
@@ -58,7 +58,6 @@ def row_extras(cell: Cell, store: Store) -> dict:
         "tokens_read": snapshot["tokens_read"],
         "val_loss": snapshot.get("val_loss"),
         "val_accuracy": snapshot.get("val_accuracy"),
-        "plateau_loss": pretrained.get("plateau_loss"),
     }
 
 
