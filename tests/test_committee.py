@@ -23,6 +23,7 @@ from tinylm.study.engine import JobFactory, Store
 from tinylm.study.registry import STUDIES
 from tinylm.study.results import read_rows
 from tinylm.study.runner import recorded_rows
+from tinylm.study.stats import estimate, fmt_mean_std
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import pad
 
@@ -223,6 +224,10 @@ def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
     assert "bert6-a3 (reference)" in table and "Pareto" in table and "| macro-F1 |" in table
     assert "c3-k3-d8-a3 (candidate)" in table and "a3+c2-k3-d16-a2 (the paper's)" in table
     assert "of the reference's mean accuracy" in table and "Timed on " in table
+    # each model's validation MLM loss over seeds, beside the plateau's (the rows' figures)
+    losses = estimate(by[(seed, "bert6-a3")]["val_loss"] for seed in (0, 1))
+    assert f"| bert6-a3 (reference) | {fmt_mean_std(losses)} (2) |" in table
+    assert f"ignores context scores {rows[0]['plateau_loss']:.2f}" in table
     assert (folder / "committee.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "results" / "report.md").read_text()
     assert "A soft committee of 2 BERT-1 variants matches BERT-6 (agnews)" in report

@@ -18,6 +18,7 @@ from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import JobFactory, unique_jobs
 from tinylm.study.overlap import correlations
 from tinylm.study.results import read_rows
+from tinylm.study.stats import estimate, fmt_mean_std
 from tinylm.study.tables import save_figure
 
 # Task types 1-4 (4 is absent from the subset); 5-9 are foreign.
@@ -126,6 +127,8 @@ def test_overlap_study_on_tiny_data(tmp_path, store, monkeypatch):
     custom_f1 = np.mean([by[(s, "pretrained", "custom", 40)]["test_macro_f1"] for s in (0, 1)])
     line = next(x for x in table.splitlines() if x.startswith("| custom selection"))
     assert f"| {custom_f1:.3f} |" in line  # macro-F1 beside accuracy
+    loss = estimate(by[(s, "pretrained", "custom", 40)]["val_loss"] for s in (0, 1))
+    assert f"| {fmt_mean_std(loss, 2)} |" in line  # its model's validation MLM loss
     assert (folder / "overlap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the legends above the panels: the tasks, and the kinds of corpus built (no ablation,
     # no "fewer"); none inside the other panels, where they hid points

@@ -20,8 +20,10 @@ from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, format_tokens, paired
 from tinylm.study.tables import (
     accuracies,
+    column_estimate,
     macro_f1_table,
     markdown_table,
+    plateau_loss,
     plot_style,
     save_figure,
     tasks_in,
@@ -74,29 +76,28 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
         points = []
         for budget in budgets(rows):
             pretrained = accuracies(rows, task, "pretrained", budget=budget)
-            losses = [
-                r["val_loss"]
+            at = [
+                r
                 for r in rows
                 if r["task"] == task and r["arm"] == "pretrained" and r["budget"] == budget
-                if isinstance(r["val_loss"], float)
             ]
+            loss = column_estimate(at, "val_loss")
             points.append(
                 {
                     "budget": budget,
                     "pretrained": estimate(pretrained.values()),
                     "gap": paired(pretrained, scratch),
-                    "val_loss": estimate(losses) if losses else None,
+                    "val_loss": loss if loss.n else None,
                     "by_seed": pretrained,
                 }
             )
         crossover = next((p for p in points if p["gap"].low > 0), None)
-        plateau = [r["plateau_loss"] for r in rows if r["task"] == task and r["arm"] != "scratch"]
-        level = next((u for u in plateau if isinstance(u, float)), math.nan)
+        level = plateau_loss([r for r in rows if r["task"] == task])
         out[task] = {
             "scratch": estimate(scratch.values()),
             "points": points,
             "crossover": crossover,
-            "plateau": level,
+            "plateau": math.nan if level is None else level,
             "extrapolated": None if crossover else extrapolate(points, level),
         }
     return out

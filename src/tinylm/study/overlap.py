@@ -31,7 +31,13 @@ from tinylm.study.stats import (
     mean_or_none,
     paired,
 )
-from tinylm.study.tables import markdown_table, plot_style, save_figure, tasks_in
+from tinylm.study.tables import (
+    column_estimate,
+    markdown_table,
+    plot_style,
+    save_figure,
+    tasks_in,
+)
 
 NAME = "overlap"
 TITLE = "The gap against token overlap"
@@ -172,6 +178,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
                     "by_seed": accuracy,
                     "pretrained": estimate(accuracy.values()),
                     "macro_f1": mean_or_none(r.get("test_macro_f1") for r in group),
+                    "val_loss": column_estimate(group, "val_loss"),
                     "gap": paired(accuracy, scratch),
                     **{f: float(np.mean([r[f] for r in group])) for f in FIGURES},
                 }
@@ -260,7 +267,7 @@ def table(rows: list[dict]) -> str:
         body = [
             [
                 "from scratch",
-                *[""] * 4,
+                *[""] * 5,
                 fmt_mean_std(data["scratch"]),
                 fmt_optional(data["scratch_macro_f1"]),
                 "",
@@ -272,6 +279,7 @@ def table(rows: list[dict]) -> str:
                     f"{c['missing_types']:,.0f}",
                     f"{c['weighted_overlap']:.4f}",
                     f"{c['reverse_missing_share']:.3f}",
+                    fmt_mean_std(c["val_loss"], 2),
                     fmt_mean_std(c["pretrained"]),
                     fmt_optional(c["macro_f1"]),
                     fmt_interval(c["gap"]),
@@ -288,6 +296,7 @@ def table(rows: list[dict]) -> str:
                     "missing types",
                     "weighted overlap",
                     "foreign share",
+                    "validation MLM loss",
                     "accuracy",
                     "macro-F1",
                     "gap [95% CI]",
@@ -326,9 +335,11 @@ def table(rows: list[dict]) -> str:
             "Per corpus: its tokens, the task types it never shows (missing types), the "
             "weighted overlap (1 - the task's occurrences of those types over all its tokens), "
             "the share of its tokens whose types the task never uses (foreign share), the "
-            "pre-trained accuracy (mean ± standard deviation over seeds), its macro-F1 (mean "
-            "over seeds) and the gap in accuracy (paired "
-            "by seed, 95% Student-t interval). Figures are means over the seeds' task samples.",
+            "masked-LM loss of its model on held-out paragraphs (over the seeds that record it; "
+            "n/a for rows of older results), the pre-trained accuracy, its macro-F1 and the gap "
+            "in accuracy (paired by seed, 95% Student-t interval). Losses and accuracies are "
+            "the mean ± standard deviation over seeds, macro-F1 the mean; the corpus figures "
+            "are means over the seeds' task samples.",
             *parts,
             "### Which overlap predicts the gap (open question 1)\n\nPearson r between the "
             "per-seed gap and the corpus's plain (type) or weighted overlap, over every "

@@ -3,7 +3,7 @@ plot style."""
 
 import contextlib
 
-from tinylm.study.stats import fmt_optional, mean_or_none
+from tinylm.study.stats import Estimate, estimate, fmt_optional, mean_or_none
 
 
 def tasks_in(rows: list[dict]) -> list[str]:
@@ -29,6 +29,18 @@ def accuracies(
         and (ws is None or r["ws"] == ws)
         and (budget is None or r["budget"] == budget)
     }
+
+
+def column_estimate(rows: list[dict], column: str) -> Estimate:
+    """Mean and spread of a column over the rows that have it (rows written before the column
+    existed, reused from an older results.csv, lack it)."""
+    return estimate(r[column] for r in rows if r.get(column) is not None)
+
+
+def plateau_loss(rows: list[dict]) -> float | None:
+    """The validation MLM loss of a model that ignores context, as the rows record it (one
+    level per corpus and tokenizer), or None where no row does."""
+    return next((r["plateau_loss"] for r in rows if r.get("plateau_loss") is not None), None)
 
 
 def markdown_table(header: list[str], body: list[list]) -> str:

@@ -16,8 +16,10 @@ from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
 from tinylm.study.tables import (
     accuracies,
+    column_estimate,
     macro_f1_table,
     markdown_table,
+    plateau_loss,
     plot_style,
     save_figure,
     tasks_in,
@@ -68,8 +70,8 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
                     "pretrained": estimate(pretrained.values()),
                     "gap": paired(pretrained, scratch),
                     "by_seed": pretrained,
-                    "val_loss": _estimate(at, "val_loss"),
-                    "train_loss": _estimate(at, "pretrain_loss"),
+                    "val_loss": column_estimate(at, "val_loss"),
+                    "train_loss": column_estimate(at, "pretrain_loss"),
                 }
             )
         # a share of a gap that may be zero means nothing: only of one whose interval clears it
@@ -79,10 +81,6 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
             p["fraction"] = p["gap"].mean / largest["gap"].mean if clear else math.nan
         out[task] = {"scratch": estimate(scratch.values()), "points": points}
     return out
-
-
-def _estimate(rows: list[dict], column: str):
-    return estimate(r[column] for r in rows if r.get(column) is not None)
 
 
 def table(rows: list[dict]) -> str:
@@ -121,8 +119,8 @@ def _pretraining(rows: list[dict], points: list[dict]) -> str:
     """The pre-trainings' losses per Ws, or nothing where the rows lack them."""
     if all(p["val_loss"].n == 0 for p in points):
         return ""
-    levels = [r["plateau_loss"] for r in rows if isinstance(r.get("plateau_loss"), float)]
-    plateau = f"; a model that ignores context scores {levels[0]:.2f}" if levels else ""
+    level = plateau_loss(rows)
+    plateau = "" if level is None else f"; a model that ignores context scores {level:.2f}"
     losses = markdown_table(
         ["Ws", "validation MLM loss", "last training loss"],
         [

@@ -3,7 +3,7 @@ costs, the best committee of each size, and the search's answer."""
 
 from tinylm.study.committee.analysis import MARGIN, summarise
 from tinylm.study.stats import fmt_interval, fmt_mean_std, fmt_optional
-from tinylm.study.tables import markdown_table
+from tinylm.study.tables import column_estimate, markdown_table, plateau_loss
 
 
 def _ms(value) -> str:
@@ -90,6 +90,7 @@ def table(rows: list[dict]) -> str:
         parts.append(f"### {task}\n\n{models}\n\n{sizes}\n\n{search} {timed}".rstrip())
     return "\n\n".join(
         [
+            *_pretraining(rows),
             "Accuracy is the mean ± standard deviation over seeds, macro-F1 the mean over "
             "seeds; a committee is the soft vote (mean probability) of its members. "
             "Latency is the median per text at batch 1 on "
@@ -104,3 +105,33 @@ def table(rows: list[dict]) -> str:
             *parts,
         ]
     )
+
+
+def _pretraining(rows: list[dict]) -> list[str]:
+    """A table of each model's pre-training losses (one pre-training per model and seed,
+    shared by the tasks), or nothing where no row records one."""
+    order = {"reference": 0, "member": 1, "candidate": 2}
+    models: dict[str, dict[int, dict]] = {}
+    for r in sorted(rows, key=lambda r: order.get(r["arm"], 3)):
+        if r["arm"] != "committee":
+            label = r["members"] + ("" if r["arm"] == "member" else f" ({r['arm']})")
+            models.setdefault(label, {})[r["seed"]] = r
+    losses = {
+        name: [column_estimate(list(by_seed.values()), c) for c in ("val_loss", "pretrain_loss")]
+        for name, by_seed in models.items()
+    }
+    if all(e.n == 0 for pair in losses.values() for e in pair):
+        return []
+    level = plateau_loss(rows)
+    plateau = "" if level is None else f"; a model that ignores context scores {level:.2f}"
+    body = [[name, *(_seeds(e) for e in pair)] for name, pair in losses.items()]
+    return [
+        "Each model's pre-training: its masked-LM loss on held-out paragraphs and on its last "
+        "training batch (nats, mean ± standard deviation over the seeds that record it, their "
+        f"count in parentheses{plateau}).\n\n"
+        + markdown_table(["model", "validation MLM loss", "last training loss"], body)
+    ]
+
+
+def _seeds(e) -> str:
+    return f"{fmt_mean_std(e)} ({e.n})" if e.n else "n/a"
