@@ -91,3 +91,24 @@ def test_the_peak_measurement_times_only_products_of_bounded_size():
     assert cpu_matmul_sizes(5e9) == (1024,)  # 3.4 s per 2048 product: too long
     assert cpu_matmul_sizes(1e9) == (PROBE_SIZE,)  # bf16 without avx512_bf16
     assert measure_matmul_flops(torch.device("cpu"), torch.float32, warmup_s=0.0) > 1e8
+
+
+def test_a_starved_parallel_product_does_not_set_the_cpu_peak(monkeypatch):
+    """On a busy CPU the threads of a parallel product wait for a starved one: the peak is
+    the higher of that rate and one thread's rate times the threads, and the thread count
+    is restored."""
+    from tinylm.train import runtime
+
+    def rate(device, dtype, sizes, warmup_s):  # parallel products starved, one thread not
+        return 2e9 if torch.get_num_threads() > 1 else 50e9
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(runtime, "_best_rate", rate)
+    try:
+        torch.set_num_threads(2)
+        assert runtime.measure_matmul_flops(torch.device("cpu"), torch.float32) == 100e9
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        assert runtime.measure_matmul_flops(torch.device("cpu"), torch.float32) == 50e9
+    finally:
+        torch.set_num_threads(threads)

@@ -139,15 +139,29 @@ def matmul_peak_flops(device_type: str, precision: str) -> float:
 
 def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: float = 0.3) -> float:
     """The best of a few sizes and trials, after `warmup_s` seconds of sustained products (an
-    idle CPU or GPU clocks up under load; one cold product under-reads its peak)."""
+    idle CPU or GPU clocks up under load; one cold product under-reads its peak). On a CPU
+    also one thread's rate times the threads: on a busy machine the threads of a parallel
+    product wait for the one the scheduler starved (2 threads beside two busy processes read
+    2 GFLOP/s where one thread alone reads 50), and an MFU over that peak reads far above 1."""
     if device.type == "cuda":
-        sizes = (4096, 8192)
-    else:
-        probe = torch.randn(PROBE_SIZE, PROBE_SIZE, dtype=dtype)
-        probe @ probe
-        start = time.perf_counter()
-        probe @ probe
-        sizes = cpu_matmul_sizes(2 * PROBE_SIZE**3 / (time.perf_counter() - start))
+        return _best_rate(device, dtype, (4096, 8192), warmup_s)
+    probe = torch.randn(PROBE_SIZE, PROBE_SIZE, dtype=dtype)
+    probe @ probe
+    start = time.perf_counter()
+    probe @ probe
+    sizes = cpu_matmul_sizes(2 * PROBE_SIZE**3 / (time.perf_counter() - start))
+    best = _best_rate(device, dtype, sizes, warmup_s)
+    threads = torch.get_num_threads()
+    if threads > 1:
+        try:
+            torch.set_num_threads(1)
+            best = max(best, threads * _best_rate(device, dtype, sizes[:1], warmup_s=0.0))
+        finally:
+            torch.set_num_threads(threads)
+    return best
+
+
+def _best_rate(device: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], warmup_s: float):
     a = torch.randn(sizes[0], sizes[0], device=device, dtype=dtype)
     start = time.perf_counter()
     while time.perf_counter() - start < warmup_s:
