@@ -2,6 +2,7 @@
 arm; the crossover; outputs; reuse of the gap study's scratch jobs."""
 
 import json
+import math
 
 from studykit import count_executions, run, tiny_preset
 from tinylm.study import budget
@@ -93,6 +94,10 @@ def test_without_a_crossover_the_trend_off_the_plateau_is_extrapolated_and_marke
     assert falling.ours.endswith("off the plateau (1k, 10k) the mean gap does not rise with tokens")
     crossing = budget.summarise(_rows({1000: [-0.1, 0.02, -0.05], 2000: [0.04, 0.05, 0.06]}))
     assert crossing["t"]["extrapolated"] is None  # measured, so nothing to extrapolate
+    # rows of older results, without the plateau's level: nothing to fit off it
+    older = [{k: v for k, v in row.items() if k != "plateau_loss"} for row in _rows(gaps)]
+    data = budget.summarise(older)["t"]
+    assert math.isnan(data["plateau"]) and data["extrapolated"] is None
 
 
 def test_a_budgets_dry_run_costs_the_tokens_it_will_read(store, data_dir):

@@ -93,11 +93,12 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
             )
         crossover = next((p for p in points if p["gap"].low > 0), None)
         level = plateau_loss([r for r in rows if r["task"] == task])
+        level = math.nan if level is None else level  # rows of older results
         out[task] = {
             "scratch": estimate(scratch.values()),
             "points": points,
             "crossover": crossover,
-            "plateau": math.nan if level is None else level,
+            "plateau": level,
             "extrapolated": None if crossover else extrapolate(points, level),
         }
     return out
