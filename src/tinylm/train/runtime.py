@@ -161,7 +161,9 @@ def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: flo
     return best
 
 
-def _best_rate(device: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], warmup_s: float):
+def _best_rate(
+    device: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], warmup_s: float
+) -> float:
     a = torch.randn(sizes[0], sizes[0], device=device, dtype=dtype)
     start = time.perf_counter()
     while time.perf_counter() - start < warmup_s:
