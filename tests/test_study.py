@@ -126,6 +126,31 @@ def test_a_fresh_store_reuses_the_committed_rows_and_runs_only_new_seeds(
     assert not any(recorded_rows(gap, cells, rows, store))  # the store's own rows win
 
 
+def test_a_rebuild_that_changes_committed_figures_warns(tmp_path, store):
+    preset = tiny_preset(tasks=("agnews",))
+
+    def warnings() -> list[str]:
+        lines = []
+        out = tmp_path / "results"
+        run_study("gap", preset, out=out, store=store, provenance=PROVENANCE, echo=lines.append)
+        return [line for line in lines if line.startswith("warning:")]
+
+    assert not warnings()
+    path = tmp_path / "results" / "gap" / "tiny" / "results.csv"
+    rows = list(csv.DictReader(path.open()))
+    # a committed row measured elsewhere: same job, other figures
+    scratch = next(r for r in rows if r["arm"] == "scratch")
+    scratch["test_accuracy"] = "0.123"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    found = warnings()
+    assert len(found) == 1 and scratch["job"] in found[0]
+    assert "other figures for 1 job(s)" in found[0]
+    assert not warnings()  # the store's figures are now the file's: nothing changes
+
+
 def test_an_interrupted_study_resumes_without_rerunning_finished_jobs(tmp_path, store, monkeypatch):
     preset = tiny_preset(tasks=("agnews",))
     calls = count_executions(monkeypatch, fail_at=4)

@@ -89,6 +89,14 @@ def run_study(
     rows = study.extra_rows(factory, preset, rows, store, previous)
     write_rows(path, rows, columns(study.columns))
     rows = read_rows(path, study.text_columns)
+    changed = changed_jobs(previous, rows)
+    if changed:
+        echo(
+            f"warning: {path} now holds other figures for {len(changed)} job(s), from their "
+            f"runs in {store.root} (made on another machine or at another precision?): "
+            f"{', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}; "
+            "git restores the old rows, and moving those runs aside keeps them"
+        )
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
     return {"folder": folder, "rows": rows}
@@ -114,6 +122,23 @@ def recorded_rows(study: Study, cells: list[Cell], previous: list[dict], store: 
         return next((r for r in rows if all(r.get(k) == v for k, v in params)), None)
 
     return study.reuse(cells, [match(cell) for cell in cells], previous)
+
+
+def changed_jobs(previous: list[dict], rows: list[dict]) -> list[str]:
+    """The jobs whose test accuracies in results.csv differ from the ones it held before. A
+    job in the store gives its row from there (recorded_rows), and precision is how a job runs,
+    not part of its key: a store filled on another machine or in bf16 can silently replace
+    committed fp32 figures, which this names."""
+
+    def accuracies(table: list[dict]) -> dict[str, list]:
+        by_job: dict[str, list] = {}
+        for row in table:
+            if row.get("job"):  # a committee's row is scored from its members', not a job
+                by_job.setdefault(row["job"], []).append(row.get("test_accuracy"))
+        return {job: sorted(values, key=repr) for job, values in by_job.items()}
+
+    before, after = accuracies(previous), accuracies(rows)
+    return [job for job, values in after.items() if job in before and before[job] != values]
 
 
 def run_parallel(
