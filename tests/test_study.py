@@ -16,7 +16,7 @@ from tinylm.errors import ConfigError, TinylmError
 from tinylm.study import engine
 from tinylm.study.engine import JobFactory, Store, unique_jobs
 from tinylm.study.presets import PRESETS, get_preset
-from tinylm.study.results import read_rows
+from tinylm.study.results import read_rows, write_rows
 from tinylm.study.runner import run_study
 from tinylm.study.stats import estimate, paired
 
@@ -137,14 +137,11 @@ def test_a_rebuild_that_changes_committed_figures_warns(tmp_path, store):
 
     assert not warnings()
     path = tmp_path / "results" / "gap" / "tiny" / "results.csv"
-    rows = list(csv.DictReader(path.open()))
+    rows = read_rows(path)
     # a committed row measured elsewhere: same job, other figures
     scratch = next(r for r in rows if r["arm"] == "scratch")
-    scratch["test_accuracy"] = "0.123"
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    scratch["test_accuracy"] = 0.123
+    write_rows(path, rows, tuple(rows[0]))
     found = warnings()
     assert len(found) == 1 and scratch["job"] in found[0]
     assert "other figures for 1 job(s)" in found[0]

@@ -95,7 +95,7 @@ def run_study(
             f"warning: {path} now holds other figures for {len(changed)} job(s), from their "
             f"runs in {store.root} (made on another machine or at another precision?): "
             f"{', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}; "
-            "git restores the old rows, and moving those runs aside keeps them"
+            "to keep the old rows, restore the file (git checkout) and move those runs aside"
         )
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
