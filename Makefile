@@ -49,7 +49,7 @@ gpu-check: $(STAMP)
 
 # The main job: a small end-to-end study. Pre-trains a CPU-twin model on Wikipedia, fine-tunes
 # it and the same architecture from scratch on AG News over three seeds, and prints the gap
-# (about 12 minutes on 2 cores; jobs already done are reused, so a second run is instant).
+# (about 9 minutes on 2 cores; jobs already done are reused, so a second run is instant).
 # CI runs it with DEMO_PRESET=smoke, the same pipeline at toy sizes.
 # Its data: the folder of TINYLM_DATA_DIR, else the default ~/.cache/tinylm/data, where the
 # files the preset reads and the folder lacks are downloaded first (none when all are there;

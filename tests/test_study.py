@@ -643,3 +643,15 @@ def test_the_ws_plot_sets_tasks_side_by_side_and_shares_only_clear_gaps(monkeypa
     # the noisy task has no share to show: no line of it, nor in the legend
     assert [line.get_label() for line in right.lines] == ["clear"]
     assert [t.get_text() for t in right.get_legend().get_texts()] == ["clear"]
+
+
+def test_a_pretraining_job_line_says_when_its_model_is_still_on_the_plateau():
+    from tinylm.study.kinds import PRETRAIN
+
+    on = {"final_loss": 7.07, "val_loss": 6.779, "plateau": True, "plateau_loss": 6.72}
+    line = "loss 7.0700, validation 6.779 (still on the unigram plateau, 6.72)"
+    assert PRETRAIN.outcome(on) == line
+    assert PRETRAIN.outcome({**on, "val_loss": 5.2, "plateau": False}) == (
+        "loss 7.0700, validation 5.200"
+    )
+    assert PRETRAIN.outcome({"final_loss": 7.07, "val_loss": None}) == "loss 7.0700"

@@ -94,6 +94,18 @@ def _corpus_outcome(summary: dict) -> str:
     )
 
 
+def _pretrain_outcome(summary: dict) -> str:
+    """The training loss, and the validation loss with a word when it is still on the unigram
+    plateau (such a model makes fine-tuning worse; train/validation.py)."""
+    text = f"loss {summary['final_loss']:.4f}"
+    if summary.get("val_loss") is None:
+        return text
+    text += f", validation {summary['val_loss']:.3f}"
+    if summary.get("plateau"):
+        text += f" (still on the unigram plateau, {summary['plateau_loss']:.2f})"
+    return text
+
+
 def _pretrain(job, folder: Path, store) -> dict:
     from tinylm.train.pretrain import pretrain
 
@@ -181,7 +193,7 @@ PRETRAIN = JobKind(
     execute=_pretrain,
     label=_pretrain_label,
     describe=lambda job: f"pretrain {corpus_name(job)} seed={job.config.train.seed}",
-    outcome=lambda summary: f"loss {summary['final_loss']:.4f}",
+    outcome=_pretrain_outcome,
     device=True,
 )
 FINETUNE = JobKind(
