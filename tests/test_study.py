@@ -649,7 +649,9 @@ def test_a_pretraining_job_line_says_when_its_model_is_still_on_the_plateau():
     from tinylm.study.kinds import PRETRAIN
 
     on = {"final_loss": 7.07, "val_loss": 6.779, "plateau": True, "plateau_loss": 6.72}
-    line = "loss 7.0700, validation 6.779 (still on the unigram plateau, 6.72)"
+    line = (
+        "loss 7.0700, validation 6.779 (not past the unigram plateau: ignoring context scores 6.72)"
+    )
     assert PRETRAIN.outcome(on) == line
     assert PRETRAIN.outcome({**on, "val_loss": 5.2, "plateau": False}) == (
         "loss 7.0700, validation 5.200"

@@ -102,7 +102,8 @@ def _pretrain_outcome(summary: dict) -> str:
         return text
     text += f", validation {summary['val_loss']:.3f}"
     if summary.get("plateau"):
-        text += f" (still on the unigram plateau, {summary['plateau_loss']:.2f})"
+        context_free = summary["plateau_loss"]
+        text += f" (not past the unigram plateau: ignoring context scores {context_free:.2f})"
     return text
 
 
