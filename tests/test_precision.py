@@ -112,3 +112,28 @@ def test_a_starved_parallel_product_does_not_set_the_cpu_peak(monkeypatch):
         assert runtime.measure_matmul_flops(torch.device("cpu"), torch.float32) == 50e9
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(
+    ("asked", "local_rank", "placed"),
+    [("cuda:1", None, "cuda:1"), ("cuda", None, "cuda:0"), ("cuda", "1", "cuda:1")],
+)
+def test_a_cuda_run_makes_its_device_the_current_one(monkeypatch, asked, local_rank, placed):
+    """Under --devices a worker runs a job on cuda:1 after one on cuda:0, and under torchrun
+    rank LOCAL_RANK runs on that GPU: what names no index (synchronize, the matmul peak,
+    NCCL's communicator) must follow the run's device, and the device must carry its index
+    (no CUDA here: torch.cuda is stood in for)."""
+    from tinylm.config import ImplConfig
+    from tinylm.train.runtime import setup_runtime
+
+    if local_rank is not None:  # torchrun with one process: no process group to start
+        monkeypatch.setenv("RANK", "0")
+        monkeypatch.setenv("WORLD_SIZE", "1")
+        monkeypatch.setenv("LOCAL_RANK", local_rank)
+    current = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_device", current.append)
+    runtime = setup_runtime(ImplConfig(device=asked, precision="fp32"))
+    assert runtime.device == torch.device(placed)
+    assert current == [torch.device(placed)]

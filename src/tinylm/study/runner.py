@@ -235,7 +235,15 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _run_job(store: Store, job: Job) -> dict:
-    return store.run(job)
+    try:
+        return store.run(job)
+    finally:
+        # A worker runs job after job, on whichever device was free: the memory PyTorch
+        # keeps cached on the last one would crowd the next job placed there.
+        import torch
+
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
 
 def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -> None:

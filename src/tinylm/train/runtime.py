@@ -50,14 +50,21 @@ def setup_runtime(impl: ImplConfig) -> Runtime:
         device = torch.device(impl.device)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise TinylmError("device cuda was asked for, but no CUDA device is available")
+    torchrun = "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    if torchrun and device.type == "cuda":  # one GPU per process, as torchrun numbers them
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if device.type == "cuda":
+        # What names no index (torch.cuda.synchronize, the matmul peak, NCCL's communicator)
+        # goes to this device too: under --devices a worker process runs one job on cuda:1
+        # after another on cuda:0, and would otherwise keep using cuda:0.
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        torch.cuda.set_device(device)
     rank, world_size = 0, 1
-    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # launched by torchrun
+    if torchrun:
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         if world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-            torch.cuda.set_device(device)
     precision, note = impl.precision, ""
     if precision == "auto":
         precision, note = auto_precision(device)
@@ -130,11 +137,11 @@ def start_step(
 
 
 @functools.cache
-def matmul_peak_flops(device_type: str, precision: str) -> float:
-    """The device's dense matmul throughput (FLOP/s) at a precision (fp32, bf16), measured
-    once per process: the MFU denominator of training runs."""
+def matmul_peak_flops(device: str, precision: str) -> float:
+    """The device's (cpu, cuda:1) dense matmul throughput (FLOP/s) at a precision (fp32,
+    bf16), measured once per process and device: the MFU denominator of training runs."""
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    return measure_matmul_flops(torch.device(device_type), dtype)
+    return measure_matmul_flops(torch.device(device), dtype)
 
 
 def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: float = 0.3) -> float:
@@ -200,8 +207,12 @@ def _synchronize(device: torch.device) -> None:
 
 
 def all_reduce_sum(value: torch.Tensor, runtime: Runtime) -> torch.Tensor:
+    """The sum over ranks, on the device `value` is on. NCCL reduces CUDA tensors only, so the
+    sum is taken on the run's device (for gloo on a CPU, in place)."""
     if runtime.world_size > 1:
-        dist.all_reduce(value, op=dist.ReduceOp.SUM)
+        on_device = value.to(runtime.device)
+        dist.all_reduce(on_device, op=dist.ReduceOp.SUM)
+        value = on_device.to(value.device)
     return value
 
 

@@ -166,7 +166,7 @@ class Trainer:
 
     def _steps(self, objective: Objective, run: RunDir, start: int, progress: bool) -> None:
         runtime, train = self.runtime, self.train
-        peak = matmul_peak_flops(runtime.device.type, runtime.precision)
+        peak = matmul_peak_flops(str(runtime.device), runtime.precision)
         meter = Meter(peak * runtime.world_size)
         show = progress and runtime.is_main
         bar = tqdm(
