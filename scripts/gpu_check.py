@@ -17,8 +17,8 @@ Without a CUDA device it prints one line and exits with status 2. `--rehearse` r
 steps on the CPU at toy sizes (the `cpu` preset's twins of the paper's models, a few thousand
 tokens), so that the script itself is known to work before a GPU's time is spent on it
 (tests/test_gpu_check.py). The summary says, per step, whether it passed, its figures, its time,
-and the end of its output when it failed. tinylm need not be installed: the steps import it
-from src/ when it is not.
+and the end of its output when it failed. tinylm need not be installed: the script and its
+steps import it from this checkout's src/.
 """
 
 import argparse
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's tinylm, installed or not
 # seconds per step, 570 in all; bench_pretrain's includes tokenizing the Wikipedia pool once
 # into an empty cache (92 s on 2 cores), which the slice then reads back
 LIMITS = {"tests": 180, "bench_pretrain": 180, "latency": 60, "paper_slice": 150}
@@ -258,7 +259,6 @@ def step_paper_slice(args, scale, devices, work) -> dict:
         return skipped
     import yaml
 
-    sys.path.insert(0, str(ROOT / "src"))
     from tinylm.study.presets import PRESETS
 
     fields = PRESETS["paper"].to_dict()
