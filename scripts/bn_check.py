@@ -18,6 +18,7 @@ import yaml
 from tinylm.config import TaskConfig
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
+from tinylm.ledger import record_read
 from tinylm.model.bert import BertForSequenceClassification
 from tinylm.paths import chosen_data_dir, resolve_cache_dir
 from tinylm.tokenizer import load_tokenizer
@@ -58,8 +59,10 @@ def main(runs: list[str]) -> None:
         truth = np.asarray(sample.split("test").labels)
         model = BertForSequenceClassification.from_pretrained(run / "model")
         saved = accuracy(model, tokens["test"], truth, tokenizer.pad_id)
+        record_read(run, sample, "scripts/bn_check.py", model="as saved")
         recalibrate(model, tokens["train"], tokenizer.pad_id)
         fresh = accuracy(model, tokens["test"], truth, tokenizer.pad_id)
+        record_read(run, sample, "scripts/bn_check.py", model="recalibrated")
         print(f"{run.name}: test accuracy {saved:.3f} as saved, {fresh:.3f} recalibrated")
 
 

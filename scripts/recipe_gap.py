@@ -3,10 +3,11 @@
 Each trial's pre-trained model (a run folder of scripts/recipe_trials.py) and the same
 architecture from scratch are fine-tuned on each task with the cpu preset's fine-tuning recipe
 on the cpu preset's train sample, 20% of it held out as validation; the last epoch's validation
-accuracy is read (never the test split). The gap is pre-trained minus scratch, paired by task,
-seed, learning rate and further fine-tuning settings (`--finetune-args`, e.g. a warm-up, both
-arms alike; their runs carry `--tag`). Rows go to results/recipe/gaps.csv; finished runs are
-read, not rerun.
+accuracy is read. A trial selects settings, so it never scores the test split
+(`--no-score-test`: its summary holds no test figure, the test ledger gets no line). The gap
+is pre-trained minus scratch, paired by task, seed, learning rate and further fine-tuning
+settings (`--finetune-args`, e.g. a warm-up, both arms alike; their runs carry `--tag`). Rows
+go to results/recipe/gaps.csv; finished runs are read, not rerun.
 
     python scripts/recipe_gap.py runs/recipe/pre-lr3e-3 ... --runs runs/recipe-ft --jobs 2
     python scripts/recipe_gap.py RUN --finetune-args="--warmup-fraction 0.1" --tag wu10
@@ -32,6 +33,7 @@ from tinylm.train.checkpoint import remove_checkpoints
 
 SIZES = {"agnews": (100, 250), "dbpedia": (30, 100), "fewrel-val": (40, 60)}  # the cpu preset's
 FINETUNE = ["--epochs", "20", "--batch-size", "16", "--select", "last", "--val-fraction", "0.2"]
+FINETUNE += ["--no-score-test"]  # a trial selects: validation only
 KEY = ("pretraining", "task", "seed", "lr", "finetune")
 COLUMNS = (*KEY, "val_accuracy", "val_examples", "command")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tinylm.config import Config
 from tinylm.files import write_json
-from tinylm.study.engine import Job
+from tinylm.study.engine import Execution, Job
 from tinylm.study.kinds import JobKind, register_kind
 
 BESIDE_WAIT_S = 60.0  # a guard, not a limit: a device job stops waiting for a CPU job here
@@ -28,7 +28,11 @@ class FakeConfig(Config):
 
 def fake_jobs(board: Path, devices: int, cpus: int) -> list[Job]:
     """The device jobs first: a CPU job must be let past the device jobs left waiting."""
-    jobs = [Job("fake-device", FakeConfig(f"dev{i}", str(board))) for i in range(devices)]
+    on_cpu = Execution("cpu", "fp32")
+    jobs = [
+        Job("fake-device", FakeConfig(f"dev{i}", str(board)), execution=on_cpu)
+        for i in range(devices)
+    ]
     return jobs + [Job("fake-cpu", FakeConfig(f"cpu{i}", str(board))) for i in range(cpus)]
 
 

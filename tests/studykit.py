@@ -19,6 +19,8 @@ def tiny_preset(**changes) -> Preset:
         "pretrain": {"epochs": 1, "lr": 1e-3, "batch_size": 8},
         "finetune": {"epochs": 2, "lr": 1e-3, "batch_size": 8},
         "sizes": {"agnews": [6, 5], "fewrel-val": [5, 4]},
+        # one precision on every machine (auto would take bf16 on some): equal keys everywhere
+        "precision": "fp32",
     }
     return Preset.from_dict({**fields, **changes})
 
@@ -33,8 +35,7 @@ def run(name, preset, tmp_path, store, **kw):
         out=tmp_path / "results",
         store=store,
         provenance=PROVENANCE,
-        echo=lambda *_: None,
-        **kw,
+        **{"echo": lambda *_: None, **kw},
     )
 
 

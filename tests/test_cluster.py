@@ -61,7 +61,8 @@ def test_smoke_gap_study_on_ray_writes_the_local_results(
         argv = [*common, "--out", str(tmp_path / name), "--runs", str(tmp_path / f"runs-{name}")]
         assert main([*argv, *extra]) == 0
     out = capsys.readouterr().out
-    assert "on the Ray cluster" in out and "ray: done 8, running 0, queued 0, failed 0" in out, out
+    # 2 pre-trainings, then 4 fine-tunings and 2 TF-IDF fits on each split (dev, confirm)
+    assert "on the Ray cluster" in out and "ray: done 14, running 0, queued 0, failed 0" in out, out
     local = _rows(tmp_path / "local" / "gap" / "smoke" / "results.csv")
     assert local == _rows(tmp_path / "ray" / "gap" / "smoke" / "results.csv")
     workers = set()

@@ -17,6 +17,7 @@ from tinylm.config import ModelConfig, TaskConfig
 from tinylm.data.sampling import sample_task
 from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
+from tinylm.ledger import read_ledger
 from tinylm.model.bert import BertForSequenceClassification
 from tinylm.study.committee.logits import LOGITS_FILE
 from tinylm.study.engine import JobFactory, Store
@@ -220,6 +221,13 @@ def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
             flops = sum(by[(seed, n)]["flops_per_example"] for n in combo)
             assert row["flops_per_example"] == pytest.approx(flops, rel=1e-6)
             assert row["latency_ms"] > 0 and row["latency_ms_sequential"] > 0
+    # scoring a seed's committees is one read of its test sample, after its 4 fine-tunings'
+    scorings = [line for line in read_ledger(store.root) if line["reader"] == "committee study"]
+    assert [len(line["run"]) for line in scorings] == [3, 3]  # the members and the candidate
+    for row in rows:
+        assert row["test_sample"] in {line["sample"] for line in scorings}
+        if row["arm"] == "committee":
+            assert row["test_reads"] == 4
     table = (folder / "table.md").read_text()
     assert "bert6-a3 (reference)" in table and "Pareto" in table and "| macro-F1 |" in table
     assert "c3-k3-d8-a3 (candidate)" in table and "a3+c2-k3-d16-a2 (the paper's)" in table

@@ -57,6 +57,6 @@ def test_the_rehearsal_runs_every_step_on_the_cpu(data_dir, tmp_path):
     assert sorted(row["arm"] for row in rows) == ["pretrained", "scratch", "tfidf"]
     assert {row["preset"] for row in rows} == {"paper-slice"}
     pretrained = next(row for row in rows if row["arm"] == "pretrained")
-    assert pretrained["arch"] == "bert6-a3" and int(pretrained["pretrain_tokens"]) >= 2_000
+    assert pretrained["arch"] == "bert6-a3" and int(pretrained["corpus_tokens"]) >= 2_000
     assert all(0 <= float(row["test_accuracy"]) <= 1 for row in rows)
     assert "gpu-check: paper_slice: passed" in process.stdout

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tinylm.provenance import git_commit
+from tinylm.provenance import git_commit, in_checkout
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -58,3 +58,29 @@ def test_changes_to_the_package_mark_it_dirty(checkout, change):
 
 def test_outside_a_checkout_there_is_no_commit(tmp_path):
     assert git_commit(tmp_path) is None
+
+
+def test_results_in_the_checkout_are_committed_ones(checkout, tmp_path_factory):
+    root, package, _ = checkout
+    (root / ".gitignore").write_text("/demo/\n")
+    assert in_checkout(root / "results", package)
+    assert in_checkout(root / "results" / "gap" / "new", package)  # not there yet: still
+    assert not in_checkout(root / "demo" / "results", package)  # ignored by git
+    assert not in_checkout(tmp_path_factory.mktemp("elsewhere"), package)
+
+
+def test_a_study_refuses_to_write_committed_results_from_a_dirty_tree(
+    capsys, monkeypatch, tmp_path, data_dir
+):
+    from tinylm.cli import main, study
+    from tinylm.study import results
+
+    dirty = results.Provenance("tinylm study gap", "abc1234567-dirty", "2026-12-07")
+    monkeypatch.setattr(results, "provenance", lambda command: dirty)
+    monkeypatch.setattr(study, "in_checkout", lambda path: True)
+    argv = ["study", "gap", "--preset", "smoke", "--data-dir", str(data_dir)]
+    code = main([*argv, "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "uncommitted changes: commit them first" in err
+    assert "Traceback" not in err and not (tmp_path / "results").exists()
+    assert not (tmp_path / "runs").exists()  # refused before any job

@@ -211,14 +211,16 @@ def test_dropout_off_while_pretraining_keeps_the_architectures_dropout(
 def test_what_only_measures_a_run_never_enters_a_study_key():
     import dataclasses
 
-    from tinylm.study.engine import Job
+    from tinylm.study.engine import Execution, Job
     from tinylm.train.config import PretrainConfig
 
+    def key(config):
+        return Job("pretrain", config, execution=Execution()).key
+
     base = PretrainConfig()
-    key = Job("pretrain", base).key
     measured = dataclasses.replace(base, val_paragraphs=50, val_every=7, snapshots=(1000,))
-    assert Job("pretrain", measured).key == key
-    assert Job("pretrain", dataclasses.replace(base, dropout=0.0)).key != key
+    assert key(measured) == key(base)
+    assert key(dataclasses.replace(base, dropout=0.0)) != key(base)
     assert "val_paragraphs" not in base.result_dict() and "dropout" in base.result_dict()
 
 

@@ -22,6 +22,7 @@ def test_runs_lists_each_run_with_its_status(capsys, tmp_path, data_dir, cache_d
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"arch": ARCH, "corpus": {"ws": 96}}))
     common = ["--data-dir", data_dir, "--cache-dir", cache_dir, "--quiet", "--max-steps", "2"]
+    common += ["--precision", "fp32"]
     code, _, err = cli(capsys, "pretrain", "--config", config, *common, "--out", store / "pre")
     assert code == 0, err
     argv = ["finetune", "--task", "agnews", "--init", store / "pre", *common]
@@ -42,8 +43,12 @@ def test_runs_lists_each_run_with_its_status(capsys, tmp_path, data_dir, cache_d
     ft = json.loads((store / "ft" / "summary.json").read_text())
     assert rows["pre"] == {
         "run": "pre", "kind": "pretrain", "status": "done", "task": None,
-        "accuracy": None, "macro_f1": None, "loss": pre["val_loss"],
+        "precision": "fp32", "accuracy": None, "macro_f1": None, "loss": pre["val_loss"],
     }  # fmt: skip
+    # what each network trained at, as its config.yaml says; a run that says `auto` (made
+    # before the resolved precision was recorded) reads unknown
+    assert rows["ft"]["precision"] == "fp32"
+    assert rows["partial"]["precision"] == "unknown"
     assert rows["ft"]["kind"] == "finetune" and rows["ft"]["task"] == "agnews"
     assert rows["ft"]["accuracy"] == ft["test_accuracy"] and rows["ft"]["status"] == "done"
     assert rows["ft"]["macro_f1"] == ft["test_macro_f1"]
@@ -53,7 +58,8 @@ def test_runs_lists_each_run_with_its_status(capsys, tmp_path, data_dir, cache_d
     with FolderLock(store / "partial"):  # a run holds it: another process sees it in use
         code, out, _ = cli(capsys, "runs", store)
     lines = out.splitlines()
-    assert lines[0].split() == ["run", "kind", "status", "task", "accuracy", "macro-F1", "loss"]
+    header = ["run", "kind", "status", "task", "precision", "accuracy", "macro-F1", "loss"]
+    assert lines[0].split() == header
     assert [line.split()[0] for line in lines[1:]] == ["ft", "partial", "pre"]
     assert lines[2].split()[:3] == ["partial", "finetune", "running"]
     assert f"{ft['test_accuracy']:.3f}" in lines[1]

@@ -219,9 +219,10 @@ def test_job_keys_follow_what_determines_the_result(monkeypatch):
     other_lr = tiny_preset(pretrain={"epochs": 1, "lr": 5e-4, "batch_size": 8})
     assert base.key != JobFactory(other_lr, 200).pretrain(40, 0).key
     assert base.key != JobFactory(preset, 201).pretrain(40, 0).key  # another vocabulary
-    # the implementation section decides how a job runs, not what it computes
+    # of the implementation section, only the precision and device type (its Execution,
+    # test_job_precision.py) change what a job computes: threads do not
     threaded = dataclasses.replace(base.config, impl=ImplConfig(threads=1))
-    assert engine.Job("pretrain", threaded).key == base.key
+    assert engine.Job("pretrain", threaded, execution=factory.execution).key == base.key
     # a fine-tuning job names its pre-trained model by key
     assert factory.finetune("agnews", 0, base).key != factory.finetune("agnews", 0, None).key
     assert (
@@ -440,7 +441,8 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
     ]
     assert main(["study", "all", *argv]) == 0
     smoke, seeds = PRESETS["smoke"], 1
-    for study, runs in (("gap", 3), ("ws", 1 + len(smoke.ws_grid))):
+    # the gap study's three arms on the development and the confirmation split
+    for study, runs in (("gap", 3 * 2), ("ws", 1 + len(smoke.ws_grid))):
         rows = read_rows(out / study / "smoke" / "results.csv")
         assert len(rows) == len(smoke.tasks) * seeds * runs
         for row in rows:
@@ -620,10 +622,13 @@ def test_the_ws_table_shows_each_sizes_losses_where_the_rows_have_them():
     header = "| Ws | validation MLM loss | last training loss |"
     assert header not in ws.table(rows)  # results of older versions: no losses, no section
     for row in rows[2:]:
-        row.update(val_loss=6.0 + row["seed"], pretrain_loss=2.0, plateau_loss=6.77)
+        # the plateau's unigram is counted on each subset: a smaller one's level is higher
+        plateau = 6.77 if row["ws"] == 10 else 6.69
+        row.update(val_loss=6.0 + row["seed"], pretrain_loss=2.0, plateau_loss=plateau)
     table = ws.table(rows)
-    assert header in table and "context scores 6.77" in table
-    assert "| 10 | 6.500 ± 0.707 | 2.000 ± 0.000 |" in table
+    assert header in table and "| plateau (ignoring context) |" in table
+    assert "| 10 | 6.500 ± 0.707 | 2.000 ± 0.000 | 6.77 |" in table
+    assert "| 20 | 6.500 ± 0.707 | 2.000 ± 0.000 | 6.69 |" in table
 
 
 def test_the_ws_plot_sets_tasks_side_by_side_and_shares_only_clear_gaps(monkeypatch, tmp_path):

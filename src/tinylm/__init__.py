@@ -7,6 +7,7 @@ Package map (one job per module):
   config.py          typed, self-validating configuration dataclasses
   tokenizer.py       bert-base-uncased WordPiece through the `tokenizers` library
   provenance.py      the git commit that produced a figure
+  ledger.py          the test ledger: a line in the run store for every reading of a test split
   data/              the data layer: file layout, readers, token cache, corpora, tasks,
                      balanced sampling, what a command needs, `data check` and `data fetch`
   model/             the BERT model in one file, named architectures, FLOP and parameter

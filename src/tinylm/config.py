@@ -31,6 +31,9 @@ SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
 POOLINGS = ("cls", "mean")  # what a classifier's pooler reads: [CLS], or the tokens' mean
 WARMUPS = ("warmup_epochs", "warmup_steps", "warmup_fraction")  # TrainConfig: give one
 SAMPLINGS = ("balanced", "stratified", "all")  # how a task's splits are sampled (TaskConfig)
+# which test sample a task config reads (TaskConfig.split): the development one, read while the
+# recipe was searched, or the confirmation one, read once (data/sampling.py)
+TEST_SPLITS = ("dev", "confirm")
 # The metadata of a field added after study jobs were keyed: at its default it computes what
 # the code did before the field existed, so there it stays out of a job's key (result_dict)
 # and every cached job keeps its key.
@@ -209,6 +212,11 @@ class TaskConfig(Config):
     test_split: str = dataclasses.field(default="test", metadata=KEYED_WHEN_SET)  # as train_split
     # as train_split; when it exists, it is the validation split (val_fraction carves none)
     val_split: str = dataclasses.field(default="validation", metadata=KEYED_WHEN_SET)
+    # dev: the development test sample; confirm: the same train sample, tested on examples that
+    # no development sample can have read (balanced sampling only; data/sampling.py)
+    split: str = dataclasses.field(
+        default="dev", metadata={"choices": TEST_SPLITS, **KEYED_WHEN_SET}
+    )
 
     def validate(self):
         for field in ("train_per_label", "test_per_label", "train_size", "test_size"):
@@ -230,6 +238,8 @@ class TaskConfig(Config):
             raise ConfigError("seed", f"must be non-negative, got {self.seed}")
         if not self.name:
             raise ConfigError("name", "must name a task")
+        if self.split == "confirm" and self.sampling not in (None, "balanced"):
+            raise ConfigError("split", "the confirmation split needs balanced sampling")
 
 
 @dataclasses.dataclass

@@ -1,5 +1,5 @@
 """Which code and machine produced a figure: the git commit of the tinylm checkout (when there
-is one) and the CPU."""
+is one), the CPU or GPU, and the PyTorch version."""
 
 import platform
 import subprocess
@@ -38,3 +38,37 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def machine_name(device_type: str = "cpu") -> str:
+    """The processor a run computes on: the GPU's name for `cuda`, else the CPU's."""
+    if device_type == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name()
+    return cpu_name()
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
+def in_checkout(path: Path, package: Path = PACKAGE) -> bool:
+    """Whether `path` lies in the git checkout tinylm runs from and git does not ignore it:
+    where results are committed beside the code that made them."""
+    try:
+        top = _git(package, "rev-parse", "--show-toplevel")
+        if top is None:
+            return False
+        Path(path).resolve().relative_to(Path(top).resolve())
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(Path(path).resolve())],
+            cwd=top,
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return False
+    return ignored.returncode == 1  # 0: ignored, 1: not ignored, 128: an error

@@ -33,6 +33,7 @@ def add_parser(commands, parent) -> None:
 def run_committee(args) -> int:
     from tinylm.cli.train import load_classifier, sample_for
     from tinylm.committee import check_members, evaluate_committee
+    from tinylm.ledger import record_read
 
     if args.examples <= 0:
         raise TinylmError(f"--examples must be positive, got {args.examples}")
@@ -57,6 +58,7 @@ def run_committee(args) -> int:
         latency=not args.no_latency,
         examples=args.examples,
     )
+    record_read(folders, sample, "committee")
     report = {"task": task.name, **report}
     if args.json:
         print(json.dumps(report))

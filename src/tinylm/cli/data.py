@@ -249,6 +249,8 @@ def _print_task(summary: dict) -> None:
     print(f"task {summary['task']}: {len(labels)} labels ({shown})")
     if cfg["sampling"] == "balanced":
         how = f"{cfg['train_per_label']} train + {cfg['test_per_label']} test per label"
+        if cfg.get("split") == "confirm":
+            how += " (the confirmation test split)"
     else:
         how = f"{cfg['sampling']} sampling"
     print(f"sample seed={cfg['seed']}: {how}, val fraction {cfg['val_fraction']}")

@@ -9,7 +9,7 @@ from tinylm.errors import TinylmError
 from tinylm.lock import in_use
 from tinylm.train.checkpoint import list_checkpoints
 
-COLUMNS = ("run", "kind", "status", "task", "accuracy", "macro-F1", "loss")
+COLUMNS = ("run", "kind", "status", "task", "precision", "accuracy", "macro-F1", "loss")
 
 
 def add_parser(commands, parent) -> None:
@@ -47,10 +47,21 @@ def describe(folder: Path) -> dict | None:
         "kind": kind,
         "status": status,
         "task": task,
+        "precision": _precision(config, kind),
         "accuracy": summary.get("test_accuracy"),
         "macro_f1": summary.get("test_macro_f1"),
         "loss": loss,  # pre-training: the validation MLM loss (else the last training loss)
     }
+
+
+def _precision(config: dict, kind: str) -> str | None:
+    """What a network trained at, as its config.yaml recorded it (fp32 or bf16); `unknown` for
+    a run that recorded `auto` (runs made before the resolved precision was saved); None for
+    runs that train no network."""
+    if kind not in ("pretrain", "finetune"):
+        return None
+    precision = (config.get("impl") or {}).get("precision")
+    return precision if precision in ("fp32", "bf16") else "unknown"
 
 
 def run_runs(args) -> int:
@@ -71,6 +82,7 @@ def run_runs(args) -> int:
             r["kind"],
             r["status"],
             r["task"] or "-",
+            r["precision"] or "-",
             "-" if r["accuracy"] is None else f"{r['accuracy']:.3f}",
             "-" if r["macro_f1"] is None else f"{r['macro_f1']:.3f}",
             "-" if r["loss"] is None else f"{r['loss']:.3f}",

@@ -1,8 +1,10 @@
 """`tinylm study NAME --preset PRESET`: the paper's questions, one command each.
 
 NAME is a study of the registry (study/registry.py), `all` (every study the preset defines,
-sharing their pre-trained models), or `report` (rebuild results/report.md from the results.csv
-files already there). PRESET is a preset of study/presets.py or a YAML file of preset fields.
+sharing their pre-trained models), or `report` (rebuild results/report.md, each study's table
+and plot, and the figures README.md and docs/findings.md quote, from the results.csv files
+already there: study/figures.py). PRESET is a preset of study/presets.py or a YAML file of
+preset fields.
 """
 
 import shlex
@@ -14,6 +16,7 @@ from tinylm.config import ImplConfig
 from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir
+from tinylm.provenance import in_checkout
 from tinylm.train.tensorboard import summary_writer_class
 
 IMPL_FLAGS = ConfigFlags(ImplConfig)
@@ -36,7 +39,8 @@ def add_parser(commands, parent) -> None:
         metavar="NAME",
         choices=[*STUDIES, "all", "report"],
         help=f"a study ({', '.join(STUDIES)}), all (every study the preset defines), or "
-        "report (rebuild OUT/report.md)",
+        "report (rebuild OUT/report.md, each table.md's table and plot, and the figures that "
+        "README.md and docs/findings.md beside OUT quote: docs/studies.md)",
     )
     p.add_argument(
         "--preset",
@@ -76,6 +80,12 @@ def add_parser(commands, parent) -> None:
         "(host:port), else the one this machine belongs to (RAY_ADDRESS, `ray start`), else a "
         "new local one; --runs must be a path every node sees",
     )
+    p.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write results into the checkout although tinylm's source has uncommitted changes "
+        "(every row's commit then ends in -dirty)",
+    )
     IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads, --tensorboard
     p.set_defaults(run=run_study_command)
 
@@ -94,7 +104,13 @@ def run_study_command(args) -> int:
     if args.name == "report":
         if not out.is_dir():
             raise TinylmError(f"{out} does not exist: run a study first")
+        from tinylm.study.figures import Results, rewrite_documents, rewrite_tables
+
+        results = Results(out)  # each results.csv read once, for tables and documents alike
+        rewritten = rewrite_tables(out, results)
         print(f"wrote {write_report(out, origin)}")
+        rewritten += rewrite_documents(out, results)
+        print("\n".join(f"rewrote {path}" for path in rewritten) or "tables and figures current")
         return 0
     devices = parse_devices(args.devices) if args.devices else ()
     if args.ray is not None and (devices or args.jobs is not None):
@@ -110,11 +126,24 @@ def run_study_command(args) -> int:
     impl = ImplConfig.from_dict(IMPL_FLAGS.values(args))
     if impl.tensorboard is not None:
         summary_writer_class()  # said once, before any job, rather than by every job
+    data_dir = require_data(
+        args.data_dir, corpora=[preset.corpus], tasks=preset.tasks, preset=args.preset
+    )
+    if origin.commit.endswith("-dirty") and not args.dry_run and in_checkout(out):
+        if not args.allow_dirty:
+            raise TinylmError(
+                f"{out} is committed with the code, and tinylm's source has uncommitted "
+                "changes: commit them first, so that every row names the code that made it "
+                "(or --allow-dirty, which marks the rows' commit -dirty)"
+            )
+        print(
+            f"WARNING: writing results into {out} from uncommitted code: every row's commit "
+            f"reads {origin.commit}",
+            file=sys.stderr,
+        )
     store = Store(
         args.runs,
-        data_dir=require_data(
-            args.data_dir, corpora=[preset.corpus], tasks=preset.tasks, preset=args.preset
-        ),
+        data_dir=data_dir,
         cache_dir=resolve_cache_dir(args.cache_dir),
         impl=impl,
         progress=not args.quiet,

@@ -2,7 +2,7 @@
 
 `--config FILE` (YAML) gives any field of PretrainConfig / FinetuneConfig (tinylm/config.py):
 sections arch / corpus / task / train / impl and top-level mask_rate, pack, init, select,
-test_every_epoch, plus the command's own `out`, `resume`, `recipe` and (fine-tuning)
+test_every_epoch, score_test, plus the command's own `out`, `resume`, `recipe` and (fine-tuning)
 `scratch`; an unknown key at any level is refused. The file and the flags are laid over the
 chosen recipe's defaults (train/config.py RECIPES: tinylm's, or the paper's); the flags are
 generated from the same fields (cli/options.py) and override the file. Run folders:
@@ -277,6 +277,10 @@ def run_evaluate(args) -> int:
         pad_id=tokenizer.pad_id,
         device=torch.device("cpu"),
     )
+    if args.split == "test":
+        from tinylm.ledger import record_read
+
+        record_read(args.model, sample, "evaluate")
     report = {"task": task.name, "split": args.split, **report}
     if args.json:
         print(json.dumps(report))

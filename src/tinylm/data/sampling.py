@@ -12,6 +12,15 @@ examples that are not in it; the test sample stays the same when only the train 
 With two pools, each is permuted on its own stream. A validation split, when asked for and
 not given, is carved from each label's train sample: its first examples whose text occurs once
 in the train pool, so validation shares no text with training.
+
+The confirmation split (TaskConfig.split = "confirm", balanced sampling only). The development
+test samples were scored many times while the recipe was searched, so a claim measured on them
+may be tuned to them. A confirmation sample keeps the development train (and validation) sample
+of its seed and draws its test sample, on its own stream, from the examples that no development
+sample can have read: neither the test sample of any development seed 0..DEV_SEEDS-1 (nor of its
+own seed) at the largest sizes read (READ_SIZES) or asked, nor, with one pool, their train
+samples. The first n of a permutation are nested in its first m > n, so the samples at the
+largest sizes cover every smaller one: a few permutations per label, cheap and deterministic.
 """
 
 import json
@@ -30,6 +39,16 @@ from tinylm.errors import TinylmError
 from tinylm.tokenizer import Tokenizer
 
 SPLITS = ("train", "val", "test")
+# The confirmation split reserves the development samples of seeds 0..DEV_SEEDS-1: the seeds
+# the studies have read. Ten would leave room for more, but DBpedia's 5,000-row test subset
+# would keep 7 to 23 unread examples per label (50 to 83 with five). A development sample of a
+# later seed may share examples with a confirmation sample: the ledger's sample hash tells.
+DEV_SEEDS = 5
+# The largest per-label (train, test) sizes at which development samples were read, per task:
+# those of the presets that ran (smoke, demo, cpu, cpu-short; `paper` never ran). Frozen here,
+# not read from the presets, so that a confirmation sample (and its job's key) never moves when
+# a preset changes; a test checks that every preset that runs stays within them.
+READ_SIZES = {"agnews": (100, 250), "dbpedia": (30, 100), "fewrel-val": (40, 60)}
 
 
 @dataclass
@@ -99,12 +118,19 @@ def resolve_sizes(task: TaskData, config: TaskConfig) -> TaskConfig:
 
 def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
     config = resolve_sizes(task, config)
+    if config.split == "confirm" and config.sampling != "balanced":
+        raise TinylmError(
+            f"task {task.name}: the confirmation split needs balanced sampling (per-label "
+            f"sizes), not {config.sampling}"
+        )
     counts = Counter(task.train_pool.texts)
     unique_text = np.array([counts[text] == 1 for text in task.train_pool.texts])
     draw = _balanced if config.sampling == "balanced" else _proportional
     picks = {"train": [], "test": []}
     for label in range(task.num_labels):
         train, test = draw(task, config, label, unique_text)
+        if config.split == "confirm":
+            test = _confirmation_test(task, config, label, unique_text)
         picks["train"].append(train)
         picks["test"].append(test)
     if task.val_pool is not None:  # a given validation split is used as it is
@@ -137,23 +163,75 @@ def _balanced(task: TaskData, config: TaskConfig, label: int, unique_text: np.nd
     """(train, test) positions of one label: `train_per_label` and `test_per_label` of them."""
     n_train, n_test = config.train_per_label, config.test_per_label
     label_name = task.label_names[label]
-    train_rng = np.random.default_rng([config.seed, label, 0])
-    train_candidates = np.flatnonzero(task.train_pool.labels == label)
+    in_label = task.train_pool.labels == label
     if task.test_pool is None:
-        order = train_rng.permutation(train_candidates)
-        testable = order[unique_text[order]]
+        testable = int((in_label & unique_text).sum())
         where = "pool (texts that occur once)"
-        _need(task, label_name, where, len(testable), n_test, f"{n_test} test")
+        _need(task, label_name, where, testable, n_test, f"{n_test} test")
         asked = f"{n_train} train + {n_test} test"
-        _need(task, label_name, "pool", len(order), n_train + n_test, asked)
-        test = testable[:n_test]
-        return order[~np.isin(order, test)][:n_train], test
-    test_rng = np.random.default_rng([config.seed, label, 1])
-    test_candidates = np.flatnonzero(task.test_pool.labels == label)
-    _need(task, label_name, "train pool", len(train_candidates), n_train, f"{n_train} train")
-    _need(task, label_name, "test pool", len(test_candidates), n_test, f"{n_test} test")
-    train = train_rng.permutation(train_candidates)[:n_train]
-    return train, test_rng.permutation(test_candidates)[:n_test]
+        _need(task, label_name, "pool", int(in_label.sum()), n_train + n_test, asked)
+    else:
+        in_test = int((task.test_pool.labels == label).sum())
+        _need(task, label_name, "train pool", int(in_label.sum()), n_train, f"{n_train} train")
+        _need(task, label_name, "test pool", in_test, n_test, f"{n_test} test")
+    return _first(task, config.seed, label, unique_text, n_train, n_test)
+
+
+def _first(
+    task: TaskData, seed: int, label: int, unique_text: np.ndarray, n_train: int, n_test: int
+):
+    """(train, test) positions of one label: the first of its seeded permutations (with one
+    pool, the test sample is its first texts that occur once and train the next examples);
+    a size past a permutation's end takes all of it."""
+    train_order = np.random.default_rng([seed, label, 0]).permutation(
+        np.flatnonzero(task.train_pool.labels == label)
+    )
+    if task.test_pool is None:
+        test = train_order[unique_text[train_order]][:n_test]
+        return train_order[~np.isin(train_order, test)][:n_train], test
+    test_order = np.random.default_rng([seed, label, 1]).permutation(
+        np.flatnonzero(task.test_pool.labels == label)
+    )
+    return train_order[:n_train], test_order[:n_test]
+
+
+def _confirmation_test(
+    task: TaskData, config: TaskConfig, label: int, unique_text: np.ndarray
+) -> np.ndarray:
+    """The confirmation test positions of one label: `test_per_label` of the examples that no
+    development sample can hold (`_read_by_development`), on the stream [seed, label, 2]."""
+    if task.test_pool is None:  # texts that occur once, as a development test sample's
+        candidates = np.flatnonzero((task.train_pool.labels == label) & unique_text)
+    else:
+        candidates = np.flatnonzero(task.test_pool.labels == label)
+    fresh = candidates[~np.isin(candidates, _read_by_development(task, config, label, unique_text))]
+    if len(fresh) < config.test_per_label:
+        raise TinylmError(
+            f"task {task.name}: label {task.label_names[label]!r} has {len(fresh)} test "
+            f"example(s) that no development sample can have read (of {len(candidates)}), but "
+            f"the confirmation split asks for {config.test_per_label} per label; lower the "
+            "test size"
+        )
+    order = np.random.default_rng([config.seed, label, 2]).permutation(fresh)
+    return order[: config.test_per_label]
+
+
+def _read_by_development(
+    task: TaskData, config: TaskConfig, label: int, unique_text: np.ndarray
+) -> np.ndarray:
+    """Positions of one label that a development sample may have read: the test samples (and,
+    with one pool, the train samples) of seeds 0..DEV_SEEDS-1 and of `config`'s own seed, at
+    the largest sizes read (READ_SIZES) or asked. With one pool the sample at the largest
+    sizes holds every smaller one's train examples too: those it does not train on are in its
+    larger test sample."""
+    read_train, read_test = READ_SIZES.get(task.name, (0, 0))
+    n_train = max(read_train, config.train_per_label)
+    n_test = max(read_test, config.test_per_label)
+    read = []
+    for seed in sorted({*range(DEV_SEEDS), config.seed}):
+        train, test = _first(task, seed, label, unique_text, n_train, n_test)
+        read += [test] if task.test_pool is not None else [train, test]
+    return np.concatenate(read)
 
 
 def _proportional(task: TaskData, config: TaskConfig, label: int, unique_text: np.ndarray):

@@ -115,7 +115,7 @@ def _classifier_results(summary: dict) -> str:
     rows = [
         "| split | accuracy | macro-F1 |",
         "|---|---:|---:|",
-        f"| test{f' ({n:,} examples)' if n else ''} | {summary['test_accuracy']:.4f} | "
+        f"| test{f' ({n:,} examples)' if n else ''} | {_figure(summary.get('test_accuracy'))} | "
         f"{_figure(summary.get('test_macro_f1'))} |",
     ]
     if summary.get("val_accuracy") is not None:

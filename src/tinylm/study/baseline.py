@@ -1,11 +1,15 @@
 """The classical reference row: TF-IDF features and logistic regression (scikit-learn), fitted
-on the same task sample the networks fine-tune on, scored on the same test split."""
+on the same task sample the networks fine-tune on, scored on the same test split (a read in
+the test ledger of the run folder's store, tinylm/ledger.py)."""
+
+from pathlib import Path
 
 import numpy as np
 
 from tinylm.config import TaskConfig
 from tinylm.data.sampling import sample_task
 from tinylm.data.tasks import load_task
+from tinylm.ledger import record_read
 from tinylm.train.evaluation import classification_report
 
 # Word unigrams and bigrams with sublinear term frequency: the usual strong linear baseline.
@@ -13,7 +17,7 @@ VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
 CLASSIFIER = {"C": 10.0, "max_iter": 2000}
 
 
-def tfidf_baseline(config: TaskConfig, data_dir) -> dict:
+def tfidf_baseline(config: TaskConfig, data_dir, *, run: Path) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -24,6 +28,7 @@ def tfidf_baseline(config: TaskConfig, data_dir) -> dict:
     classifier = LogisticRegression(**CLASSIFIER).fit(features, sample.train.labels)
     predicted = classifier.predict(vectorizer.transform(sample.test.texts))
     report = classification_report(np.asarray(predicted), sample.test.labels, task.num_labels)
+    record_read(run, sample, "baseline")
     return {
         "job": "baseline",
         "model": "tfidf+logreg",

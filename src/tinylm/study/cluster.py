@@ -64,14 +64,20 @@ def run_on_ray(jobs: list[Job], store: Store, address: str | None, echo) -> None
     TinylmError naming the jobs that failed."""
     ray = connect(address)
     remote = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_run_task)
-    gpus = ray.cluster_resources().get("GPU", 0) > 0 and store.impl.device != "cpu"
+    gpus = any(job.execution is not None and job.execution.device == "cuda" for job in jobs)
+    if gpus and not ray.cluster_resources().get("GPU", 0):
+        raise TinylmError(
+            "the jobs train on cuda (--device), but the Ray cluster has no GPU; "
+            "run with --device cpu"
+        )
     threads = store.impl.threads or 1
     worker_store = store.derive(progress=False)
 
     largest_node = max(n["Resources"].get("memory", 0) for n in ray.nodes() if n["Alive"])
 
     def submit(job: Job, cpus: float):
-        on_gpu = gpus and job_kind(job.kind).device
+        # a training job runs on the device type of its key (Execution), a GPU when it says cuda
+        on_gpu = job.execution is not None and job.execution.device == "cuda"
         impl = dataclasses.replace(
             store.impl, device="cuda" if on_gpu else "cpu", threads=max(1, int(cpus))
         )

@@ -1,16 +1,18 @@
 """The study engine: jobs, their keys, the run store, and running with resume.
 
-A job is one built corpus, pre-training, fine-tuning, baseline or timing run. Its key is the hash of
-everything that determines its result: the resolved config without the implementation section
-(which decides how a run executes, never what it computes), and for a job that starts from
-another's output (a fine-tuning from its pre-trained model, a pre-training on a built corpus)
-that job's key rather than a path. Jobs live in the store (`runs/` by default) in folders named
-for people, `<kind>-<what it is>-<start of key>/` (naming.py; a store made before these names
-has `<kind>-<key>/`, used where it is), and a job is done when its summary.json exists. Every
-study and task that needs a job finds it there, so a pre-trained model is made once; an
-interrupted job goes on from its last checkpoint, and a finished one is never run again (so its
-checkpoints are removed: a finished job keeps its model, summary and logs). What each kind of
-job runs is looked up in the registry of kinds.py: the engine knows no study.
+A job is one built corpus, pre-training, fine-tuning, baseline or timing run. Its key is the
+hash of everything that determines its result: the resolved config without the implementation
+section; for a job that trains a network, the device type and the resolved precision it trains
+at (Execution: training amplifies rounding, and bf16 and fp32 runs of one config differed by up
+to 4.7 points of test accuracy); and for a job that starts from another's output (a fine-tuning
+from its pre-trained model, a pre-training on a built corpus) that job's key rather than a path.
+Jobs live in the store (`runs/` by default) in folders named for people, `<kind>-<what it
+is>-<start of key>/` (naming.py; a store made before these names has `<kind>-<key>/`, used
+where it is), and a job is done when its summary.json exists. Every study and task that needs
+a job finds it there, so a pre-trained model is made once; an interrupted job goes on from its
+last checkpoint, and a finished one is never run again (so its checkpoints are removed: a
+finished job keeps its model, summary and logs). What each kind of job runs is looked up in the
+registry of kinds.py: the engine knows no study.
 """
 
 import dataclasses
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import torch
+
 from tinylm.config import (
     Config,
     CorpusConfig,
@@ -34,6 +38,7 @@ from tinylm.errors import TinylmError
 from tinylm.files import write_json
 from tinylm.lock import FolderLock
 from tinylm.model.architectures import resolve_architecture
+from tinylm.provenance import machine_name, torch_version
 from tinylm.study.corpora import CORPUS_FILE, CorpusRecipe
 from tinylm.study.kinds import job_kind
 from tinylm.study.naming import KEY_CHARS, folder_name
@@ -41,7 +46,38 @@ from tinylm.study.presets import Preset
 from tinylm.train.checkpoint import list_checkpoints, remove_checkpoints
 from tinylm.train.config import FinetuneConfig, PretrainConfig
 
-KEY_FORMAT = 1  # bump when the meaning of a key's inputs changes
+# Bump when the meaning of a key's inputs changes. 2: training jobs' keys hold their Execution
+# (a store of format 1 stays readable, by `tinylm runs`, but its jobs are not reused).
+KEY_FORMAT = 2
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What of how a training job runs changes its numbers: the device type (cpu or cuda) and
+    the resolved precision (fp32 or bf16, never auto)."""
+
+    device: str = "cpu"
+    precision: str = "fp32"
+
+    def __post_init__(self):
+        if self.device not in ("cpu", "cuda") or self.precision not in PRECISIONS:
+            raise TinylmError(f"no such execution: device {self.device}, {self.precision}")
+
+    @classmethod
+    def resolve(cls, impl: ImplConfig, preset_precision: str | None = None) -> "Execution":
+        """The execution of `impl` on this machine: its precision when named, else the preset's
+        (the precision its committed results use), else `auto`'s choice here."""
+        from tinylm.train.runtime import resolve_device, resolve_precision
+
+        asked = impl.precision if impl.precision != "auto" else preset_precision or "auto"
+        if impl.device != "auto" and asked != "auto":  # (a Ray driver need not have the GPU)
+            return cls(torch.device(impl.device).type, asked)
+        device = resolve_device(impl.device)
+        return cls(device.type, resolve_precision(asked, device)[0])
+
+    def to_dict(self) -> dict:
+        return {"device": self.device, "precision": self.precision}
 
 
 @dataclass(frozen=True)
@@ -54,6 +90,8 @@ class Job:
     # a fine-tuning from a snapshot of its pre-training (the model after this many tokens
     # read) rather than from its final model (budget study)
     snapshot: int | None = None
+    # how a job that trains a network runs (None for the kinds that train none)
+    execution: Execution | None = None
 
     @cached_property
     def identity(self) -> dict:
@@ -63,7 +101,16 @@ class Job:
         values.update(job_kind(self.kind).key_inputs(self))
         if self.snapshot is not None:  # absent otherwise: other fine-tunings keep their keys
             values["snapshot"] = self.snapshot
+        if job_kind(self.kind).device:
+            if self.execution is None:
+                raise TinylmError(f"a {self.kind} job needs its execution (device, precision)")
+            values["execution"] = self.execution.to_dict()
         return {"kind": self.kind, "format": KEY_FORMAT, "config": values}
+
+    @property
+    def precision(self) -> str | None:
+        """fp32 or bf16 for a job that trains a network, else None."""
+        return self.execution.precision if self.execution is not None else None
 
     @cached_property
     def key(self) -> str:
@@ -92,10 +139,13 @@ class Cell:
 
 
 class JobFactory:
-    """The jobs of one preset: every study builds its jobs here, so equal jobs get equal keys."""
+    """The jobs of one preset: every study builds its jobs here, so equal jobs get equal keys.
+    Its training jobs run as `execution` says (the study runner resolves it on the machine;
+    the default, fp32 on a CPU, is how the committed `cpu` results were made)."""
 
-    def __init__(self, preset: Preset, vocab_size: int):
+    def __init__(self, preset: Preset, vocab_size: int, execution: Execution = Execution()):
         self.preset = preset
+        self.execution = execution
         # Named architectures carry BERT's vocabulary size; a data directory with another
         # vocabulary gets the same architecture at its own size.
         self.vocab_size = vocab_size
@@ -129,7 +179,7 @@ class JobFactory:
             snapshots=tuple(snapshots),
             **recipe,
         )
-        return Job("pretrain", config)
+        return Job("pretrain", config, execution=self.execution)
 
     def corpus(self, method: str, task: str, seed: int, ws: int, **options) -> Job:
         """A corpus built from the random subset of size `ws` against the task sample of
@@ -148,11 +198,17 @@ class JobFactory:
             train=train,
             **recipe,
         )
-        return Job("pretrain", config, corpus)
+        return Job("pretrain", config, corpus, execution=self.execution)
 
-    def task(self, name: str, seed: int) -> TaskConfig:
+    def task(self, name: str, seed: int, split: str = "dev") -> TaskConfig:
+        """The task sample of `seed`; `split` confirm: its confirmation split (data/sampling.py),
+        at the preset's confirm_test size where it gives one."""
         train, test = self.preset.sizes.get(name, (None, None))
-        return TaskConfig(name=name, train_per_label=train, test_per_label=test, seed=seed)
+        if split == "confirm":
+            test = self.preset.confirm_test.get(name, test)
+        return TaskConfig(
+            name=name, train_per_label=train, test_per_label=test, seed=seed, split=split
+        )
 
     def finetune(
         self,
@@ -162,22 +218,24 @@ class JobFactory:
         arch: str | dict | None = None,
         snapshot: int | None = None,
         changes: dict | None = None,
+        split: str = "dev",
     ) -> Job:
         """Fine-tuning from `init` (None: from scratch); `changes` are a study's own over the
-        preset's fine-tuning (overlap_finetune, committee_finetune)."""
+        preset's fine-tuning (overlap_finetune, committee_finetune); `split`: the task's test
+        sample (dev, or confirm)."""
         # The whole train sample trains, and the last epoch's accuracy is reported (the
         # paper's protocol, without its reading of the test split after every epoch).
         section = "finetune" if init is not None else "finetune_scratch"
         config = FinetuneConfig(
-            task=self.task(task, seed),
+            task=self.task(task, seed, split),
             arch=self.architecture(arch),
             select="last",
             **self.preset.finetune_settings(section, seed, changes),
         )
-        return Job("finetune", config, init, snapshot)
+        return Job("finetune", config, init, snapshot, self.execution)
 
-    def baseline(self, task: str, seed: int) -> Job:
-        return Job("baseline", self.task(task, seed))
+    def baseline(self, task: str, seed: int, split: str = "dev") -> Job:
+        return Job("baseline", self.task(task, seed, split))
 
 
 class Store:
@@ -230,6 +288,20 @@ class Store:
         kind, key = name.rsplit("-", 1)
         return next(self.root.glob(f"{kind}-*-{key[:KEY_CHARS]}"), None)
 
+    def impl_for(self, job: Job) -> ImplConfig:
+        """How the job runs here: the store's implementation at the job's precision, on its
+        device type when the store's device is `auto` (a cuda job on a machine without a GPU
+        stops at once rather than training on the CPU under a cuda key)."""
+        if job.execution is None:
+            return self.impl
+        device = job.execution.device if self.impl.device == "auto" else self.impl.device
+        if torch.device(device).type != job.execution.device:
+            raise TinylmError(
+                f"{job.folder} trains on {job.execution.device} (its key says so), but this "
+                f"store runs on {device}"
+            )
+        return dataclasses.replace(self.impl, device=device, precision=job.execution.precision)
+
     def done(self, job: Job) -> bool:
         return (self.path(job) / "summary.json").is_file()
 
@@ -264,7 +336,7 @@ class Store:
             spent = before.get("seconds", 0.0)  # time spent before an interruption
             # Each attempt at the job: where it ran, and whether it finished (a killed one
             # stays unfinished, and the next resumes from its last checkpoint).
-            attempts = [*before.get("attempts", []), self._attempt()]
+            attempts = [*before.get("attempts", []), self._attempt(job)]
 
             def record(seconds: float) -> None:
                 info = {
@@ -284,8 +356,15 @@ class Store:
             remove_checkpoints(path)  # (a kill just before this leaves them: disk, not harm)
             return summary
 
-    def _attempt(self) -> dict:
-        attempt = {"host": socket.gethostname(), "pid": os.getpid(), "device": self.impl.device}
+    def _attempt(self, job: Job) -> dict:
+        device = self.impl_for(job).device
+        attempt = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "device": device,
+            "machine": machine_name(device.split(":")[0] if device != "auto" else "cpu"),
+            "torch": torch_version(),
+        }
         if self.slot is not None:
             attempt["slot"] = self.slot
         return {**attempt, "finished": False}

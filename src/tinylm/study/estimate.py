@@ -124,7 +124,7 @@ def plan_report(jobs: list[Job], store: Store) -> dict:
             rate_key = (job.kind, repr(job.config.arch), cost["shape"])
             if remaining and rate_key not in rates:
                 rates[rate_key] = measure_flop_rate(
-                    job.config.arch, job.kind, store.impl, *cost["shape"]
+                    job.config.arch, job.kind, store.impl_for(job), *cost["shape"]
                 )
             seconds = (
                 (cost["flops"] / rates[rate_key] + JOB_OVERHEAD_SECONDS) * remaining

@@ -1,10 +1,17 @@
 """Study `gap`: what pre-training buys. For each task and seed, the same architecture is
 fine-tuned from a model pre-trained on Ws = preset.gap_ws paragraphs and from scratch; a
-TF-IDF + logistic-regression fit on the same sample is the classical reference row."""
+TF-IDF + logistic-regression fit on the same sample is the classical reference row.
+
+The development test samples were read many times while the recipe was searched, so with
+`preset.confirm` every cell is repeated on the task's confirmation split (the same train
+sample, tested on examples no development sample can have read: data/sampling.py), and the
+table and claims state each gap on both splits. Rows carry `split` (dev | confirm); rows of
+older results without it are dev rows. The plot shows the development split."""
 
 from pathlib import Path
 
-from tinylm.study.engine import Cell, JobFactory
+from tinylm.config import TaskConfig
+from tinylm.study.engine import Cell, JobFactory, Store
 from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
@@ -20,27 +27,58 @@ from tinylm.study.tables import (
 NAME = "gap"
 TITLE = "The pre-training gap"
 ARMS = ("pretrained", "scratch", "tfidf")
+SPLITS = {"dev": "development split", "confirm": "confirmation split"}  # TaskConfig.split
 
 
 def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
+    """Every task and seed on the development split, then (preset.confirm) the same on the
+    confirmation split: its fine-tunings start from the same pre-trained models."""
     out = []
-    for task in preset.tasks:
-        for seed in range(preset.seeds):
-            pretrained = factory.pretrain(preset.gap_ws, seed)
-            params = {"task": task, "seed": seed}
-            out.append(
-                Cell(
-                    {**params, "arm": "pretrained", "ws": preset.gap_ws},
-                    factory.finetune(task, seed, pretrained),
+    for split in SPLITS if preset.confirm else ("dev",):
+        for task in preset.tasks:
+            for seed in range(preset.seeds):
+                pretrained = factory.pretrain(preset.gap_ws, seed)
+                params = {"task": task, "seed": seed}
+                out.append(
+                    Cell(
+                        {**params, "arm": "pretrained", "ws": preset.gap_ws},
+                        factory.finetune(task, seed, pretrained, split=split),
+                    )
                 )
-            )
-            out.append(Cell({**params, "arm": "scratch"}, factory.finetune(task, seed, None)))
-            out.append(Cell({**params, "arm": "tfidf"}, factory.baseline(task, seed)))
+                scratch = factory.finetune(task, seed, None, split=split)
+                out.append(Cell({**params, "arm": "scratch"}, scratch))
+                out.append(Cell({**params, "arm": "tfidf"}, factory.baseline(task, seed, split)))
     return out
 
 
+def row_extras(cell: Cell, store: Store) -> dict:
+    """The test split a row's job read (a baseline's config is its task's)."""
+    config = cell.job.config
+    return {"split": (config if isinstance(config, TaskConfig) else config.task).split}
+
+
+def with_split(
+    factory: JobFactory, preset: Preset, rows: list[dict], store: Store, previous: list[dict]
+) -> list[dict]:
+    """The rows as written: each says its split (a row reused from older results is dev)."""
+    return [{**row, "split": split_of(row)} for row in rows]
+
+
+def split_of(row: dict) -> str:
+    return row.get("split") or "dev"
+
+
+def on_split(rows: list[dict], split: str) -> list[dict]:
+    return [r for r in rows if split_of(r) == split]
+
+
 def summarise(rows: list[dict]) -> list[dict]:
-    """Per task: each arm's accuracy over seeds and the paired gap."""
+    """Per split (development first) and task: each arm's accuracy over seeds and the paired
+    gap."""
+    return [s for split in SPLITS for s in _summarise(on_split(rows, split), split)]
+
+
+def _summarise(rows: list[dict], split: str) -> list[dict]:
     out = []
     for task in tasks_in(rows):
         arms = {arm: accuracies(rows, task, arm) for arm in ARMS}
@@ -48,6 +86,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         out.append(
             {
                 "task": task,
+                "split": split,
                 "labels": first["labels"],
                 "train": first["train_examples"],
                 "test": first["test_examples"],
@@ -67,6 +106,7 @@ def table(rows: list[dict]) -> str:
     lines = markdown_table(
         [
             "task",
+            "test split",
             "labels",
             "train / test",
             "pre-trained",
@@ -79,6 +119,7 @@ def table(rows: list[dict]) -> str:
         [
             [
                 s["task"],
+                s["split"],
                 s["labels"],
                 f"{s['train']} / {s['test']}",
                 fmt_mean_std(s["pretrained"]),
@@ -95,7 +136,9 @@ def table(rows: list[dict]) -> str:
         "Test accuracy, mean ± standard deviation over seeds. The gap is pre-trained minus "
         "from scratch, paired by seed, with its 95% Student-t interval. Macro-F1 (the mean "
         "over labels of each label's F1; it weighs a rare label as much as a common one): "
-        "means over seeds.\n\n" + lines
+        "means over seeds. Test split dev: the development test samples, read while the "
+        "recipe was searched; confirm: the same train samples, tested on examples that no "
+        "development sample can have read (docs/studies.md).\n\n" + lines
     )
 
 
@@ -103,7 +146,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    summary = summarise(rows)
+    summary = summarise(on_split(rows, "dev"))
     x = np.arange(len(summary))
     width = 0.27
     labels = {"pretrained": "pre-trained", "scratch": "from scratch", "tfidf": "TF-IDF + LR"}
@@ -125,13 +168,19 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
 
 
 def claims(rows: list[dict]) -> list[Claim]:
-    summary = summarise(rows)
+    """The gap claims on each split the rows hold, the development split's first."""
+    return [claim for split in SPLITS for claim in _claims(on_split(rows, split), split)]
+
+
+def _claims(rows: list[dict], split: str) -> list[Claim]:
+    summary = _summarise(rows, split)
+    on = SPLITS[split]
     out = []
     for s in summary:
         out.append(
             Claim(
                 NAME,
-                f"Pre-training gives a positive gap on {s['task']}",
+                f"Pre-training gives a positive gap on {s['task']} ({on})",
                 "a clear gap on every task (FewRel, AG News, DBpedia)",
                 f"gap {fmt_interval(s['gap'])} at Ws = {s['ws']:,} (n = {s['gap'].n} seeds)",
                 verdict_from_sign(s["gap"].sign()),
@@ -147,7 +196,7 @@ def claims(rows: list[dict]) -> list[Claim]:
         out.append(
             Claim(
                 NAME,
-                "The gap is smaller on the simpler task (AG News, 4 labels)",
+                f"The gap is smaller on the simpler task (AG News, 4 labels; {on})",
                 "benefits less pronounced on AG News",
                 ours,
                 "holds" if below else "does not hold" if above else "inconclusive",
@@ -156,4 +205,15 @@ def claims(rows: list[dict]) -> list[Claim]:
     return out
 
 
-STUDY = Study(name=NAME, title=TITLE, cells=cells, table=table, plot=plot, claims=claims)
+STUDY = Study(
+    name=NAME,
+    title=TITLE,
+    cells=cells,
+    table=table,
+    plot=plot,
+    claims=claims,
+    columns=("split",),
+    text_columns=frozenset({"split"}),
+    row_extras=row_extras,
+    extra_rows=with_split,
+)

@@ -110,7 +110,7 @@ def _pretrain_outcome(summary: dict) -> str:
 def _pretrain(job, folder: Path, store) -> dict:
     from tinylm.train.pretrain import pretrain
 
-    config = dataclasses.replace(job.config, impl=store.impl)
+    config = dataclasses.replace(job.config, impl=store.impl_for(job))
     if job.init is not None:  # the built corpus, read from its job's folder
         built = str(store.path(job.init) / CORPUS_FILE)
         config = dataclasses.replace(config, corpus=dataclasses.replace(config.corpus, name=built))
@@ -138,7 +138,7 @@ def _finetune(job, folder: Path, store) -> dict:
         if job.snapshot is not None:
             init = snapshot_path(init, job.snapshot)
     config = dataclasses.replace(
-        job.config, impl=store.impl, init=None if init is None else str(init)
+        job.config, impl=store.impl_for(job), init=None if init is None else str(init)
     )
     return finetune(config, **_training_options(store, folder))
 
@@ -151,20 +151,36 @@ def _finetune_label(job) -> list:
             start.append(f"from-s{job.init.config.train.seed}")
         if job.snapshot is not None:
             start.append(f"tok{job.snapshot}")
-    return [config.task.name, arch_label(config.arch), *start, f"s{config.train.seed}"]
+    return [
+        config.task.name,
+        arch_label(config.arch),
+        *start,
+        f"s{config.train.seed}",
+        *_split_label(config.task),
+    ]
+
+
+def _split_label(task) -> list:
+    """`confirm` for a job on the confirmation split (a development job keeps its name)."""
+    return [] if task.split == "dev" else [task.split]
+
+
+def _on_split(task) -> str:
+    return " (confirmation split)" if task.split == "confirm" else ""
 
 
 def _describe_finetune(job) -> str:
     start = "from scratch" if job.init is None else f"from the {corpus_name(job.init)} model"
     if job.snapshot is not None:
         start += f" after {job.snapshot:,} tokens"
-    return f"finetune {job.config.task.name} seed={job.config.train.seed} {start}"
+    task = job.config.task
+    return f"finetune {task.name} seed={job.config.train.seed} {start}{_on_split(task)}"
 
 
 def _baseline(job, folder: Path, store) -> dict:
     from tinylm.study.baseline import tfidf_baseline
 
-    summary = tfidf_baseline(job.config, store.data_dir)
+    summary = tfidf_baseline(job.config, store.data_dir, run=folder)
     write_json(folder / "summary.json", summary)
     return summary
 
@@ -212,8 +228,8 @@ BASELINE = JobKind(
     name="baseline",
     rank=3,
     execute=_baseline,
-    label=lambda job: ["tfidf", job.config.name, f"s{job.config.seed}"],
-    describe=lambda job: f"tfidf {job.config.name} seed={job.config.seed}",
+    label=lambda job: ["tfidf", job.config.name, f"s{job.config.seed}", *_split_label(job.config)],
+    describe=lambda job: f"tfidf {job.config.name} seed={job.config.seed}{_on_split(job.config)}",
     outcome=_accuracy,
     key_inputs=_baseline_model,
     seconds=BASELINE_SECONDS,

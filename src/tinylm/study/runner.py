@@ -8,12 +8,23 @@ from pathlib import Path
 
 from tinylm.errors import TinylmError
 from tinylm.files import write_text
-from tinylm.study.engine import Cell, Job, JobFactory, Store, unique_jobs
+from tinylm.ledger import report_reads, row_columns
+from tinylm.study.engine import Cell, Execution, Job, JobFactory, Store, unique_jobs
+from tinylm.study.figures import after_study, block
 from tinylm.study.kinds import job_kind
 from tinylm.study.presets import PRESETS, Preset
 from tinylm.study.protocol import Study
 from tinylm.study.registry import STUDIES
-from tinylm.study.results import Provenance, columns, read_rows, write_rows
+from tinylm.study.results import (
+    Provenance,
+    by_precision,
+    check_one_precision,
+    columns,
+    describe_precision,
+    read_rows,
+    trained_rows,
+    write_rows,
+)
 from tinylm.study.stats import format_seconds
 from tinylm.tokenizer import load_tokenizer
 
@@ -42,12 +53,14 @@ def run_study(
     if not study.defined_by(preset):
         raise TinylmError(f"preset {preset.name} defines no {name} study ({study.needs})")
     tokenizer = load_tokenizer(store.data_dir)
-    factory = JobFactory(preset, tokenizer.vocab_size)
+    execution = Execution.resolve(store.impl, preset.precision)
+    factory = JobFactory(preset, tokenizer.vocab_size, execution)
     check_inputs(factory, preset, store, tokenizer)
     cells = study.cells(factory, preset)
     folder = out / name / preset.name
     path = folder / "results.csv"
     previous = read_rows(path, study.text_columns) if path.is_file() else []
+    check_precision(path, previous, execution, echo)
     recorded = recorded_rows(study, cells, previous, store)
     needed = [cell.job for cell, row in zip(cells, recorded, strict=True) if row is None]
     jobs = unique_jobs([*needed, *study.extra_jobs(factory, preset)])
@@ -62,8 +75,8 @@ def run_study(
 
     pending = [job for job in jobs if not store.done(job)]
     echo(
-        f"study {name}, preset {preset.name}: {len(jobs)} jobs, "
-        f"{len(jobs) - len(pending)} already in {store.root}{reused}"
+        f"study {name}, preset {preset.name}, {execution.precision} on {execution.device}: "
+        f"{len(jobs)} jobs, {len(jobs) - len(pending)} already in {store.root}{reused}"
     )
     if ray is not None:
         from tinylm.study.cluster import run_on_ray
@@ -87,18 +100,20 @@ def run_study(
         for cell, row in zip(cells, recorded, strict=True)
     ]
     rows = study.extra_rows(factory, preset, rows, store, previous)
+    check_one_precision(rows, path)
     write_rows(path, rows, columns(study.columns))
     rows = read_rows(path, study.text_columns)
     changed = changed_jobs(previous, rows)
     if changed:
         echo(
             f"warning: {path} now holds other figures for {len(changed)} job(s), from their "
-            f"runs in {store.root} (made on another machine or at another precision?): "
+            f"runs in {store.root} (made on another machine?): "
             f"{', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}; "
             "to keep the old rows, restore the file (git checkout) and move those runs aside"
         )
     write_outputs(study, preset, rows, folder, provenance)
     write_report(out, provenance)
+    after_study(out, echo)  # the figures README.md and docs/findings.md quote (figures.py)
     return {"folder": folder, "rows": rows}
 
 
@@ -124,11 +139,30 @@ def recorded_rows(study: Study, cells: list[Cell], previous: list[dict], store: 
     return study.reuse(cells, [match(cell) for cell in cells], previous)
 
 
+def check_precision(path: Path, previous: list[dict], execution: Execution, echo) -> None:
+    """Before any job runs: refuses to put this run's rows into a results.csv whose rows
+    trained at another precision (the table would mix two, or this run would silently replace
+    the committed one); rows of unknown precision (made before runs recorded it) are replaced,
+    and said to be."""
+    groups = by_precision(previous)
+    other = sorted(set(groups) - {execution.precision, "unknown"})
+    if other:
+        raise TinylmError(
+            f"{path} holds rows trained in {' and '.join(other)}, and this run trains in "
+            f"{execution.precision}: run with --precision {other[0]} to add to them, move "
+            "that results.csv aside to replace them, or write to another --out"
+        )
+    if "unknown" in groups:
+        echo(
+            f"note: {path} holds {len(groups['unknown'])} rows of unknown precision (made "
+            f"before runs recorded it); this run's {execution.precision} rows replace them"
+        )
+
+
 def changed_jobs(previous: list[dict], rows: list[dict]) -> list[str]:
     """The jobs whose test accuracies in results.csv differ from the ones it held before. A
-    job in the store gives its row from there (recorded_rows), and precision is how a job runs,
-    not part of its key: a store filled on another machine or in bf16 can silently replace
-    committed fp32 figures, which this names."""
+    job in the store gives its row from there (recorded_rows): a store filled on another
+    machine (another CPU, another PyTorch) can replace committed figures, which this names."""
 
     def accuracies(table: list[dict]) -> dict[str, list]:
         by_job: dict[str, list] = {}
@@ -255,7 +289,10 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
 
     for task in preset.tasks:
         config = factory.task(task, 0)
-        sample_task(load_task(config, store.data_dir), config)
+        data = load_task(config, store.data_dir)
+        sample_task(data, config)
+        if preset.confirm:  # its unread examples may be fewer than the preset's test size
+            sample_task(data, factory.task(task, 0, "confirm"))
     corpus = load_corpus(
         preset.corpus,
         data_dir=store.data_dir,
@@ -298,6 +335,7 @@ def result_row(study: Study, preset: Preset, cell: Cell, store: Store) -> dict:
         "test_examples": summary["sizes"]["test"],
         "seconds": info.get("seconds"),
         "job": store.path(job).name,
+        **execution_columns(job, info),
         "commit": info.get("commit"),
         "command": info.get("command"),
     }
@@ -311,11 +349,15 @@ def result_row(study: Study, preset: Preset, cell: Cell, store: Store) -> dict:
         train = job.init.config.train
         built = job.init.init
         row.setdefault("corpus", "random" if built is None else built.config.label)
+        read = pretrained.get("tokens_read")
+        if job.snapshot is not None:  # the snapshot's model read this many
+            read = job.snapshot
         row.update(
-            pretrain_epochs=train.epochs,
             pretrain_lr=train.lr,
             pretrain_steps=pretrained["steps"],
-            pretrain_tokens=pretrained["tokens"],
+            corpus_tokens=pretrained["tokens"],
+            tokens_read=read,
+            epochs_read=None if read is None else read / pretrained["tokens"],
             pretrain_loss=pretrained["final_loss"],
             val_loss=pretrained.get("val_loss"),
             val_accuracy=pretrained.get("val_accuracy"),
@@ -323,8 +365,22 @@ def result_row(study: Study, preset: Preset, cell: Cell, store: Store) -> dict:
             pretrain_seconds=store.job_info(job.init).get("seconds"),
             pretrain_job=store.path(job.init).name,
         )
+    row.update(row_columns(store.root, store.path(job)))  # its test sample's earlier reads
     row.update(study.row_extras(cell, store))
     return row
+
+
+def execution_columns(job: Job, info: dict) -> dict:
+    """How the row's run executed, from its job.json: the precision and device type of its key
+    (a network's; none for TF-IDF), and the PyTorch and processor of its last attempt."""
+    attempt = (info.get("attempts") or [{}])[-1]
+    execution = info.get("config", {}).get("execution") or {}
+    return {
+        "precision": job.precision or execution.get("precision"),
+        "device": execution.get("device"),
+        "torch": attempt.get("torch") if job.execution is not None else None,
+        "machine": attempt.get("machine"),
+    }
 
 
 def write_outputs(
@@ -336,13 +392,22 @@ def write_outputs(
         [
             f"# {study.title} (preset `{preset.name}`)",
             provenance.line(),
+            precision_line(rows),
             preset_description(preset),
-            study.table(rows),
+            block(f"{study.name}/{preset.name} table", study.table(rows)),
             f"![{study.title}]({plot_name})",
             "One row per run, with every parameter and figure: `results.csv`.",
         ]
     )
     write_text(folder / "table.md", text + "\n")
+
+
+def precision_line(rows: list[dict]) -> str:
+    """What the table's networks trained at, and on what."""
+    if not trained_rows(rows):
+        return "No network trained for this table."
+    machines = sorted({row.get("machine") or "an unrecorded machine" for row in trained_rows(rows)})
+    return f"Precision: {describe_precision(rows)}, on {'; '.join(machines)}."
 
 
 def preset_description(preset: Preset) -> str:
@@ -356,7 +421,8 @@ def preset_description(preset: Preset) -> str:
     grid = ", ".join(f"{ws:,}" for ws in preset.ws_grid)
     arch = preset.arch if isinstance(preset.arch, str) else json.dumps(preset.arch)
     lines = [
-        f"- architecture: `{arch}`; seeds 0 to {preset.seeds - 1}",
+        f"- architecture: `{arch}`; seeds 0 to {preset.seeds - 1}"
+        + (f"; trained in {preset.precision}" if preset.precision else ""),
         f"- corpus: {preset.corpus}, nested subsets (permutation seed {preset.corpus_seed}); "
         f"gap study at Ws = {preset.gap_ws:,}; Ws grid {grid}",
         f"- pre-training: {train({**preset.pretrain, **preset.recipe})}",
@@ -392,7 +458,8 @@ def write_report(out: Path, provenance: Provenance) -> Path:
             sources.append(
                 f"- [{name}/{preset}/table.md]({name}/{preset}/table.md): "
                 f"{len(rows)} runs by {', '.join(f'`{c}`' for c in commands)} "
-                f"at {', '.join(commits)}"
+                f"at {', '.join(commits)}; precision {describe_precision(rows)}; "
+                f"{report_reads(rows)}"
             )
         table = "\n".join(
             ["| study | claim | paper | ours | verdict |", "|---|---|---|---|---|"]

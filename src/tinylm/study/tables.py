@@ -38,8 +38,9 @@ def column_estimate(rows: list[dict], column: str) -> Estimate:
 
 
 def plateau_loss(rows: list[dict]) -> float | None:
-    """The validation MLM loss of a model that ignores context, as the rows record it (one
-    level per corpus and tokenizer), or None where no row does."""
+    """The validation MLM loss of a model that ignores context, as the first row that records it
+    gives it, or None where no row does. Its unigram is counted on the pre-training's own
+    subset, so the level is one per Ws: for rows of one Ws (ws.py shows one per Ws)."""
     return next((r["plateau_loss"] for r in rows if r.get("plateau_loss") is not None), None)
 
 

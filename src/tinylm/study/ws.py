@@ -19,7 +19,6 @@ from tinylm.study.tables import (
     column_estimate,
     macro_f1_table,
     markdown_table,
-    plateau_loss,
     plot_style,
     save_figure,
     tasks_in,
@@ -72,6 +71,9 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
                     "by_seed": pretrained,
                     "val_loss": column_estimate(at, "val_loss"),
                     "train_loss": column_estimate(at, "pretrain_loss"),
+                    # the context-free predictor counts its unigram on this Ws's own subset,
+                    # so each Ws has its own plateau (a smaller subset's is higher)
+                    "plateau": column_estimate(at, "plateau_loss"),
                 }
             )
         # a share of a gap that may be zero means nothing: only of one whose interval clears it
@@ -106,7 +108,7 @@ def table(rows: list[dict]) -> str:
         ],
     )
     return (
-        _pretraining(rows, summary[tasks[0]]["points"])
+        _pretraining(summary[tasks[0]]["points"])
         + "Test accuracy against Ws (mean ± standard deviation over seeds):\n\n"
         + accuracy
         + "\n\nThe gap (pre-trained minus from scratch, paired by seed, 95% Student-t interval) "
@@ -115,26 +117,28 @@ def table(rows: list[dict]) -> str:
     )
 
 
-def _pretraining(rows: list[dict], points: list[dict]) -> str:
-    """The pre-trainings' losses per Ws, or nothing where the rows lack them."""
+def _pretraining(points: list[dict]) -> str:
+    """The pre-trainings' losses per Ws beside the plateau's level at that Ws, or nothing where
+    the rows lack them."""
     if all(p["val_loss"].n == 0 for p in points):
         return ""
-    level = plateau_loss(rows)
-    plateau = "" if level is None else f"; a model that ignores context scores {level:.2f}"
     losses = markdown_table(
-        ["Ws", "validation MLM loss", "last training loss"],
+        ["Ws", "validation MLM loss", "last training loss", "plateau (ignoring context)"],
         [
             [
                 f"{p['ws']:,}",
                 fmt_mean_std(p["val_loss"]),
                 fmt_mean_std(p["train_loss"]),
+                f"{p['plateau'].mean:.2f}" if p["plateau"].n else "n/a",
             ]
             for p in points
         ],
     )
     return (
         "The pre-trainings: masked-LM loss on held-out paragraphs and on the last training "
-        f"batch (nats, mean ± standard deviation over seeds{plateau}):\n\n" + losses + "\n\n"
+        "batch (nats, mean ± standard deviation over seeds), and the plateau: the validation "
+        "loss of the best model that ignores context, whose unigram is counted on that Ws's "
+        "own subset (a smaller subset's is higher):\n\n" + losses + "\n\n"
     )
 
 

@@ -194,6 +194,9 @@ class FinetuneConfig(Config):
     select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
     # also score the test split after every epoch (a curve; never for selection)
     test_every_epoch: bool = False
+    # score the test split at the end; a run that selects settings turns it off and reads
+    # validation only (its summary then holds no test figure)
+    score_test: bool = dataclasses.field(default=True, metadata=KEYED_WHEN_SET)
     # cls, BERT's head, is the field's default (a job key omits it); the tinylm recipe, and so
     # `tinylm finetune` without flags, pools by the mean
     pooling: str = dataclasses.field(
@@ -211,6 +214,8 @@ class FinetuneConfig(Config):
             raise ConfigError("select", f"expected val or last, got {self.select!r}")
         if self.init is None and self.arch is None:
             raise ConfigError("arch", "a model from scratch needs an architecture")
+        if self.test_every_epoch and not self.score_test:
+            raise ConfigError("test_every_epoch", "reads the test split: needs score_test")
         if self.select == "val" and self.task.val_fraction == 0:
             raise ConfigError(
                 "task.val_fraction", "selecting on validation needs a validation split"

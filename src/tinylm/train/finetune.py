@@ -5,7 +5,9 @@ same architecture (`init=None`, the "scratch" arm of the pre-training gap); the 
 head always start at random, as in the paper. After each epoch the validation split (carved
 from the train sample) is scored; the reported test accuracy is that of the epoch chosen on
 validation (`select="val"`, the default) or of the last epoch (`select="last"`, the paper's
-way). The test split is read once, at the end, unless `test_every_epoch` asks for the curve.
+way). The test split is read once, at the end, unless `test_every_epoch` asks for the curve,
+or never (`score_test=False`: a run that selects settings reads validation only); each read is
+a line of the store's test ledger (tinylm/ledger.py).
 The training loop is the trainer's (train/trainer.py); this module supplies the batches and
 the epoch's end (validation, the best epoch's weights). Scores are computed in fp32 whatever
 the training precision (train/evaluation.py).
@@ -21,6 +23,7 @@ from tinylm.data import layout
 from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.errors import ConfigError, TinylmError
+from tinylm.ledger import record_read
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train import batches
@@ -79,14 +82,19 @@ class Classification(Objective):
         ids, mask = batches.pad([self.tokens["train"][i] for i in indices], self.pad_id)
         return Batch(ids, mask, self.labels[indices])
 
-    def score(self, split: str) -> dict:
-        return evaluate(
+    def score(self, split: str, **details) -> dict:
+        """The model's figures on a split; a test read goes in the ledger (`details`: the
+        epoch of a per-epoch read)."""
+        figures = evaluate(
             self.model,
             self.tokens[split],
             self.sample.split(split).labels,
             pad_id=self.pad_id,
             device=self.runtime.device,
         )
+        if split == "test" and self.runtime.is_main:
+            record_read(self.run_path, self.sample, "finetune", **details)
+        return figures
 
     def after_step(self, done: int, epoch_end: bool) -> dict:
         if not epoch_end:
@@ -101,7 +109,7 @@ class Classification(Objective):
                 if self.runtime.is_main:
                     self.model.save_pretrained(self.run_path / "best")
         if self.config.test_every_epoch:
-            figures["test_accuracy"] = self.score("test")["accuracy"]
+            figures["test_accuracy"] = self.score("test", epoch=epoch)["accuracy"]
         self.history.append({"step": done, "epoch": epoch, **figures})
         return figures
 
@@ -152,7 +160,9 @@ def finetune(
     trainer.fit(objective, run, {"job": "finetune", **resolved}, progress=progress)
 
     selected, val_accuracy = objective.selected()
-    test = objective.score("test")
+    test = {"accuracy": None, "macro_f1": None}  # score_test=False: no test figure
+    if config.score_test:
+        test = objective.score("test")
     summary = {
         "job": "finetune",
         "task": task.name,

@@ -44,12 +44,7 @@ def setup_runtime(impl: ImplConfig) -> Runtime:
     """Device and precision; under torchrun also the process group (gloo on CPU, NCCL on GPU)."""
     if impl.threads:
         torch.set_num_threads(impl.threads)
-    if impl.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(impl.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise TinylmError("device cuda was asked for, but no CUDA device is available")
+    device = resolve_device(impl.device)
     torchrun = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     if torchrun and device.type == "cuda":  # one GPU per process, as torchrun numbers them
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -65,11 +60,26 @@ def setup_runtime(impl: ImplConfig) -> Runtime:
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         if world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    precision, note = impl.precision, ""
-    if precision == "auto":
-        precision, note = auto_precision(device)
+    precision, note = resolve_precision(impl.precision, device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     return Runtime(device, dtype, rank, world_size, note)
+
+
+def resolve_device(spec: str) -> torch.device:
+    """`auto` (cuda when present, else cpu), `cpu`, `cuda` or `cuda:N`."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TinylmError("device cuda was asked for, but no CUDA device is available")
+    return device
+
+
+def resolve_precision(precision: str, device: torch.device) -> tuple[str, str]:
+    """(fp32 or bf16, how `auto` chose it, empty when asked for by name)."""
+    if precision == "auto":
+        return auto_precision(device)
+    return precision, ""
 
 
 def seed_step(seed: int, step: int, rank: int = 0) -> None:

@@ -6,6 +6,7 @@ stand in from the committed results.csv), the committed committee rows."""
 import torch
 
 from tinylm.committee import combine
+from tinylm.ledger import reads_so_far, record_read, sample_hash
 from tinylm.study.committee.logits import test_logits, test_sample
 from tinylm.study.committee.members import NAME, member_cells, short, subsets
 from tinylm.study.committee.timing import COLUMNS, timing_jobs
@@ -39,6 +40,10 @@ def extra_rows(
                 n: torch.from_numpy(test_logits(store, c.job, tokens, tokenizer.pad_id))
                 for n, c in zip(names, group, strict=True)
             }
+            # scoring every committee is one read of the test sample (tinylm/ledger.py)
+            read = {"test_sample": sample_hash(sample.test)}
+            read["test_reads"] = reads_so_far(store.root, sample)
+            record_read([store.path(c.job) for c in group], sample, "committee study")
             for combo in subsets(names):
                 if len(combo) == 1:
                     continue  # a committee of one is its member's row
@@ -61,7 +66,12 @@ def extra_rows(
                         "test_accuracy": report["accuracy"],
                         "test_macro_f1": report["macro_f1"],
                         "test_examples": len(truth),
+                        **read,
                         **_timing(timing[task], key),
+                        # scored by this study run from members of this precision
+                        **factory.execution.to_dict(),
+                        "commit": store.origin.get("commit"),
+                        "command": store.origin.get("command"),
                     }
                 )
     return out
