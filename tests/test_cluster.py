@@ -17,7 +17,9 @@ from tinylm.study.engine import Store
 from tinylm.study.results import read_rows
 from tinylm.study.runner import run_study
 
-TIME_COLUMNS = {"seconds", "pretrain_seconds"}
+# what follows the order jobs finish in: their times, and how many of a sample's test reads the
+# ledger holds before each job's own (the arms of one seed read one sample)
+TIME_COLUMNS = {"seconds", "pretrain_seconds", "test_reads"}
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.ledger import read_ledger
 from tinylm.model.bert import BertForSequenceClassification
-from tinylm.study.committee.logits import LOGITS_FILE
+from tinylm.study.committee.logits import LOGITS_FILE, VAL_LOGITS_FILE
 from tinylm.study.engine import JobFactory, Store
 from tinylm.study.registry import STUDIES
 from tinylm.study.results import read_rows
@@ -191,6 +191,7 @@ def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
         committee_members=("bert1-a3", "bert1-c2-k3-d16-a2"),
         committee_candidates=("bert1-c3-k3-d8-a3",),
         committee_reference="bert6-a3",
+        committee_val_fraction=0.2,  # 1 of each label's 6 train examples validates
     )
     run("committee", preset, tmp_path, store)
     folder = tmp_path / "results" / "committee" / "tiny"
@@ -201,21 +202,34 @@ def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
     # table names: the architecture without its family (bert1-)
     names = ("a3", "c2-k3-d16-a2", "c3-k3-d8-a3")
     for seed in (0, 1):
-        config = TaskConfig(name="agnews", train_per_label=6, test_per_label=5, seed=seed)
-        truth = sample_task(load_task(config, store.data_dir), config).split("test").labels
+        config = TaskConfig(
+            name="agnews", train_per_label=6, test_per_label=5, seed=seed, val_fraction=0.2
+        )
+        sample = sample_task(load_task(config, store.data_dir), config)
+        truth, val_truth = sample.split("test").labels, sample.split("val").labels
+        assert len(val_truth) == 4 and len(sample.train) == 20  # carved from the train sample
         logits = {n: np.load(store.root / by[(seed, n)]["job"] / LOGITS_FILE) for n in names}
+        kept = {n: np.load(store.root / by[(seed, n)]["job"] / VAL_LOGITS_FILE) for n in names}
         for name in names:  # the kept logits score what the fine-tuning reported
             row = by[(seed, name)]
             assert row["size"] == 1 and row["arm"] == ("candidate" if "c3" in name else "member")
             assert row["timed_on"].endswith("thread(s) per model")
             accuracy = (logits[name].argmax(-1) == truth).mean()
             assert row["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+            # its accuracy on the validation split, on which committees are chosen
+            assert row["train_examples"] == 20 and row["selection_examples"] == 4
+            chosen = (kept[name].argmax(-1) == val_truth).mean()
+            assert row["selection_accuracy"] == pytest.approx(chosen, abs=1e-6)
+        assert by[(seed, "bert6-a3")]["selection_examples"] == 4  # the reference's too
         for combo in ((names[0], names[1]), names):
             row = by[(seed, "+".join(combo))]
             assert row["size"] == len(combo) and row["arm"] == "committee"
             mean = torch.stack([torch.tensor(logits[n]).softmax(-1) for n in combo]).mean(0)
             predicted = mean.argmax(-1).numpy()
             assert row["test_accuracy"] == pytest.approx((predicted == truth).mean(), abs=1e-6)
+            voted = torch.stack([torch.tensor(kept[n]).softmax(-1) for n in combo]).mean(0)
+            chosen = (voted.argmax(-1).numpy() == val_truth).mean()
+            assert row["selection_accuracy"] == pytest.approx(chosen, abs=1e-6)
             f1 = sklearn.metrics.f1_score(truth, predicted, average="macro")
             assert row["test_macro_f1"] == pytest.approx(f1, abs=1e-6)
             flops = sum(by[(seed, n)]["flops_per_example"] for n in combo)
@@ -231,7 +245,9 @@ def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
     table = (folder / "table.md").read_text()
     assert "bert6-a3 (reference)" in table and "Pareto" in table and "| macro-F1 |" in table
     assert "c3-k3-d8-a3 (candidate)" in table and "a3+c2-k3-d16-a2 (the paper's)" in table
-    assert "of the reference's mean accuracy" in table and "Timed on " in table
+    assert "of the reference's mean validation accuracy" in table and "Timed on " in table
+    assert "| best committee (chosen on validation) |" in table
+    assert "Chosen on test: rows predate" not in table
     # each model's validation MLM loss over seeds, beside the plateau's (the rows' figures)
     losses = estimate(by[(seed, "bert6-a3")]["val_loss"] for seed in (0, 1))
     assert f"| bert6-a3 (reference) | {fmt_mean_std(losses)} (2) |" in table
@@ -257,6 +273,7 @@ def test_committee_study_on_tiny_data(tmp_path, store, monkeypatch):
     for key, row in by.items():
         kept = next(r for r in again if (r["seed"], r["members"]) == key)
         assert kept["test_accuracy"] == row["test_accuracy"] and kept["job"] == row["job"]
+        assert kept["selection_accuracy"] == row["selection_accuracy"]  # kept, not recomputed
         assert kept["latency_ms"] > 0
     assert {r["seed"] for r in again if r["arm"] == "committee"} == {0, 1, 2}
 
@@ -321,3 +338,110 @@ def test_rows_written_before_macro_f1_existed_still_make_a_table():
     assert "| a3 | 1 | 0.605 ± 0.007 | n/a |" in table(rows)
     rows = [r | {"test_macro_f1": 0.25 + r["seed"] / 10} for r in rows]
     assert summarise(rows)["agnews"]["entries"]["a3"]["macro_f1"] == pytest.approx(0.3)
+
+
+def committee_rows(selection: dict | None) -> list[dict]:
+    """Two seeds' rows of a reference, three members and their committees, by hand: `a+b` is
+    the best pair on test, `a+c` on validation (`selection`: each one's validation accuracy
+    over its test accuracy, None: rows without it)."""
+    test = {"bert6": 0.60, "a": 0.50, "b": 0.55, "c": 0.52, "a+b": 0.70, "a+c": 0.66}
+    test |= {"b+c": 0.58, "a+b+c": 0.68}
+    latency = {"bert6": 10.0, "a": 1.0, "b": 2.0, "c": 3.0}
+    rows = []
+    for seed in (0, 1):
+        for name, accuracy in test.items():
+            arm = "reference" if name == "bert6" else "member" if len(name) == 1 else "committee"
+            parts = name.split("+")
+            row = {"task": "agnews", "members": name, "arm": arm, "size": len(parts)}
+            row |= {"seed": seed, "test_accuracy": accuracy + 0.01 * seed}
+            speed = sum(latency[p] for p in parts)
+            row |= {"latency_ms": speed, "latency_ms_sequential": speed}
+            row |= {"flops_per_example": 1e6}
+            if selection is not None:
+                row["selection_accuracy"] = selection[name] - 0.01 * seed
+            rows.append(row)
+    return rows
+
+
+VALIDATION = {"bert6": 0.62, "a": 0.55, "b": 0.50, "c": 0.52, "a+b": 0.60, "a+c": 0.65}
+VALIDATION |= {"b+c": 0.58, "a+b+c": 0.63}
+
+
+def test_the_best_committees_are_chosen_on_validation_and_reported_on_test():
+    from tinylm.study.committee.analysis import summarise
+    from tinylm.study.committee.table import table
+
+    data = summarise(committee_rows(VALIDATION))["agnews"]
+    assert data["chosen_on"] == "validation"
+    pair = data["sizes"][2]
+    # a+b is the best pair on test, but not on validation: a+c is chosen, read on test
+    assert pair["best"]["name"] == "a+c" and pair["on_test"]["name"] == "a+b"
+    assert pair["best"]["accuracy"].mean == pytest.approx(0.665)
+    assert pair["best"]["selection"].mean == pytest.approx(0.645)
+    assert data["sizes"][1]["best"]["name"] == "a" and data["sizes"][1]["on_test"]["name"] == "b"
+    assert data["sizes"][3]["on_test"] is None  # one subset: both choose it
+    assert data["best"]["name"] == "a+c"  # of two models or more, on validation too
+    # the search: within 0.01 of the reference's validation accuracy (0.615), the fastest;
+    # on test (0.605) it would have been a+b
+    assert data["cheapest"]["name"] == "a+c" and data["cheapest_on_test"]["name"] == "a+b"
+    text = table(committee_rows(VALIDATION))
+    assert "| best committee (chosen on validation) |" in text
+    assert "Chosen on test: rows predate" not in text
+    # the chosen pair with its validation and test accuracy, beside test's pick
+    assert "| 2 | a+c | 0.645 ± 0.007 | 0.665 ± 0.007 |" in text
+    assert "| a+b, 0.595 ± 0.007, 0.705 ± 0.007 |" in text
+    assert "**a+c**, 0.665 ± 0.007 on test" in text
+    assert "Chosen on test, the match would have been a+b, 0.705 ± 0.007" in text
+    assert "| validation accuracy |" in text
+
+
+def test_rows_without_validation_figures_are_chosen_on_test_and_say_so():
+    from tinylm.study.committee.analysis import summarise
+    from tinylm.study.committee.claims import claims
+    from tinylm.study.committee.table import table
+
+    rows = committee_rows(None)  # committed rows made before the study kept validation logits
+    data = summarise(rows)["agnews"]
+    assert data["chosen_on"] == "test"
+    assert data["sizes"][2]["best"]["name"] == "a+b" and data["sizes"][2]["on_test"] is None
+    text = table(rows)
+    assert "Chosen on test: rows predate validation selection" in text
+    assert "| validation accuracy |" not in text and "| 2 | a+b | 0.705 ± 0.007 |" in text
+    search = next(c for c in claims(rows) if "keeps BERT-6's accuracy" in c.claim)
+    assert "(chosen on test: rows predate validation selection)" in search.ours
+    search = next(c for c in claims(committee_rows(VALIDATION)) if "keeps BERT" in c.claim)
+    assert search.ours.startswith("a+c: 0.665 ± 0.007") and "(chosen on validation)" in search.ours
+    # one row without its figure is enough: a task is chosen on one split
+    mixed = committee_rows(VALIDATION)
+    del mixed[-1]["selection_accuracy"]
+    assert summarise(mixed)["agnews"]["chosen_on"] == "test"
+
+
+def test_the_committee_validation_split_reaches_its_models_alone():
+    from tinylm.errors import ConfigError
+    from tinylm.study import gap
+    from tinylm.study.committee import members
+    from tinylm.study.committee.timing import timing_jobs
+
+    shapes = {"committee_members": ("bert1-a3",), "committee_reference": "bert6-a3"}
+    plain, carved = tiny_preset(**shapes), tiny_preset(**shapes, committee_val_fraction=0.2)
+
+    def jobs(study, preset):
+        return [c.job for c in study.cells(JobFactory(preset, vocab_size=100), preset)]
+
+    # every model of the committee study, the reference included, fine-tunes without its
+    # validation split; its pre-training and test sample are unchanged
+    assert {job.config.task.val_fraction for job in jobs(members, carved)} == {0.2}
+    assert {job.config.task.val_fraction for job in jobs(members, plain)} == {0.0}
+    assert [j.init.key for j in jobs(members, carved)] == [j.init.key for j in jobs(members, plain)]
+    assert {job.config.select for job in jobs(members, carved)} == {"last"}
+    # other studies' jobs keep their keys, and so do the timing jobs (seed 0's test sample)
+    assert [j.key for j in jobs(gap, carved)] == [j.key for j in jobs(gap, plain)]
+    factory = JobFactory(carved, vocab_size=100)
+    assert [j.key for j in timing_jobs(factory, carved)] == [
+        j.key for j in timing_jobs(JobFactory(plain, vocab_size=100), plain)
+    ]
+    lines = members.preset_lines(carved)
+    assert "validation: 20% of each train sample" in lines[0]
+    with pytest.raises(ConfigError, match="committee_val_fraction"):
+        tiny_preset(**shapes, committee_val_fraction=1.0)

@@ -200,14 +200,22 @@ class JobFactory:
         )
         return Job("pretrain", config, corpus, execution=self.execution)
 
-    def task(self, name: str, seed: int, split: str = "dev") -> TaskConfig:
+    def task(
+        self, name: str, seed: int, split: str = "dev", val_fraction: float = 0.0
+    ) -> TaskConfig:
         """The task sample of `seed`; `split` confirm: its confirmation split (data/sampling.py),
-        at the preset's confirm_test size where it gives one."""
+        at the preset's confirm_test size where it gives one; `val_fraction`: the share of the
+        train sample carved out for validation (the committee study's, which selects on it)."""
         train, test = self.preset.sizes.get(name, (None, None))
         if split == "confirm":
             test = self.preset.confirm_test.get(name, test)
         return TaskConfig(
-            name=name, train_per_label=train, test_per_label=test, seed=seed, split=split
+            name=name,
+            train_per_label=train,
+            test_per_label=test,
+            seed=seed,
+            split=split,
+            val_fraction=val_fraction,
         )
 
     def finetune(
@@ -219,15 +227,18 @@ class JobFactory:
         snapshot: int | None = None,
         changes: dict | None = None,
         split: str = "dev",
+        val_fraction: float = 0.0,
     ) -> Job:
         """Fine-tuning from `init` (None: from scratch); `changes` are a study's own over the
         preset's fine-tuning (overlap_finetune, committee_finetune); `split`: the task's test
-        sample (dev, or confirm)."""
-        # The whole train sample trains, and the last epoch's accuracy is reported (the
-        # paper's protocol, without its reading of the test split after every epoch).
+        sample (dev, or confirm); `val_fraction`: see `task` (0: the key of a fine-tuning
+        without validation, as before)."""
+        # The whole train sample trains (less the validation split `val_fraction` carves),
+        # and the last epoch's accuracy is reported (the paper's protocol, without its reading
+        # of the test split after every epoch).
         section = "finetune" if init is not None else "finetune_scratch"
         config = FinetuneConfig(
-            task=self.task(task, seed, split),
+            task=self.task(task, seed, split, val_fraction),
             arch=self.architecture(arch),
             select="last",
             **self.preset.finetune_settings(section, seed, changes),

@@ -1,5 +1,6 @@
 """The committee study's models: per task and seed, each member, candidate and the reference,
-pre-trained on Ws = preset.committee_ws and fine-tuned on the seed's task sample."""
+pre-trained on Ws = preset.committee_ws and fine-tuned on the seed's task sample, less the
+validation split of preset.committee_val_fraction (on which the best committees are chosen)."""
 
 import itertools
 
@@ -33,7 +34,14 @@ def member_cells(factory: JobFactory, preset: Preset, task: str, seed: int) -> l
         out.append(
             Cell(
                 {"task": task, "seed": seed, "arm": arm, "arch": arch, "ws": ws},
-                factory.finetune(task, seed, pretrained, arch, changes=preset.committee_finetune),
+                factory.finetune(
+                    task,
+                    seed,
+                    pretrained,
+                    arch,
+                    changes=preset.committee_finetune,
+                    val_fraction=preset.committee_val_fraction,
+                ),
             )
         )
     return out
@@ -67,4 +75,10 @@ def preset_lines(preset: Preset) -> list[str]:
         + (f"; pre-training: {describe_changes(changes)}" if changes else "")
         + (f"; the reference: {describe_changes(reference)}" if reference else "")
         + (f"; fine-tuning: {describe_changes(tuning)}" if tuning else "")
+        + (
+            f"; validation: {preset.committee_val_fraction:.0%} of each train sample, on which "
+            "the best committees are chosen"
+            if preset.committee_val_fraction
+            else ""
+        )
     ]
