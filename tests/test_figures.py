@@ -184,3 +184,12 @@ def test_report_rewrites_a_tables_block_and_leaves_older_tables(out):
     table.write_text(older)
     assert rewrite_tables(out) == []
     assert table.read_text() == older
+
+
+def test_a_table_printed_for_a_terminal_shows_its_figures_without_markers():
+    from tinylm.study.figures import unmarked
+
+    text = "# Title\n\n" + block("gap/tiny table", "| a |\n|---|\n| 1 |") + "\n\n![gap](gap.png)\n"
+    assert unmarked(text) == "# Title\n\n| a |\n|---|\n| 1 |\n\n![gap](gap.png)\n"
+    phrase = "gaps of <!-- figures: gap/cpu gaps -->+0.084<!-- /figures --> over five seeds"
+    assert unmarked(phrase) == "gaps of +0.084 over five seeds"

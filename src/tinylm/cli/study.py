@@ -93,6 +93,7 @@ def add_parser(commands, parent) -> None:
 def run_study_command(args) -> int:
     from tinylm.study.devices import parse_devices
     from tinylm.study.engine import Store
+    from tinylm.study.figures import unmarked
     from tinylm.study.presets import get_preset
     from tinylm.study.registry import STUDIES
     from tinylm.study.results import provenance
@@ -167,6 +168,6 @@ def run_study_command(args) -> int:
         )
         if not args.dry_run:
             folder = result["folder"]
-            print((folder / "table.md").read_text())
+            print(unmarked((folder / "table.md").read_text()))
             print(f"full outputs: {folder}/ (results.csv, table.md, {name}.png); {out}/report.md")
     return 0

@@ -58,6 +58,11 @@ class Results:
         return self._rows[study, preset]
 
 
+def unmarked(text: str) -> str:
+    """`text` without its blocks' comments, for a terminal: the figures alone."""
+    return _BLOCK.sub(lambda match: match["body"].strip("\n"), text)
+
+
 def figures() -> dict[str, Callable[..., str]]:
     """Every figure by `STUDY FIGURE`: quoted.py's, and each study's table."""
     from tinylm.study.quoted import FIGURES
