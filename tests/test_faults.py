@@ -226,7 +226,7 @@ def _study_faults(data_dir, cache_dir, tmp_path, count, jobs):
     tally = run_with_kills(
         command("killed"),
         kills,
-        watch=lambda: sorted(runs.glob("*-*")),
+        watch=lambda: sorted(p for p in runs.glob("*-*") if p.is_dir()),
         progress=lambda: finished_jobs(runs),
     )
     assert tally.kills == count and tally.finished_redone == 0
