@@ -52,7 +52,10 @@ def test_every_architecture_trains_and_round_trips(name, tmp_path):
     ids, mask, labels = batch()
     out = model(ids, mask, labels=labels)
     out.loss.backward()
-    assert out.logits.shape == ((labels != IGNORE_INDEX).sum().item(), VOCAB)
+    assert out.logits is None and out.loss.ndim == 0  # training: the fused loss alone
+    with torch.no_grad():
+        scored = model(ids, mask, labels=labels)
+    assert scored.logits.shape == ((labels != IGNORE_INDEX).sum().item(), VOCAB)
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
 
@@ -172,12 +175,15 @@ def test_sparse_and_dense_mlm_agree():
     torch.manual_seed(0)
     model = BertForMaskedLM(small("bert1-c2-k3-d64-a8")).eval()
     ids, mask, labels = batch()
-    sparse = model(ids, mask, labels=labels)
-    dense = model(ids, mask).logits
+    with torch.no_grad():
+        sparse = model(ids, mask, labels=labels)
+        dense = model(ids, mask).logits
     positions = labels != IGNORE_INDEX
     assert torch.allclose(sparse.logits, dense[positions], atol=1e-5)
     dense_loss = F.cross_entropy(dense.reshape(-1, VOCAB), labels.reshape(-1))
     assert torch.allclose(sparse.loss, dense_loss, atol=1e-6)
+    fused = model(ids, mask, labels=labels).loss  # with gradients: the fused loss
+    assert torch.allclose(fused, dense_loss, atol=1e-5)
 
 
 def test_conv_front_end_padding_behaviour():

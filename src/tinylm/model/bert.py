@@ -27,6 +27,7 @@ from torch import nn
 from tinylm.config import POOLINGS, ModelConfig
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.files import atomic_path, write_text
+from tinylm.model.mlm_loss import masked_lm_loss
 
 IGNORE_INDEX = -100  # label of positions that carry no MLM loss
 CONFIG_FILE = "config.json"
@@ -295,7 +296,7 @@ class OnlyMLMHead(nn.Module):
 
 @dataclass
 class Output:
-    logits: torch.Tensor
+    logits: torch.Tensor | None  # None: a masked LM's training loss alone (fused)
     loss: torch.Tensor | None = None
 
 
@@ -346,13 +347,19 @@ class BertForMaskedLM(PretrainedMixin, nn.Module):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         """With `labels` (IGNORE_INDEX where no prediction is wanted): the loss, and logits of
-        shape (number of labelled positions, vocab) only. Without: logits at every position."""
+        shape (number of labelled positions, vocab) only; while training (gradients on), the
+        loss alone, fused with the projection (mlm_loss.py). Without: logits at every
+        position."""
         hidden = self.bert(input_ids, attention_mask, token_type_ids)
         embeddings = self.bert.embeddings.word_embeddings.weight
         if labels is None:
             return Output(self.cls.predictions(hidden, embeddings))
         positions = labels != IGNORE_INDEX
-        logits = self.cls.predictions(hidden[positions], embeddings)
+        head = self.cls.predictions
+        if torch.is_grad_enabled():
+            hidden = head.transform(hidden[positions])
+            return Output(None, masked_lm_loss(hidden, embeddings, head.bias, labels[positions]))
+        logits = head(hidden[positions], embeddings)
         return Output(logits, F.cross_entropy(logits.float(), labels[positions]))
 
 
