@@ -9,6 +9,7 @@ import os
 import pytest
 import torch
 
+from tinylm.bench.components import PARTS
 from tinylm.cli import main
 from tinylm.config import ModelConfig
 from tinylm.model.accounting import parameter_counts, training_flops_per_token
@@ -35,8 +36,12 @@ def check_common(r: dict, name: str, unit: str) -> ModelConfig:
     assert ours > 0 and theirs > 0
     assert r["speedup"] == pytest.approx(ours / theirs)
     assert 0 < r["mfu"] <= 1
+    # MFU's denominator is the peak of the run's own precision, not the best of all
     peaks = {key: value for key, value in r.items() if key.startswith("peak_flops_")}
-    assert "peak_flops_float32" in peaks and r["peak_flops"] == max(peaks.values())
+    assert (
+        "peak_flops_float32" in peaks and r["peak_flops"] == peaks[f"peak_flops_{r['precision']}"]
+    )
+    assert r["other_cores"] is None or (r["other_cores"] >= 0 and isinstance(r["busy"], bool))
     # each procedure holds at least its fp32 weights, gradients and AdamW's two moments, and
     # no more than the machine has
     state = 16 * parameter_counts(arch)["total"] / 2**20
@@ -70,6 +75,7 @@ def test_bench_pretrain_json(capsys, data_dir, cache_dir):
     assert low <= per_token <= training_flops_per_token(arch, arch.max_length, 0.3)
     assert r["mfu"] == pytest.approx(r["tinylm_tokens_per_s"] * per_token / r["peak_flops"])
     assert 1 <= r["tokens_per_paragraph"] <= arch.max_length
+    assert "front-end" not in r["components_ms"]  # a model without one
 
 
 def test_bench_finetune_json(capsys, data_dir, cache_dir):
@@ -145,23 +151,25 @@ def test_bench_latency_json(capsys, data_dir, tmp_path):
         assert figures["p50_ms"] > 0 and figures["p90_ms"] > 0 and figures["throughput_per_s"] > 0
 
 
-def test_bench_refuses_a_conv_reference(capsys, data_dir, cache_dir):
-    code = main(
-        [
-            "bench",
-            "pretrain",
-            "--arch",
-            "bert1-c2-k3-d16-a2",
-            "--ws",
-            "64",
-            "--data-dir",
-            str(data_dir),
-            "--cache-dir",
-            str(cache_dir),
-            "--quiet",
-        ]
-    )
-    assert code == 2 and "no Hugging Face form" in capsys.readouterr().err
+def test_bench_pretrain_times_a_conv_model_alone_part_by_part(capsys, data_dir, cache_dir):
+    """The studies' conv twin has no reference form: tinylm is timed alone, and the report
+    says why. Its step is broken down into the parts of the model, the front-end among them,
+    each a positive time, `other` the step less the parts."""
+    argv = ["bench", "pretrain", "--arch", "bert1-c2-k3-d16-a2", "--ws", 64]
+    argv += ["--data-dir", data_dir, "--cache-dir", cache_dir, *TIMING]
+    r = run_json(capsys, *argv)
+    assert r["reference_tokens_per_s"] is None and r["speedup"] is None
+    assert "no Hugging Face form" in r["reference_note"]
+    assert set(r["peak_memory_mb"]) == {"tinylm"} and r["tinylm_tokens_per_s"] > 0
+    parts = r["components_ms"]
+    assert list(parts) == [*PARTS, "other", "step"]
+    assert all(parts[name] > 0 for name in PARTS) and parts["step"] > 0
+    assert parts["other"] == pytest.approx(parts["step"] - sum(parts[n] for n in PARTS), abs=0.05)
+    batch, length = r["components_batch"]
+    assert 1 <= batch <= 8 and 1 <= length <= get_architecture("bert1-c2-k3-d16-a2").max_length
+    text = main([str(a) for a in argv if a != "--json"])
+    out = capsys.readouterr().out
+    assert text == 0 and "reference: none" in out and "front-end" in out
 
 
 @pytest.mark.slow

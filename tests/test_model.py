@@ -203,6 +203,41 @@ def test_conv_front_end_padding_behaviour():
         assert torch.allclose(short, long, atol=1e-5) is same
 
 
+@pytest.mark.parametrize("name", ["bert1-c2-k3-d16-a3", "bert1-c2-k16x3-d64-a12"])
+def test_conv_front_end_channels_last_equals_the_plain_convolutions(name):
+    """The front-end convolves channels-last (faster on oneDNN): its outputs, and the
+    gradients of its input and weights, equal those of the modules' plain NCHW calls."""
+    torch.manual_seed(0)
+    cfg = small(name)
+    front = BertForMaskedLM(cfg).bert.conv.train()
+    x = torch.randn(3, 11, cfg.hidden, requires_grad=True)
+    inner = front.layers[0](x.unsqueeze(1))  # a layer's output: channels-last, many channels
+    assert inner.is_contiguous(memory_format=torch.channels_last) and not inner.is_contiguous()
+
+    def plain(x):  # today's forward before the layout change: nn.Conv2d as called
+        y = x.unsqueeze(1)
+        for layer in [*front.layers, front.project]:
+            y = F.pad(y, layer.pad) if layer.pad is not None else y
+            y = F.gelu(layer.norm(layer.conv(y)))
+        return y.squeeze(1)
+
+    grads = []
+    for forward in (plain, lambda x: front(x, torch.ones(x.shape[:2]))):
+        front.zero_grad()
+        x.grad = None
+        out = forward(x)
+        out.square().sum().backward()
+        grads.append((out.detach(), x.grad, [p.grad.clone() for p in front.parameters()]))
+    (out_a, dx_a, dw_a), (out_b, dx_b, dw_b) = grads
+    assert torch.allclose(out_a, out_b, atol=1e-5)
+    assert torch.allclose(dx_a, dx_b, atol=1e-4)
+    # within float rounding of the gradients' scale (a conv bias before BatchNorm has a true
+    # gradient of zero, so its computed one is rounding alone)
+    scale = max(g.abs().max() for g in dw_a)
+    for a, b in zip(dw_a, dw_b, strict=True):
+        assert (a - b).abs().max() <= 2e-6 * scale
+
+
 def test_classifier_starts_from_a_pretrained_encoder(tmp_path):
     torch.manual_seed(0)
     mlm = BertForMaskedLM(small("bert1-c2-k3-d64-a8"))

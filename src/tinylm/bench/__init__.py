@@ -1,6 +1,7 @@
 """Benchmarks: tinylm against the reference procedure, latency, and how cost scales.
 
-common.py     device peaks, peak memory, alternating A/B timing
+common.py     device peaks, peak memory, the machine's load, alternating A/B timing
+components.py where a pre-training step's time goes, part by part
 reference.py  the reference code's procedure, built with `transformers` as it does
 training.py   `tinylm bench pretrain` and `tinylm bench finetune`
 latency.py    `tinylm bench latency`

@@ -2,6 +2,7 @@
 two procedures in the same process, alternating A, B, A, B after a warm-up."""
 
 import ctypes
+import os
 import re
 import time
 from collections.abc import Callable
@@ -67,6 +68,47 @@ class PeakMemory:
         self.peak_mb = (peak - self.start) / 2**20
 
 
+class MachineLoad:
+    """The CPU cores other processes kept busy while `with` ran: the machine's busy time
+    (/proc/stat; a virtual machine's stolen time included) less this process's own, over the
+    wall time. A benchmark's figures on a machine where `busy` read low: say so beside them.
+    Off Linux, `other_cores` stays None."""
+
+    BUSY_CORES = 0.25  # more than a quarter of a core of other work: the machine was busy
+
+    def __init__(self):
+        self.other_cores: float | None = None
+
+    @property
+    def busy(self) -> bool | None:
+        return None if self.other_cores is None else self.other_cores > self.BUSY_CORES
+
+    def __enter__(self):
+        self.start = (_busy_seconds(), _own_seconds(), time.perf_counter())
+        return self
+
+    def __exit__(self, *exc):
+        busy, own, wall = _busy_seconds(), _own_seconds(), time.perf_counter()
+        if busy is not None and self.start[0] is not None:
+            other = (busy - self.start[0]) - (own - self.start[1])
+            self.other_cores = round(max(0.0, other) / (wall - self.start[2]), 2)
+
+
+def _busy_seconds() -> float | None:
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are busy
+    ticks = [int(v) for v in fields[:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def _release_freed_memory() -> None:
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -111,16 +153,16 @@ def alternate(
             run(step)
     for round_ in range(rounds):
         for name, run in procedures.items():
-            _sync(device)
+            sync(device)
             start = time.perf_counter()
             for step in range(warmup + round_ * steps, warmup + (round_ + 1) * steps):
                 done[name] += run(step)
-            _sync(device)
+            sync(device)
             seconds[name] += time.perf_counter() - start
     return {name: done[name] / seconds[name] for name in procedures}
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 

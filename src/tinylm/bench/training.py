@@ -5,6 +5,11 @@ Both procedures draw from the same examples: tinylm as it trains (batches groupe
 padded to their longest sequence, sparse MLM prediction, the run's precision), the reference as
 its code does (random batches padded to 128, dense vocabulary logits, fp32 on a CPU, fp16
 autocast on a GPU). Throughput counts real tokens (or examples), never padding.
+
+Conv models (the BERT-1 front-end) have no Hugging Face form, so no reference: tinylm is timed
+alone and the report says why. MFU divides by the measured peak of the run's own precision.
+`other_cores` says how much of the machine other processes used while timing; `busy` flags
+figures that read low because of it.
 """
 
 import torch
@@ -21,6 +26,7 @@ from tinylm.train.runtime import setup_runtime
 from tinylm.train.trainer import Batch
 
 from .common import (
+    MachineLoad,
     PeakMemory,
     alternate,
     best_of,
@@ -29,7 +35,10 @@ from .common import (
     state_mb,
     timing_trainer,
 )
+from .components import component_ms
 from .reference import ReferenceStep, pad_to
+
+NO_REFERENCE = "the reference procedure has no Hugging Face form for conv models: tinylm alone"
 
 
 class _Procedure:
@@ -55,8 +64,10 @@ class _Procedure:
         return done
 
 
-def _measure(procedures: dict, models: dict, device, warmup, steps, rounds) -> tuple[dict, dict]:
-    rates = alternate(procedures, warmup=warmup, steps=steps, rounds=rounds, device=device)
+def _measure(procedures: dict, models: dict, device, warmup, steps, rounds):
+    """Rates, peak memory and the machine's load while the rates were timed."""
+    with MachineLoad() as load:
+        rates = alternate(procedures, warmup=warmup, steps=steps, rounds=rounds, device=device)
     memory = {}
     last = warmup + rounds * steps
     for name, run in procedures.items():
@@ -64,7 +75,21 @@ def _measure(procedures: dict, models: dict, device, warmup, steps, rounds) -> t
         with PeakMemory(device) as peak:
             run(last)
         memory[name] = round(state_mb(model, optimizer) + peak.peak_mb, 1)
-    return rates, memory
+    return rates, memory, load
+
+
+def _figures(runtime, peaks: dict, load: MachineLoad, reference: bool) -> dict:
+    """The fields both training benchmarks report about where and how they measured."""
+    precision = str(runtime.dtype).removeprefix("torch.")
+    return {
+        "device": runtime.device.type,
+        "precision": precision,
+        "peak_flops": peaks[f"peak_flops_{precision}"],  # MFU's denominator: this precision's
+        **{k: v for k, v in peaks.items() if k != "peak_flops"},
+        "other_cores": load.other_cores,
+        "busy": load.busy,
+        **({} if reference else {"reference_note": NO_REFERENCE}),
+    }
 
 
 def bench_pretrain(
@@ -96,6 +121,7 @@ def bench_pretrain(
     torch.manual_seed(0)
     ours = BertForMaskedLM(arch).to(runtime.device).train()
     trainer = timing_trainer(ours, runtime)
+    reference = reference and not arch.conv_layers
     baseline = ReferenceStep(arch, runtime.device) if reference else None
 
     def masked(step, ids, mask):
@@ -131,25 +157,30 @@ def bench_pretrain(
         )
         models["reference"] = (baseline.model, baseline.optimizer)
     before = device_peaks(runtime.device)
-    rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    rates, memory, load = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    step = warmup + rounds * steps + 1  # a batch no timing has seen, of the same plan
+    ids, mask = pad([tokens[i] for i in plans["tinylm"].indices(step)], tokenizer.pad_id)
+    inputs, labels = masked(step, ids, mask)
+    components = component_ms(trainer, Batch(inputs, mask, labels), runtime)
     peaks = best_of(before, device_peaks(runtime.device))
     rates.setdefault("reference", None)
     timed = procedures["tinylm"]
     flops_per_token = timed.flops / max(1, timed.done)
+    figures = _figures(runtime, peaks, load, baseline is not None)
     return {
         "benchmark": "pretrain",
-        "device": runtime.device.type,
-        "precision": str(runtime.dtype).removeprefix("torch."),
+        **figures,
         "batch_size": batch_size,
         "ws": ws,
         "arch": arch.to_dict(),
         "tinylm_tokens_per_s": rates["tinylm"],
         "reference_tokens_per_s": rates["reference"],
         "speedup": rates["tinylm"] / rates["reference"] if rates["reference"] else None,
-        "mfu": rates["tinylm"] * flops_per_token / peaks["peak_flops"],
+        "mfu": rates["tinylm"] * flops_per_token / figures["peak_flops"],
         "tokens_per_paragraph": tokens.num_tokens / len(tokens),
         "tinylm_flops_per_token": flops_per_token,
-        **peaks,
+        "components_ms": {k: round(v, 2) for k, v in components.items()},
+        "components_batch": list(inputs.shape),
         "peak_memory_mb": memory,
         "machine": machine(),
         "timing": {"warmup": warmup, "steps": steps, "rounds": rounds},
@@ -180,7 +211,11 @@ def bench_finetune(
     torch.manual_seed(0)
     ours = BertForSequenceClassification(arch, task_data.num_labels).to(runtime.device).train()
     trainer = timing_trainer(ours, runtime)
-    reference = ReferenceStep(arch, runtime.device, num_labels=task_data.num_labels)
+    reference = (
+        None
+        if arch.conv_layers
+        else ReferenceStep(arch, runtime.device, num_labels=task_data.num_labels)
+    )
 
     def tinylm_step(step, indices, ids, mask):
         return trainer.step(step, Batch(ids, mask, labels[indices])).flops
@@ -189,43 +224,32 @@ def bench_finetune(
         reference(pad_to(ids, tokenizer.pad_id), pad_to(mask, 0), labels[indices])
         return 0.0
 
-    procedures = {
-        "tinylm": _Procedure(
-            tinylm_step,
-            BatchPlan(tokens.lengths, batch_size, 0, True),
-            tokens,
-            tokenizer.pad_id,
-            "examples",
-        ),
-        "reference": _Procedure(
-            reference_step,
-            BatchPlan(tokens.lengths, batch_size, 0, False),
-            tokens,
-            tokenizer.pad_id,
-            "examples",
-        ),
-    }
-    models = {
-        "tinylm": (ours, trainer.optimizer),
-        "reference": (reference.model, reference.optimizer),
-    }
+    def procedure(step, group: bool):
+        plan = BatchPlan(tokens.lengths, batch_size, 0, group)
+        return _Procedure(step, plan, tokens, tokenizer.pad_id, "examples")
+
+    procedures = {"tinylm": procedure(tinylm_step, True)}
+    models = {"tinylm": (ours, trainer.optimizer)}
+    if reference is not None:
+        procedures["reference"] = procedure(reference_step, False)
+        models["reference"] = (reference.model, reference.optimizer)
     before = device_peaks(runtime.device)
-    rates, memory = _measure(procedures, models, runtime.device, warmup, steps, rounds)
+    rates, memory, load = _measure(procedures, models, runtime.device, warmup, steps, rounds)
     peaks = best_of(before, device_peaks(runtime.device))
+    rates.setdefault("reference", None)
     timed = procedures["tinylm"]
+    figures = _figures(runtime, peaks, load, reference is not None)
     return {
         "benchmark": "finetune",
         "task": task_data.name,
-        "device": runtime.device.type,
-        "precision": str(runtime.dtype).removeprefix("torch."),
+        **figures,
         "batch_size": batch_size,
         "arch": arch.to_dict(),
         "mean_tokens": float(tokens.lengths.mean()),
         "tinylm_examples_per_s": rates["tinylm"],
         "reference_examples_per_s": rates["reference"],
-        "speedup": rates["tinylm"] / rates["reference"],
-        "mfu": rates["tinylm"] * (timed.flops / max(1, timed.done)) / peaks["peak_flops"],
-        **peaks,
+        "speedup": rates["tinylm"] / rates["reference"] if rates["reference"] else None,
+        "mfu": rates["tinylm"] * (timed.flops / max(1, timed.done)) / figures["peak_flops"],
         "peak_memory_mb": memory,
         "machine": machine(),
         "timing": {"warmup": warmup, "steps": steps, "rounds": rounds},

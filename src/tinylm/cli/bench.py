@@ -79,18 +79,44 @@ def _memory(report: dict) -> str:
     return ", ".join(f"{k} {v:,.0f} MB" for k, v in report["peak_memory_mb"].items())
 
 
+def _reference_lines(r: dict, unit: str) -> list[str]:
+    if r["speedup"] is None:
+        return [f"  reference: none ({r['reference_note']})"]
+    rate = r[f"reference_{unit}_per_s"]
+    rate = f"{rate:9,.0f}" if unit == "tokens" else f"{rate:8,.1f}"
+    return [f"  reference {rate} {unit}/s   speedup {r['speedup']:.2f}x"]
+
+
+def _busy_lines(r: dict) -> list[str]:
+    if not r["busy"]:
+        return []
+    return [
+        f"  the machine was busy: other processes used {r['other_cores']:.2f} cores while "
+        "timing, so these figures read low; measure again on an idle machine"
+    ]
+
+
 def run_pretrain(args) -> int:
     from tinylm.bench.training import bench_pretrain
 
     def lines(r: dict) -> list[str]:
+        step = r["components_ms"]["step"]
+        parts = [
+            f"    {name:<13} {ms:7.1f} ms  {ms / step:6.1%}"
+            for name, ms in r["components_ms"].items()
+            if name != "step"
+        ]
+        batch = "x".join(map(str, r["components_batch"]))
         return [
             f"{args.arch} pre-training on {r['device']} ({r['precision']}), "
             f"batch {r['batch_size']}:",
             f"  tinylm    {r['tinylm_tokens_per_s']:9,.0f} tokens/s   MFU {r['mfu']:.1%} of "
-            f"{r['peak_flops'] / 1e9:,.0f} GFLOP/s (measured)",
-            f"  reference {r['reference_tokens_per_s']:9,.0f} tokens/s   "
-            f"speedup {r['speedup']:.2f}x",
+            f"{r['peak_flops'] / 1e9:,.0f} GFLOP/s ({r['precision']}, measured)",
+            *_reference_lines(r, "tokens"),
+            f"  one step of {batch} tokens: {step:.1f} ms, each part alone (forward + backward):",
+            *parts,
             f"  peak memory: {_memory(r)}",
+            *_busy_lines(r),
         ]
 
     return _training_bench(args, bench_pretrain, {"ws": args.ws}, lines)
@@ -104,9 +130,9 @@ def run_finetune(args) -> int:
             f"{args.arch} fine-tuning on {r['task']} ({r['device']}, {r['precision']}), "
             f"mean {r['mean_tokens']:.0f} tokens:",
             f"  tinylm    {r['tinylm_examples_per_s']:8,.1f} examples/s   MFU {r['mfu']:.1%}",
-            f"  reference {r['reference_examples_per_s']:8,.1f} examples/s   "
-            f"speedup {r['speedup']:.2f}x",
+            *_reference_lines(r, "examples"),
             f"  peak memory: {_memory(r)}",
+            *_busy_lines(r),
         ]
 
     extra = {"task": args.task, "train_per_label": args.train_per_label}

@@ -77,7 +77,13 @@ class ConvLayer(nn.Module):
     def forward(self, x):
         if self.pad is not None:
             x = F.pad(x, self.pad)
-        return F.gelu(self.norm(self.conv(x)))
+        # oneDNN convolves few channels much faster channels-last (NHWC); the layout of the
+        # weight picks it, and the layers after follow their input's. A fresh tensor, since
+        # `contiguous(memory_format=...)` keeps the NCHW strides of a one-channel weight.
+        weight = self.conv.weight
+        weight = torch.empty_like(weight, memory_format=torch.channels_last).copy_(weight)
+        x = F.conv2d(x, weight, self.conv.bias, padding=self.conv.padding)
+        return F.gelu(self.norm(x))
 
 
 def same_padding(kernel: tuple[int, int]) -> tuple[int, int, int, int]:
