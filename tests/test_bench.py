@@ -172,6 +172,23 @@ def test_bench_pretrain_times_a_conv_model_alone_part_by_part(capsys, data_dir, 
     assert text == 0 and "reference: none" in out and "front-end" in out
 
 
+def test_bench_jobs_compares_threads_with_jobs(capsys):
+    """One job on both cores against one one-thread job per core: each arrangement's total is
+    the sum of its jobs' rates, and `best` names the one that read more."""
+    r = run_json(
+        capsys, "bench", "jobs", "--arch", "bert1-a3", "--cores", 2, "--steps", 1, "--json"
+    )
+    one, many = r["arrangements"]
+    assert (one["jobs"], one["threads"], many["jobs"], many["threads"]) == (1, 2, 2, 1)
+    for a in (one, many):
+        assert len(a["tokens_per_s_per_job"]) == a["jobs"] and min(a["tokens_per_s_per_job"]) > 0
+        assert abs(a["tokens_per_s"] - sum(a["tokens_per_s_per_job"])) <= a["jobs"]
+    assert r["jobs_over_threads"] == pytest.approx(many["tokens_per_s"] / one["tokens_per_s"])
+    winner = many if many["tokens_per_s"] > one["tokens_per_s"] else one
+    assert r["best"] == {"jobs": winner["jobs"], "threads": winner["threads"]}
+    assert main(["bench", "jobs", "--arch", "no-such-model"]) == 2
+
+
 @pytest.mark.slow
 def test_bench_scaling_json(capsys, data_dir, cache_dir):
     r = run_json(

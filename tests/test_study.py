@@ -662,3 +662,13 @@ def test_a_pretraining_job_line_says_when_its_model_is_still_on_the_plateau():
         "loss 7.0700, validation 5.200"
     )
     assert PRETRAIN.outcome({"final_loss": 7.07, "val_loss": None}) == "loss 7.0700"
+
+
+def test_jobs_default_to_one_per_core_on_a_cpu(monkeypatch):
+    """`tinylm bench jobs` measured one one-thread job per core ahead of one job on all of
+    them: that is a CPU study's default; with --devices, one per device and one beside."""
+    from tinylm.cli.study import default_jobs
+
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert default_jobs((), "cpu") == 6
+    assert default_jobs(("cpu", "cpu"), "cpu") == 3

@@ -1,4 +1,4 @@
-"""`tinylm bench pretrain | finetune | latency | scaling`: figures as JSON (`--json`) or text.
+"""`tinylm bench pretrain | finetune | latency | jobs | scaling`: figures as JSON or text.
 
 Record results in docs/benchmarks.md with the command, the machine, the date and the commit;
 each report carries the machine, date and commit it was measured on.
@@ -55,6 +55,14 @@ def add_parser(commands, parent) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_latency)
+
+    p = sub.add_parser("jobs", parents=[parent], help="one job on every core, or one per core")
+    p.add_argument("--arch", default="bert1-c2-k3-d16-a3", help="the model pre-trained")
+    p.add_argument("--cores", type=int, help="cores to share (default: all)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    p.add_argument("--steps", type=int, default=10, help="timed steps per job")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_jobs)
 
     p = sub.add_parser("scaling", parents=[parent], help="cost as the model and the work grow")
     p.add_argument("--arch", default="bert6-a3", help="projects pre-training time by Ws")
@@ -159,6 +167,32 @@ def _training_bench(args, bench, extra: dict, lines) -> int:
         **extra,
     )
     _print({"arch_name": canonical_name(args.arch), **r}, args.json, lines(r))
+    return 0
+
+
+def run_jobs(args) -> int:
+    from tinylm.bench.jobs import bench_jobs
+    from tinylm.model.architectures import canonical_name, get_architecture
+
+    get_architecture(args.arch)  # an unknown name fails here, not in a worker
+    if args.steps < 1 or (args.cores is not None and args.cores < 1):
+        raise TinylmError("--steps and --cores must be positive")
+    r = bench_jobs(
+        canonical_name(args.arch), cores=args.cores, precision=args.precision, steps=args.steps
+    )
+    lines = [f"{r['arch']} pre-training ({r['precision']}) on {r['cores']} cores:"]
+    for a in r["arrangements"]:
+        lines.append(
+            f"  {a['jobs']} job(s) x {a['threads']} thread(s): {a['tokens_per_s']:7,} tokens/s"
+        )
+    best = r["best"]
+    lines.append(
+        f"  best: --jobs {best['jobs']} --threads {best['threads']} "
+        f"({r['jobs_over_threads']:.2f}x for one job per core)"
+    )
+    if r["busy"]:
+        lines.append(f"  the machine was busy ({r['other_cores']:.2f} cores): measure again idle")
+    _print(r, args.json, lines)
     return 0
 
 

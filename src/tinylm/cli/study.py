@@ -61,8 +61,8 @@ def add_parser(commands, parent) -> None:
     p.add_argument(
         "--jobs",
         type=int,
-        help="jobs run at once, one process each (default 1, with --devices one per device "
-        "and one more; on a CPU, e.g. one per core)",
+        help="jobs run at once, one process each (default: on a CPU one per core, each on "
+        "one thread; with --devices one per device and one more; else 1)",
     )
     p.add_argument(
         "--devices",
@@ -88,6 +88,21 @@ def add_parser(commands, parent) -> None:
     )
     IMPL_FLAGS.add_to(p)  # --device, --precision, --compile, --threads, --tensorboard
     p.set_defaults(run=run_study_command)
+
+
+def default_jobs(devices: tuple, device: str) -> int:
+    """With --devices, one job per device and one beside them. On a CPU, one job per core:
+    small models' products split poorly across threads, and two one-thread jobs read 1.2 to
+    1.5 times the tokens of one two-thread job (`tinylm bench jobs`, docs/benchmarks.md).
+    On one GPU, one job."""
+    import os
+
+    from tinylm.train.runtime import resolve_device
+
+    if devices:
+        return len(devices) + 1
+    on_cpu = resolve_device(device).type == "cpu"
+    return (os.cpu_count() or 1) if on_cpu else 1
 
 
 def run_study_command(args) -> int:
@@ -116,15 +131,15 @@ def run_study_command(args) -> int:
     devices = parse_devices(args.devices) if args.devices else ()
     if args.ray is not None and (devices or args.jobs is not None):
         raise TinylmError("--ray places jobs on the cluster's devices: drop --jobs and --devices")
+    impl = ImplConfig.from_dict(IMPL_FLAGS.values(args))
     workers = args.jobs
-    if workers is None:  # with devices: one job per device, and one beside them
-        workers = len(devices) + 1 if devices else 1
+    if workers is None:
+        workers = default_jobs(devices, impl.device)
     if workers <= 0:
         raise TinylmError(f"--jobs must be positive, got {args.jobs}")
     if args.seeds is not None and args.seeds <= 0:
         raise TinylmError(f"--seeds must be positive, got {args.seeds}")
     preset = get_preset(args.preset).with_options(seeds=args.seeds, tasks=args.tasks)
-    impl = ImplConfig.from_dict(IMPL_FLAGS.values(args))
     if impl.tensorboard is not None:
         summary_writer_class()  # said once, before any job, rather than by every job
     data_dir = require_data(
