@@ -346,19 +346,16 @@ def test_an_export_refuses_a_vocabulary_of_another_size(finetuned, tmp_path, cap
 # --- a pre-trained run --------------------------------------------------------------------------
 
 
-def test_a_pretrained_run_exports_with_the_data_dir_vocabulary(tmp_path, capsys, monkeypatch):
+def test_a_pretrained_run_exports_with_its_own_vocabulary(tmp_path, capsys, monkeypatch):
     data_dir = make_data_dir(tmp_path / "data")
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump({"arch": TINY_ARCH, "corpus": {"ws": 96}}))
     argv = run_argv("pretrain", config, data_dir, tmp_path / "cache", tmp_path / "pre")
     code, _, err = cli(capsys, *argv, "--epochs", 1, "--batch-size", 16)
     assert code == 0, err
-    # a pre-training run keeps no vocabulary: without a data directory the export says so
+    # a pre-training run keeps its vocabulary beside its weights: no data directory needed
+    assert (tmp_path / "pre/model/vocab.txt").read_text().splitlines() == tiny_vocab()
     code, _, err = cli(capsys, "export", tmp_path / "pre", "--hf", tmp_path / "hf")
-    assert code == 2 and "--data-dir" in err and "vocab.txt" in err
-    code, _, err = cli(
-        capsys, "export", tmp_path / "pre", "--hf", tmp_path / "hf", "--data-dir", data_dir
-    )
     assert code == 0, err
     assert (tmp_path / "hf/vocab.txt").read_text().splitlines() == tiny_vocab()
     summary = json.loads((tmp_path / "pre/summary.json").read_text())

@@ -23,6 +23,7 @@ from tinylm.errors import ConfigError
 
 # Defaults that more than one place needs, each held here once (the paper's values).
 NORMS = ("post", "pre")  # where a transformer layer normalises (ModelConfig.norm)
+POSITIONS = ("learned", "rotary", "alibi")  # how a model knows where a token is (ModelConfig)
 MASK_RATE = 0.15  # share of tokens the MLM objective masks and predicts (BERT's 15%)
 CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia with 42
 PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
@@ -264,6 +265,13 @@ class ModelConfig(Config):
     # post: LayerNorm after each residual add (the paper's and Hugging Face's BERT); pre: before
     # each sub-layer, with a final LayerNorm (trains stably at higher learning rates)
     norm: str = dataclasses.field(default="post", metadata={"choices": NORMS})
+    # learned: absolute position embeddings added to the tokens (BERT's); rotary: queries and
+    # keys rotated by position (RoFormer); alibi: a per-head penalty on the distance between
+    # query and key (Press et al.; symmetric, as MosaicBERT). The last two learn nothing about
+    # positions, so a shallow model need not spend its first steps on them.
+    positions: str = dataclasses.field(
+        default="learned", metadata={"choices": POSITIONS, **KEYED_WHEN_SET}
+    )
 
     def validate(self):
         for field in ("layers", "heads", "hidden", "vocab_size", "max_length", "type_vocab_size"):

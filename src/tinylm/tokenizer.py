@@ -1,12 +1,19 @@
-"""The bert-base-uncased WordPiece tokenizer, through the fast `tokenizers` library.
+"""WordPiece tokenizers with bert-base-uncased's pipeline, through the fast `tokenizers` library.
 
 Ids equal those of Hugging Face's reference BertTokenizer (lower-casing, accent stripping,
 Chinese-character splitting, `[CLS] ... [SEP]`, truncation to `max_length`); the tests check
 that on accents, punctuation, numbers, long words and real corpus paragraphs.
+
+The vocabulary is bert-base-uncased's 30,522 WordPieces (the data directory's vocab.txt), or
+one trained on a corpus (`build_vocabulary`, `tinylm vocab build`): the same normalisation
+and splitting, its own pieces, the five special tokens first. Every saved model keeps its
+vocab.txt beside its weights (`save_vocabulary`), so the model folder alone says how to read
+a text.
 """
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from tokenizers import Tokenizer as _FastTokenizer
@@ -15,6 +22,7 @@ from tokenizers.models import WordPiece
 
 from tinylm.data import layout
 from tinylm.errors import TinylmError
+from tinylm.files import write_text
 from tinylm.paths import chosen_data_dir, missing_data_message
 
 HUB_NAME = "bert-base-uncased"
@@ -90,6 +98,49 @@ class Tokenizer:
         return fast.to_str(pretty=True)
 
 
+def save_vocabulary(tokenizer: Tokenizer, folder: str | os.PathLike) -> Path:
+    """Writes the tokenizer's vocabulary as `folder`/vocab.txt (atomically), the file
+    `tokenizer_for_model` reads back."""
+    path = Path(folder) / MODEL_VOCAB
+    write_text(path, "".join(token + "\n" for token in tokenizer.vocabulary()))
+    return path
+
+
+# The trainer's alphabet: the most frequent characters kept as pieces of their own (Hugging
+# Face's BertWordPieceTokenizer default); rarer ones become [UNK] rather than take vocabulary.
+ALPHABET = 1000
+MIN_FREQUENCY = 2  # a piece seen once is noise, not vocabulary
+
+
+def build_vocabulary(texts: Iterable[str], size: int, *, progress: bool = False) -> list[str]:
+    """A WordPiece vocabulary of at most `size` tokens trained on `texts` (the `tokenizers`
+    WordPiece trainer), with bert-base-uncased's normalisation and splitting: the special
+    tokens first ([PAD] = 0, as every model's pad id), then the alphabet and the pieces."""
+    from tokenizers.trainers import WordPieceTrainer
+
+    floor = len(SPECIAL_TOKENS) + 1
+    if size < floor:
+        raise TinylmError(f"a vocabulary needs at least {floor} tokens, got {size}")
+    fast = _FastTokenizer(WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    fast.normalizer = _bert_normalizer()
+    fast.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = WordPieceTrainer(
+        vocab_size=size,
+        min_frequency=MIN_FREQUENCY,
+        special_tokens=list(SPECIAL_TOKENS),
+        limit_alphabet=ALPHABET,
+        continuing_subword_prefix="##",
+        show_progress=progress,
+    )
+    texts = list(texts)
+    fast.train_from_iterator(texts, trainer, length=len(texts))
+    by_id = sorted(fast.get_vocab().items(), key=lambda item: item[1])
+    tokens = [token for token, _ in by_id]
+    if len(tokens) <= floor:
+        raise TinylmError("the texts are too few to build a vocabulary from")
+    return tokens
+
+
 def tokenizer_from_json(text: str, max_length: int | None = DEFAULT_MAX_LENGTH) -> Tokenizer:
     """The tokenizer of a `Tokenizer.to_json` text (an ONNX export carries one, so the file
     alone classifies texts), truncating to `max_length`."""
@@ -100,6 +151,12 @@ def tokenizer_from_json(text: str, max_length: int | None = DEFAULT_MAX_LENGTH) 
     return Tokenizer(fast, max_length)
 
 
+def _bert_normalizer() -> normalizers.BertNormalizer:
+    return normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+
+
 def _bert_uncased_from_vocab(vocab_file: Path) -> _FastTokenizer:
     """The same pipeline as Hugging Face's BertTokenizerFast for bert-base-uncased."""
     vocab = WordPiece.read_file(str(vocab_file))
@@ -107,9 +164,7 @@ def _bert_uncased_from_vocab(vocab_file: Path) -> _FastTokenizer:
     if missing:
         raise TinylmError(f"the vocabulary {vocab_file} lacks the special tokens {missing}")
     fast = _FastTokenizer(WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
-    fast.normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
-    )
+    fast.normalizer = _bert_normalizer()
     fast.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     fast.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -165,9 +220,9 @@ def tokenizer_for_model(
     *,
     max_length: int | None = DEFAULT_MAX_LENGTH,
 ) -> Tokenizer:
-    """The tokenizer a saved model was trained with: the vocab.txt in its folder (fine-tuning
-    keeps one), else the data folder's (paths.chosen_data_dir) bert-base-uncased vocabulary;
-    pre-training runs keep no copy of theirs."""
+    """The tokenizer a saved model was trained with: the vocab.txt in its folder (every model
+    saved keeps one), else the data folder's (paths.chosen_data_dir) bert-base-uncased
+    vocabulary (models saved before their folders kept one)."""
     shipped = Path(model_dir) / MODEL_VOCAB
     if shipped.is_file():
         return load_tokenizer(vocab_file=shipped, max_length=max_length)

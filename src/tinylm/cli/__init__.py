@@ -24,6 +24,7 @@ from tinylm.cli import (
     study,
     tokenize,
     train,
+    vocab,
 )
 from tinylm.cli.options import Parser
 from tinylm.errors import TinylmError
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     overlap.add_parser(commands, parent)
     corpus.add_parser(commands, parent)
     committee.add_parser(commands, parent)
+    vocab.add_parser(commands, parent)
     return parser
 
 

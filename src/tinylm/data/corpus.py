@@ -1,9 +1,11 @@
 """Pre-training corpora and their nested, seeded subsets.
 
 A corpus is a list of paragraphs: `wikipedia` (the data directory's
-wikipedia/paragraphs.jsonl.gz) or a local file: `.txt` (one paragraph per line; blank lines
-skipped) or `.jsonl` / `.jsonl.gz` (one object per line with a `text` field; a `para_index`
-field, when present, marks article leads as para_index == 0).
+wikipedia/paragraphs.jsonl.gz), a task's own texts (`task:NAME`: its train texts with the
+labels dropped, never a text a test sample can hold; data/sampling.py `unlabelled_texts`), or
+a local file: `.txt` (one paragraph per line; blank lines skipped) or `.jsonl` / `.jsonl.gz`
+(one object per line with a `text` field; a `para_index` field, when present, marks article
+leads as para_index == 0).
 
 A subset of size Ws is the first Ws paragraphs of one seeded permutation of the pool, so for a
 fixed seed smaller subsets are nested in larger ones (Ws = 2,000 lies inside Ws = 20,000).
@@ -25,15 +27,21 @@ from tinylm.paths import missing_data_message
 from tinylm.tokenizer import Tokenizer
 
 WIKIPEDIA = "wikipedia"
+TASK_PREFIX = "task:"  # task:agnews, task:my_data.csv: the task's unlabelled train texts
+# A task corpus keeps its own validation texts out of every subset (its texts are few, and
+# Wikipedia's paragraphs would measure another distribution): 5%, at most 1,000.
+TASK_HELD_OUT_SHARE = 0.05
+TASK_HELD_OUT = 1000
 CORPUS_SUFFIXES = (".txt", ".jsonl", ".jsonl.gz")
 
 
 @dataclass(frozen=True)
 class Corpus:
     name: str
-    source: Path
+    source: Path  # the file (a task corpus: its task's first source file)
     tokens: TokenizedTexts  # every paragraph, truncated to the tokenizer's max length
     cache: CacheInfo
+    data_dir: Path | None = None
 
     @property
     def lead(self) -> np.ndarray | None:
@@ -43,8 +51,24 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    @property
+    def is_task(self) -> bool:
+        return self.name.startswith(TASK_PREFIX)
+
+    def held_out(self) -> np.ndarray:
+        """A task corpus's validation texts, never in a subset: the last TASK_HELD_OUT_SHARE
+        (at most TASK_HELD_OUT) of its CORPUS_SEED permutation, the paragraphs that
+        train/validation.py `held_out` scores. Other corpora hold none out of their pool."""
+        if not self.is_task:
+            return np.zeros(0, dtype=np.int64)
+        size = min(TASK_HELD_OUT, int(len(self) * TASK_HELD_OUT_SHARE))
+        order = np.random.default_rng(CORPUS_SEED).permutation(len(self))
+        return order[len(order) - size :]
+
     def pool(self, lead_only: bool = False) -> np.ndarray:
         """Indices of the paragraphs subsets are drawn from."""
+        if self.is_task:
+            return np.setdiff1d(np.arange(len(self), dtype=np.int64), self.held_out())
         if not lead_only:
             return np.arange(len(self), dtype=np.int64)
         if self.lead is None:
@@ -71,9 +95,15 @@ class Corpus:
         return Subset(self, indices, self.tokens.select(indices), seed, lead_only)
 
     def texts(self, indices) -> list[str]:
-        """The raw text of the given paragraphs (reads the source file)."""
-        texts, _ = read_paragraphs(self.source)
+        """The raw text of the given paragraphs (reads the source)."""
+        texts, _ = self.read()
         return [texts[i] for i in np.asarray(indices)]
+
+    def read(self) -> tuple[list[str], np.ndarray | None]:
+        """(paragraph texts, lead mask or None), read from the source."""
+        if self.is_task:
+            return task_texts(self.name, self.data_dir), None
+        return read_paragraphs(self.source)
 
 
 @dataclass(frozen=True)
@@ -141,6 +171,8 @@ def load_corpus(
     progress: bool = True,
 ) -> Corpus:
     """A corpus with the token ids of all its paragraphs (tokenized once, then cached)."""
+    if name.startswith(TASK_PREFIX):
+        return _task_corpus(name, data_dir, tokenizer, cache_dir, progress)
     source = corpus_source(name, data_dir)
 
     def build():
@@ -156,6 +188,44 @@ def load_corpus(
         progress=progress,
     )
     return Corpus(name, source, tokens, info)
+
+
+def task_texts(name: str, data_dir: str | os.PathLike | None) -> list[str]:
+    """The paragraphs of the corpus `task:NAME` (see the module doc)."""
+    return _unlabelled(_corpus_task(name, data_dir), name)
+
+
+def _corpus_task(name: str, data_dir):
+    from tinylm.config import TaskConfig
+    from tinylm.data.tasks import load_task
+
+    task_name = name.removeprefix(TASK_PREFIX)
+    if not task_name:
+        raise TinylmError(f"corpus {name!r} names no task: use task:NAME (task:agnews, a file)")
+    return load_task(TaskConfig(name=task_name), data_dir)
+
+
+def _unlabelled(task, name: str) -> list[str]:
+    from tinylm.data.sampling import unlabelled_texts
+
+    texts = unlabelled_texts(task)
+    if not texts:
+        raise TinylmError(f"corpus {name}: the task has no train text that no test sample holds")
+    return texts
+
+
+def _task_corpus(name: str, data_dir, tokenizer: Tokenizer, cache_dir: Path, progress: bool):
+    task = _corpus_task(name, data_dir)
+    tokens, info = tokenize_cached(
+        lambda: (_unlabelled(task, name), {}),
+        key_parts={"kind": "task-corpus", **task.fingerprint()},
+        tokenizer=tokenizer,
+        cache_dir=cache_dir,
+        desc=f"tokenizing {name}",
+        progress=progress,
+    )
+    folder = None if data_dir is None else Path(data_dir)
+    return Corpus(name, task.sources[0], tokens, info, folder)
 
 
 def load_subset(

@@ -47,6 +47,8 @@ NEEDS = {
 def needs_of(corpora: Iterable[str] = (), tasks: Iterable[str] = ()) -> list[str]:
     """The needs (keys of NEEDS) of a command reading these corpora and tasks: the tokenizer
     always, then the built-in ones among them (a user's file needs no data folder file)."""
+    # a task's own text as a corpus (task:agnews) needs the task's files
+    corpora = [name.removeprefix("task:") for name in corpora]
     names = ["tokenizer", *corpora, *tasks]
     return list(dict.fromkeys(name for name in names if name in NEEDS))
 

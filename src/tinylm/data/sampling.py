@@ -23,6 +23,7 @@ samples. The first n of a permutation are nested in its first m > n, so the samp
 largest sizes cover every smaller one: a few permutations per label, cheap and deterministic.
 """
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -349,3 +350,32 @@ def tokenize_sample(
         name: tokens[sample.split(name).pool].select(sample.split(name).pool_index)
         for name in SPLITS
     }
+
+
+def unlabelled_texts(task: TaskData) -> list[str]:
+    """The task's texts a pre-training may read (`--corpus task:NAME`): its train pool with the
+    labels dropped, less every text that a test sample can hold. With a test pool of its own
+    that is the whole train pool (load_task leaves no text in both). With one pool, the test
+    samples are drawn from it: every text of the development and confirmation test samples of
+    seeds 0..DEV_SEEDS-1, at the largest sizes read (READ_SIZES, else the task's defaults), is
+    left out, and a fine-tuning whose test sample still meets the corpus (a later seed, a
+    larger size) is refused (train/finetune.py)."""
+    texts = task.train_pool.texts
+    if task.test_pool is not None:
+        return list(texts)
+    read_train, read_test = READ_SIZES.get(
+        task.name, (task.default_train_per_label, task.default_test_per_label)
+    )
+    counts = Counter(texts)
+    unique_text = np.array([counts[text] == 1 for text in texts])
+    config = TaskConfig(name=task.name, train_per_label=read_train, test_per_label=read_test)
+    tested = []
+    for seed in range(DEV_SEEDS):
+        seeded = TaskConfig.from_dict({**config.to_dict(), "seed": seed, "sampling": "balanced"})
+        for label in range(task.num_labels):
+            tested.append(_first(task, seed, label, unique_text, read_train, read_test)[1])
+            # too few fresh examples: no confirmation sample can exist
+            with contextlib.suppress(TinylmError):
+                tested.append(_confirmation_test(task, seeded, label, unique_text))
+    held = {texts[i] for i in np.concatenate(tested)}
+    return [text for text in texts if text not in held]

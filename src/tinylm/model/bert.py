@@ -28,6 +28,7 @@ from tinylm.config import POOLINGS, ModelConfig
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.files import atomic_path, write_text
 from tinylm.model.mlm_loss import masked_lm_loss
+from tinylm.model.positions import Rotary, alibi_bias
 
 IGNORE_INDEX = -100  # label of positions that carry no MLM loss
 CONFIG_FILE = "config.json"
@@ -42,23 +43,28 @@ class Embeddings(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.word_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden, padding_idx=cfg.pad_id)
-        self.position_embeddings = nn.Embedding(cfg.max_length, cfg.hidden)
+        # rotary and ALiBi models place tokens inside attention instead (positions.py)
+        learned = cfg.positions == "learned"
+        self.position_embeddings = nn.Embedding(cfg.max_length, cfg.hidden) if learned else None
+        self.max_length = cfg.max_length
         self.token_type_embeddings = nn.Embedding(cfg.type_vocab_size, cfg.hidden)
         self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, input_ids, token_type_ids=None):
         length = input_ids.shape[1]
-        if length > self.position_embeddings.num_embeddings:
+        if length > self.max_length:
             raise ValueError(
                 f"sequence of {length} tokens is longer than the model's "
-                f"{self.position_embeddings.num_embeddings} positions"
+                f"{self.max_length} positions"
             )
         if token_type_ids is None:
             types_ = self.token_type_embeddings.weight[0]  # every token is of type 0
         else:
             types_ = self.token_type_embeddings(token_type_ids)
-        x = self.word_embeddings(input_ids) + types_ + self.position_embeddings.weight[:length]
+        x = self.word_embeddings(input_ids) + types_
+        if self.position_embeddings is not None:
+            x = x + self.position_embeddings.weight[:length]
         return self.dropout(self.LayerNorm(x))
 
 
@@ -139,6 +145,7 @@ class SelfAttention(nn.Module):
         self.key = nn.Linear(cfg.hidden, cfg.hidden)
         self.value = nn.Linear(cfg.hidden, cfg.hidden)
         self.dropout_p = cfg.attention_dropout
+        self.rotary = Rotary(cfg.head_size, cfg.max_length) if cfg.positions == "rotary" else None
 
     def forward(self, x, mask):
         batch, length, hidden = x.shape
@@ -146,9 +153,14 @@ class SelfAttention(nn.Module):
         def heads(projection):  # (batch, heads, length, head size)
             return projection(x).view(batch, length, self.heads, -1).transpose(1, 2)
 
+        query, key = heads(self.query), heads(self.key)
+        if self.rotary is not None:
+            query, key = self.rotary(query), self.rotary(key)
+        if mask.is_floating_point():  # an ALiBi bias: in the queries' dtype under autocast
+            mask = mask.to(query.dtype)
         y = F.scaled_dot_product_attention(
-            heads(self.query),
-            heads(self.key),
+            query,
+            key,
             heads(self.value),
             attn_mask=mask,
             dropout_p=self.dropout_p if self.training else 0.0,
@@ -256,6 +268,8 @@ class Bert(nn.Module):
         self.conv = ConvFrontEnd(cfg) if cfg.conv_layers else None
         self.encoder = Encoder(cfg)
         self.pooler = Pooler(cfg, pooling) if pooling else None
+        self.alibi = cfg.positions == "alibi"
+        self.heads = cfg.heads
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         if attention_mask is None:
@@ -265,7 +279,11 @@ class Bert(nn.Module):
         if self.conv is not None:
             x = self.conv(x, attention_mask)
         # (batch, 1, 1, keys): every query attends to the real tokens only
-        return self.encoder(x, attention_mask[:, None, None, :])
+        mask = attention_mask[:, None, None, :]
+        if self.alibi:  # (batch, heads, queries, keys): the distance penalty, -inf at padding
+            bias = alibi_bias(self.heads, x.shape[1], x.device)
+            mask = bias.masked_fill(~mask, float("-inf"))
+        return self.encoder(x, mask)
 
 
 # --- heads and models -------------------------------------------------------------------------

@@ -90,6 +90,11 @@ def check_exportable(model: BertForMaskedLM | BertForSequenceClassification) -> 
         raise TinylmError(
             "this model has pre-LN layers; Hugging Face's BERT is post-LN and cannot hold them"
         )
+    if model.config.positions != "learned":
+        raise TinylmError(
+            f"this model places tokens by {model.config.positions} positions; Hugging Face's "
+            "BERT learns absolute ones; export it with --onnx"
+        )
     if isinstance(model, BertForSequenceClassification) and model.pooling != "cls":
         raise TinylmError(
             f"this classifier pools by {model.pooling}; Hugging Face's "

@@ -135,6 +135,11 @@ class PretrainConfig(Config):
     # dropout while pre-training (hidden and attention); None: the architecture's. The saved
     # model keeps the architecture's dropout, which fine-tuning then uses.
     dropout: float | None = None
+    # a vocab.txt (`tinylm vocab build`); None: bert-base-uncased's, from the data directory.
+    # The architecture's vocab_size follows the vocabulary, which the model keeps beside it.
+    vocab: str | None = dataclasses.field(
+        default=None, metadata={**KEYED_WHEN_SET, "metavar": "FILE"}
+    )
     # Measurement only (never changes the weights, so never part of a study job's key):
     val_paragraphs: int = dataclasses.field(
         default=1000,
@@ -190,6 +195,11 @@ class FinetuneConfig(Config):
     )
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
+    # from scratch: a vocab.txt (`tinylm vocab build`; None: bert-base-uncased's); with `init`,
+    # the pre-trained model's own vocabulary is used and this must be None
+    vocab: str | None = dataclasses.field(
+        default=None, metadata={**KEYED_WHEN_SET, "metavar": "FILE"}
+    )
     # the reported test accuracy: the best validation epoch's (val) or the last epoch's
     select: str = dataclasses.field(default="val", metadata={"choices": SELECT})
     # also score the test split after every epoch (a curve; never for selection)
@@ -214,6 +224,8 @@ class FinetuneConfig(Config):
             raise ConfigError("select", f"expected val or last, got {self.select!r}")
         if self.init is None and self.arch is None:
             raise ConfigError("arch", "a model from scratch needs an architecture")
+        if self.init is not None and self.vocab is not None:
+            raise ConfigError("vocab", "a pre-trained model brings its own vocabulary (--init)")
         if self.test_every_epoch and not self.score_test:
             raise ConfigError("test_every_epoch", "reads the test split: needs score_test")
         if self.select == "val" and self.task.val_fraction == 0:
@@ -231,3 +243,23 @@ class FinetuneConfig(Config):
             task = dataclasses.replace(config.task, seed=config.train.seed)
             config = dataclasses.replace(config, task=task)
         return config
+
+
+def with_vocabulary(config, tokenizer):
+    """`config` (a run config with `arch` and `vocab`) with its architecture's vocabulary size
+    that of `tokenizer` when the run names its vocabulary; a mismatch with bert-base's, or a
+    vocabulary whose [PAD] is not the model's pad id, is refused."""
+    arch = config.arch
+    if config.vocab is not None and tokenizer.vocab_size != arch.vocab_size:
+        arch = dataclasses.replace(arch, vocab_size=tokenizer.vocab_size)
+        config = dataclasses.replace(config, arch=arch)
+    if tokenizer.vocab_size != arch.vocab_size:
+        raise ConfigError(
+            "arch.vocab_size",
+            f"{arch.vocab_size} differs from the tokenizer's {tokenizer.vocab_size}",
+        )
+    if tokenizer.pad_id != arch.pad_id:
+        raise ConfigError(
+            "vocab", f"its [PAD] is token {tokenizer.pad_id}, the model pads with {arch.pad_id}"
+        )
+    return config

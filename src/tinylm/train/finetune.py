@@ -14,20 +14,25 @@ the training precision (train/evaluation.py).
 """
 
 import copy
-import shutil
 from pathlib import Path
 
 import torch
 
-from tinylm.data import layout
+from tinylm.data.corpus import TASK_PREFIX, task_texts
+from tinylm.data.io import load_yaml, read_text
 from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.ledger import record_read
-from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification, load_pretrained
-from tinylm.tokenizer import load_tokenizer
+from tinylm.model.bert import (
+    BertForMaskedLM,
+    BertForSequenceClassification,
+    load_pretrained,
+    model_folder,
+)
+from tinylm.tokenizer import Tokenizer, load_tokenizer, save_vocabulary, tokenizer_for_model
 from tinylm.train import batches
-from tinylm.train.config import FinetuneConfig
+from tinylm.train.config import FinetuneConfig, with_vocabulary
 from tinylm.train.evaluation import evaluate
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import Runtime
@@ -49,6 +54,58 @@ def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[st
     if pretrained is not None:
         model.load_encoder(pretrained)
     return model
+
+
+def _tokenizer(config: FinetuneConfig, data_dir) -> tuple[Tokenizer, FinetuneConfig]:
+    """The tokenizer of the run: the pre-trained model's own (`init`), else the run's `vocab`
+    (bert-base-uncased's when None), with the architecture's vocabulary size following it."""
+    if config.init is None:
+        max_length = config.arch.max_length
+        tokenizer = load_tokenizer(data_dir, vocab_file=config.vocab, max_length=max_length)
+        return tokenizer, with_vocabulary(config, tokenizer)
+    folder = model_folder(config.init)
+    arch = load_pretrained(folder).config
+    tokenizer = tokenizer_for_model(folder, data_dir, max_length=arch.max_length)
+    if tokenizer.vocab_size != arch.vocab_size:
+        raise TinylmError(
+            f"the model in {folder} expects {arch.vocab_size:,} tokens but its vocabulary has "
+            f"{tokenizer.vocab_size:,}"
+        )
+    return tokenizer, config
+
+
+def _pretraining_corpus(init: str) -> str | None:
+    """The corpus the model in `init` was pre-trained on, from its run's config.yaml (a run
+    folder, its model/, or a snapshot inside it); None when no run record is found."""
+    folder = Path(init).resolve()
+    for run in (folder, *folder.parents[:3]):
+        config = run / "config.yaml"
+        if (run / "summary.json").is_file() and config.is_file():
+            values = load_yaml(read_text(config)) or {}
+            return (
+                (values.get("corpus") or {}).get("name")
+                if values.get("job") == "pretrain"
+                else None
+            )
+    return None
+
+
+def _refuse_test_text_in_pretraining(config: FinetuneConfig, sample: TaskSample, data_dir) -> None:
+    """A model pre-trained on this task's own texts (`task:NAME`) must not have read a text of
+    this test sample: a later seed or a larger sample of a one-pool task can draw one."""
+    corpus = None if config.init is None else _pretraining_corpus(config.init)
+    if corpus is None or not corpus.startswith(TASK_PREFIX):
+        return
+    if corpus.removeprefix(TASK_PREFIX) != config.task.name:
+        return
+    read = set(task_texts(corpus, data_dir))
+    shared = sum(text in read for text in sample.test.texts)
+    if shared:
+        raise TinylmError(
+            f"{config.init} was pre-trained on {corpus}, which holds {shared} text(s) of this "
+            f"test sample (seed {sample.config.seed}): its score would not be a test; use a "
+            "sample seed below 5 at the presets' sizes, or pre-train on another corpus"
+        )
 
 
 class Classification(Objective):
@@ -144,9 +201,10 @@ def finetune(
     runtime, run = open_run(config.impl, out, resume)
     task = load_task(config.task, data_dir)
     sample = sample_task(task, config.task)
+    _refuse_test_text_in_pretraining(config, sample, data_dir)
+    tokenizer, config = _tokenizer(config, data_dir)
     model = _initial_model(config, task.num_labels, task.label_names).to(runtime.device)
     arch = model.config
-    tokenizer = load_tokenizer(data_dir, max_length=arch.max_length)
     tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress and runtime.is_main)
     objective = Classification(
         model, sample, tokens, pad_id=tokenizer.pad_id, config=config, runtime=runtime, run=run
@@ -182,8 +240,6 @@ def finetune(
     }
     if runtime.is_main:
         model.save_pretrained(run.path / "model")
-        vocab = Path(data_dir) / layout.VOCAB if data_dir is not None else None
-        if vocab is not None and vocab.is_file():  # the model ships with its tokenizer
-            shutil.copyfile(vocab, run.path / "model" / "vocab.txt")
+        save_vocabulary(tokenizer, run.path / "model")  # the model ships with its tokenizer
         run.write_summary(summary)
     return summary

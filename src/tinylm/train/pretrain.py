@@ -18,12 +18,11 @@ import torch
 from tinylm.data import layout
 from tinylm.data.corpus import Subset, load_corpus, load_subset
 from tinylm.data.token_cache import TokenizedTexts
-from tinylm.errors import ConfigError
 from tinylm.files import atomic_folder
 from tinylm.model.bert import BertForMaskedLM, set_dropout
-from tinylm.tokenizer import Tokenizer, load_tokenizer
+from tinylm.tokenizer import Tokenizer, load_tokenizer, save_vocabulary
 from tinylm.train import batches
-from tinylm.train.config import PretrainConfig
+from tinylm.train.config import PretrainConfig, with_vocabulary
 from tinylm.train.masking import mask_tokens
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import step_generator
@@ -81,6 +80,7 @@ class MaskedLanguageModelling(Objective):
         if snapshot is not None and self.runtime.is_main:
             with atomic_folder(snapshot_path(self.run.path, snapshot), replace=True) as folder:
                 self.model.save_pretrained(folder)
+                save_vocabulary(self.tokenizer, folder)
         every = self.config.val_every
         due = epoch_end or snapshot is not None or (every is not None and done % every == 0)
         if self.validation is None or not due:
@@ -103,14 +103,15 @@ def snapshot_path(run: Path, tokens: int) -> Path:
 
 def validation_set(
     config: PretrainConfig, subset: Subset, data_dir, tokenizer, cache_dir, progress: bool
-) -> TokenizedTexts | None:
-    """The held-out paragraphs (train/validation.py): Wikipedia's when the data directory
-    has it, else the training corpus's own."""
+) -> tuple[TokenizedTexts, str] | None:
+    """(the held-out paragraphs, their corpus's name) (train/validation.py): a task corpus's
+    own (Corpus.held_out), else Wikipedia's when the data directory has it (one yardstick for
+    the corpora of a study), else the training corpus's own."""
     if config.val_paragraphs == 0:
         return None
     has_wikipedia = data_dir is not None and (Path(data_dir) / layout.WIKIPEDIA).is_file()
     corpus = subset.corpus
-    if has_wikipedia and subset.corpus.name != "wikipedia":
+    if has_wikipedia and not corpus.is_task and corpus.name != "wikipedia":
         corpus = load_corpus(
             "wikipedia",
             data_dir=data_dir,
@@ -119,7 +120,7 @@ def validation_set(
             progress=progress,
         )
     tokens = held_out(corpus, subset, config.val_paragraphs)
-    return tokens if len(tokens) else None
+    return (tokens, corpus.name) if len(tokens) else None
 
 
 def pretrain(
@@ -133,12 +134,8 @@ def pretrain(
 ) -> dict:
     runtime, run = open_run(config.impl, out, resume)
     train = config.train
-    tokenizer = load_tokenizer(data_dir, max_length=config.arch.max_length)
-    if tokenizer.vocab_size != config.arch.vocab_size:
-        raise ConfigError(
-            "arch.vocab_size",
-            f"{config.arch.vocab_size} differs from the tokenizer's {tokenizer.vocab_size}",
-        )
+    tokenizer = load_tokenizer(data_dir, vocab_file=config.vocab, max_length=config.arch.max_length)
+    config = with_vocabulary(config, tokenizer)
     show = progress and runtime.is_main
     subset = load_subset(
         config.corpus, data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir, progress=show
@@ -147,7 +144,7 @@ def pretrain(
     if config.pack:
         tokens = batches.pack(tokens, config.arch.max_length, tokenizer.cls_id, tokenizer.sep_id)
     held = validation_set(config, subset, data_dir, tokenizer, cache_dir, show)
-    validation = None if held is None else MaskedValidation(held, tokenizer, tokens)
+    validation = None if held is None else MaskedValidation(held[0], tokenizer, tokens)
 
     torch.manual_seed(train.seed)  # the initial weights
     model = BertForMaskedLM(config.arch).to(runtime.device)
@@ -172,10 +169,12 @@ def pretrain(
         "arch": config.arch.to_dict(),
         "tokens": tokens.num_tokens,  # of the corpus subset (one epoch)
         "tokens_read": int(objective.tokens_read[-1]) if total else 0,
+        "val_corpus": None if held is None else held[1],  # what the validation loss scores
         **_validation_summary(objective, validation),
     }
     if runtime.is_main:
         model.save_pretrained(run.path / "model")
+        save_vocabulary(tokenizer, run.path / "model")
         run.write_summary(summary)
     return summary
 
