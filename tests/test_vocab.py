@@ -211,3 +211,29 @@ def test_a_fine_tuning_whose_test_sample_meets_the_task_corpus_is_refused(
         "--out", tmp_path / "refused", *common,
     )  # fmt: skip
     assert code == 2 and "task:fewrel-val" in err and "not be a test" in err
+
+
+def test_a_mixture_reads_the_task_text_repeated_and_the_wikipedia_subset(
+    tmp_path, data_dir, cache_dir, capsys
+):
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({"arch": {**ARCH, "vocab_size": len(tiny_vocab())}}))
+    common = ["--data-dir", data_dir, "--cache-dir", cache_dir, "--quiet"]
+    code, _, err = cli(
+        capsys, "pretrain", "--config", path, "--corpus", "task:agnews", "--repeat", 2,
+        "--mix", "wikipedia", "--mix-ws", 50, "--epochs", 1, "--batch-size", 16,
+        "--out", tmp_path / "pre", *common,
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads((tmp_path / "pre/summary.json").read_text())
+    tokenizer = load_tokenizer(data_dir, max_length=64)
+    task = load_corpus("task:agnews", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir)
+    wiki = load_corpus("wikipedia", data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir)
+    own = task.subset().tokens.num_tokens
+    assert summary["tokens"] == 2 * own + wiki.subset(50).tokens.num_tokens
+    assert 0.9 * summary["tokens"] <= summary["tokens_read"] <= summary["tokens"]  # one epoch
+    assert summary["val_corpus"] == "task:agnews"
+    code, _, err = cli(
+        capsys, "pretrain", "--config", path, "--mix-ws", 50, "--out", tmp_path / "bad", *common
+    )
+    assert code == 2 and "mix_ws" in err and not (tmp_path / "bad").exists()

@@ -169,10 +169,27 @@ class CorpusConfig(Config):
     ws: int | None = None  # paragraphs in the subset; None takes the whole pool
     seed: int = CORPUS_SEED  # the permutation's seed
     lead_only: bool = False  # pool = the first paragraph of each article only
+    # a second corpus mixed in after the subset ('wikipedia', task:NAME or a file); the
+    # validation loss stays the first corpus's
+    mix: str | None = dataclasses.field(default=None, metadata=KEYED_WHEN_SET)
+    # paragraphs of the mixed-in corpus: the first of its permutation by `seed` (None: all)
+    mix_ws: int | None = dataclasses.field(default=None, metadata=KEYED_WHEN_SET)
+    # read the subset this many times per epoch: its weight beside a mixed-in corpus
+    repeat: int = dataclasses.field(default=1, metadata=KEYED_WHEN_SET)
 
     def validate(self):
         if self.ws is not None and self.ws <= 0:
             raise ConfigError("ws", f"must be a positive number of paragraphs, got {self.ws}")
+        if self.mix_ws is not None and self.mix_ws <= 0:
+            raise ConfigError(
+                "mix_ws", f"must be a positive number of paragraphs, got {self.mix_ws}"
+            )
+        if self.mix_ws is not None and self.mix is None:
+            raise ConfigError("mix_ws", "sizes a mixture: name its corpus with `mix`")
+        if self.repeat <= 0:
+            raise ConfigError("repeat", f"must be a positive count, got {self.repeat}")
+        if self.mix == self.name:
+            raise ConfigError("mix", "a corpus is not mixed with itself (use ws)")
         if self.seed < 0:
             raise ConfigError("seed", f"must be non-negative, got {self.seed}")
         if not self.name:

@@ -27,7 +27,9 @@ def add_parser(commands, parent) -> None:
     add_task_sample_options(p)
     p.add_argument("--size", type=int, required=True, help="paragraphs to select")
     p.add_argument("--out", required=True, help="the corpus file to write (.jsonl.gz)")
-    p.add_argument("--corpus", default="wikipedia", help="the pool: 'wikipedia' or a file")
+    p.add_argument(
+        "--corpus", default="wikipedia", help="the pool: 'wikipedia', task:NAME or a file"
+    )
     p.add_argument(
         "--corpus-seed",
         type=int,

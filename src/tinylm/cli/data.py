@@ -74,7 +74,10 @@ def add_parser(commands, parent) -> None:
         "corpus", parents=[parent], help="tokenize (once, cached) and describe a corpus subset"
     )
     p.add_argument(
-        "name", nargs="?", default=WIKIPEDIA, help="'wikipedia' or a .txt/.jsonl(.gz) file"
+        "name",
+        nargs="?",
+        default=WIKIPEDIA,
+        help="'wikipedia', task:NAME or a .txt/.jsonl(.gz) file",
     )
     p.add_argument("--ws", type=int, help="subset size in paragraphs (default: the whole pool)")
     p.add_argument(

@@ -19,7 +19,11 @@ def add_parser(commands, parent) -> None:
     )
     add_task_sample_options(p)
     p.add_argument("--ws", type=int, nargs="+", required=True, help="one or more subset sizes")
-    p.add_argument("--corpus", default="wikipedia", help="'wikipedia' or a .txt/.jsonl(.gz) file")
+    p.add_argument(
+        "--corpus",
+        default="wikipedia",
+        help="'wikipedia', task:NAME (a task's train texts) or a .txt/.jsonl(.gz) file",
+    )
     p.add_argument(
         "--corpus-seed",
         type=int,

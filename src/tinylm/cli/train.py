@@ -34,7 +34,11 @@ PRETRAIN_FLAGS = ConfigFlags(
             + ", ".join(f"{name}: {recipe['arch']}" for name, recipe in RECIPES.items())
             + ")",
         ),
-        "corpus.name": Flag("corpus", help="'wikipedia' (default) or a .txt/.jsonl(.gz) file"),
+        "corpus.name": Flag(
+            "corpus",
+            help="'wikipedia' (default), task:NAME (the task's train texts, labels dropped, no "
+            "text a test sample can hold) or a .txt/.jsonl(.gz) file",
+        ),
         "corpus.seed": Flag("corpus-seed"),
     },
 )
@@ -156,7 +160,8 @@ def run_pretrain(args) -> int:
     file, command = _file_config(args, PretrainConfig, PRETRAIN_KEYS)
     values = overlay(file, PRETRAIN_FLAGS.values(args))
     config = PretrainConfig.from_dict(with_recipe(values, _recipe(args, command), "pretrain"))
-    data_dir = require_data(args.data_dir, corpora=[config.corpus.name])
+    corpora = [config.corpus.name, *([config.corpus.mix] if config.corpus.mix else [])]
+    data_dir = require_data(args.data_dir, corpora=corpora)
     summary = pretrain(
         config,
         out=_out(args, command),

@@ -11,6 +11,7 @@ A subset of size Ws is the first Ws paragraphs of one seeded permutation of the 
 fixed seed smaller subsets are nested in larger ones (Ws = 2,000 lies inside Ws = 20,000).
 """
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,10 +237,25 @@ def load_subset(
     cache_dir: Path,
     progress: bool = True,
 ) -> Subset:
+    """The subset a pre-training reads: `config`'s subset of its corpus, its paragraphs
+    `repeat` times, then the mixed-in corpus's subset when `mix` names one."""
     corpus = load_corpus(
         config.name, data_dir=data_dir, tokenizer=tokenizer, cache_dir=cache_dir, progress=progress
     )
-    return corpus.subset(config.ws, config.seed, config.lead_only)
+    subset = corpus.subset(config.ws, config.seed, config.lead_only)
+    parts = [subset.tokens] * config.repeat
+    if config.mix is not None:
+        other = load_corpus(
+            config.mix,
+            data_dir=data_dir,
+            tokenizer=tokenizer,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
+        parts.append(other.subset(config.mix_ws, config.seed).tokens)
+    if len(parts) > 1:
+        subset = dataclasses.replace(subset, tokens=TokenizedTexts.concat(parts))
+    return subset
 
 
 def write_corpus(path: Path, texts: list[str]) -> None:

@@ -77,6 +77,13 @@ class TokenizedTexts:
         return pairs // vocab, pairs % vocab, counts
 
     @classmethod
+    def concat(cls, parts: list["TokenizedTexts"]) -> "TokenizedTexts":
+        """The sequences of `parts`, one after another (extras dropped: they describe one
+        source's texts)."""
+        dtype = np.result_type(*(part.ids.dtype for part in parts))
+        return _concat(list(parts), dtype, {})
+
+    @classmethod
     def from_lists(cls, sequences: list[list[int]], dtype=np.int32) -> "TokenizedTexts":
         offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
         np.cumsum([len(s) for s in sequences], out=offsets[1:])
