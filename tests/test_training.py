@@ -119,6 +119,44 @@ def test_paper_schedule_is_per_epoch_without_a_zero_first_epoch():
 # --- masking ------------------------------------------------------------------------------------
 
 
+def _runs(chosen: torch.Tensor) -> list[int]:
+    """The lengths of the runs of chosen positions, row by row."""
+    runs = []
+    for row in chosen.tolist():
+        length = 0
+        for value in [*row, False]:
+            if value:
+                length += 1
+            elif length:
+                runs.append(length)
+                length = 0
+    return runs
+
+
+@pytest.mark.parametrize("span", [2.0, 3.0])
+def test_span_masking_chooses_runs_of_the_mean_length_at_the_rate(span):
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(200, 30000, (200, 128), generator=g)
+    ids[:, 0], ids[:, -1] = 101, 102
+    mask = torch.ones_like(ids)
+    common = {"special_ids": torch.tensor([0, 101, 102]), "mask_id": 103, "vocab_size": 30522}
+    single = mask_tokens(ids, mask, generator=torch.Generator().manual_seed(1), rate=0.3, **common)
+    spans = mask_tokens(
+        ids, mask, generator=torch.Generator().manual_seed(1), rate=0.3, span=span, **common
+    )
+    chosen = spans[1] != IGNORE_INDEX
+    assert not chosen[:, 0].any() and not chosen[:, -1].any()  # never [CLS] or [SEP]
+    assert abs(chosen.float().mean().item() - 0.3) < 0.025  # about the rate
+    # runs far longer than independent choices give (merged runs count as one: a lower bound)
+    assert sum(_runs(chosen)) / len(_runs(chosen)) > span
+    assert sum(_runs(single[1] != IGNORE_INDEX)) / len(_runs(single[1] != IGNORE_INDEX)) < 1.6
+    assert max(_runs(chosen)) >= 2 * span  # neighbouring spans merge past the cut
+    again = mask_tokens(
+        ids, mask, generator=torch.Generator().manual_seed(1), rate=0.3, span=span, **common
+    )
+    assert torch.equal(again[0], spans[0]) and torch.equal(again[1], spans[1])
+
+
 def test_masking_statistics_and_specials():
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(200, 30000, (400, 128), generator=g)

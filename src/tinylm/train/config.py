@@ -67,7 +67,7 @@ RECIPES = {
 }
 DEFAULT_RECIPE = "tinylm"
 # The run-config fields besides `train` that a recipe's (or a preset's) section may set
-PRETRAIN_FIELDS = ("mask_rate", "dropout", "pack")
+PRETRAIN_FIELDS = ("mask_rate", "mask_span", "dropout", "pack")
 FINETUNE_FIELDS = ("pooling",)
 RECIPE_FIELDS = {"pretrain": PRETRAIN_FIELDS, "finetune": FINETUNE_FIELDS}
 
@@ -132,6 +132,9 @@ class PretrainConfig(Config):
     # (a job key holds it either way); the tinylm recipe, and so `tinylm pretrain`, masks 30%
     mask_rate: float = MASK_RATE
     pack: bool = False  # join paragraphs into full sequences of arch.max_length tokens
+    # mean length of the masked spans (train/masking.py): 1 masks single tokens (BERT's); 3
+    # masks runs of tokens, as SpanBERT and LTG-BERT do
+    mask_span: float = dataclasses.field(default=1.0, metadata=KEYED_WHEN_SET)
     # dropout while pre-training (hidden and attention); None: the architecture's. The saved
     # model keeps the architecture's dropout, which fine-tuning then uses.
     dropout: float | None = None
@@ -168,6 +171,8 @@ class PretrainConfig(Config):
     def validate(self):
         if not 0 < self.mask_rate < 1:
             raise ConfigError("mask_rate", f"must be in (0, 1), got {self.mask_rate}")
+        if not 1 <= self.mask_span <= 10:
+            raise ConfigError("mask_span", f"must be in [1, 10], got {self.mask_span}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
         if self.val_paragraphs < 0:

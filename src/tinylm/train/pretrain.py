@@ -71,6 +71,7 @@ class MaskedLanguageModelling(Objective):
             mask_id=self.tokenizer.mask_id,
             vocab_size=self.config.arch.vocab_size,
             rate=self.config.mask_rate,
+            span=self.config.mask_span,
             generator=step_generator(self.config.train.seed, step),
         )
         return Batch(inputs, mask, labels)
