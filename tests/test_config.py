@@ -287,7 +287,10 @@ def test_pretrain_flags_override_the_config_file(capsys, data_dir, cache_dir, tm
     written = yaml.safe_load((out / "config.yaml").read_text())
     assert written["train"]["lr"] == 0.01 and written["train"]["epochs"] == 3  # flag, file
     assert written["train"]["warmup_fraction"] == 0.05  # the tinylm recipe's
-    assert written["corpus"] == {"name": "wikipedia", "ws": 96, "seed": 7, "lead_only": False}
+    assert written["corpus"] == {
+        "name": "wikipedia", "ws": 96, "seed": 7, "lead_only": False,
+        "mix": None, "mix_ws": None, "repeat": 1,
+    }  # fmt: skip
     assert written["mask_rate"] == 0.2 and written["arch"]["layers"] == 1
 
 
