@@ -165,3 +165,23 @@ def test_the_onnx_export_answers_as_pytorch(positions, tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
     assert abs(got - expected).max() <= 1e-4
+
+
+def test_a_gated_feed_forward_equals_its_formula_and_is_counted():
+    from tinylm.model.accounting import forward_flops_per_token
+    from tinylm.model.bert import Intermediate
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(CONFIG, feed_forward="geglu")
+    layer = Intermediate(cfg)
+    assert layer.dense.weight.shape == (2 * cfg.intermediate, cfg.hidden)
+    x = torch.randn(3, 16)
+    a = x @ layer.dense.weight[: cfg.intermediate].T + layer.dense.bias[: cfg.intermediate]
+    b = x @ layer.dense.weight[cfg.intermediate :].T + layer.dense.bias[cfg.intermediate :]
+    gelu = 0.5 * a * (1 + torch.erf(a / math.sqrt(2)))
+    assert torch.allclose(layer(x), gelu * b, atol=1e-6)
+    plain = forward_flops_per_token(CONFIG)["layers"]
+    gated = forward_flops_per_token(cfg)["layers"]
+    assert gated - plain == cfg.layers * 2 * cfg.hidden * cfg.intermediate
+    with pytest.raises(TinylmError, match="gated"):
+        check_exportable(BertForSequenceClassification(cfg, 2))

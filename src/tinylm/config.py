@@ -24,6 +24,7 @@ from tinylm.errors import ConfigError
 # Defaults that more than one place needs, each held here once (the paper's values).
 NORMS = ("post", "pre")  # where a transformer layer normalises (ModelConfig.norm)
 POSITIONS = ("learned", "rotary", "alibi")  # how a model knows where a token is (ModelConfig)
+FEED_FORWARDS = ("gelu", "geglu")  # a layer's feed-forward (ModelConfig.feed_forward)
 MASK_RATE = 0.15  # share of tokens the MLM objective masks and predicts (BERT's 15%)
 CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia with 42
 PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
@@ -288,6 +289,11 @@ class ModelConfig(Config):
     # positions, so a shallow model need not spend its first steps on them.
     positions: str = dataclasses.field(
         default="learned", metadata={"choices": POSITIONS, **KEYED_WHEN_SET}
+    )
+    # gelu: dense -> GELU -> dense (BERT's); geglu: the first dense twice as wide, one half
+    # through GELU gating the other (Shazeer's GLU variants; LTG-BERT, MosaicBERT)
+    feed_forward: str = dataclasses.field(
+        default="gelu", metadata={"choices": FEED_FORWARDS, **KEYED_WHEN_SET}
     )
 
     def validate(self):

@@ -37,7 +37,8 @@ def forward_flops_per_token(
     """Forward FLOPs per token by part, for sequences of `length` tokens of which
     `predicted_share` reach the vocabulary projection (1.0 for dense prediction)."""
     h, i = config.hidden, config.intermediate
-    per_layer = 2 * (4 * h * h + 2 * h * i) + 2 * 2 * length * h  # projections + QK^T and AV
+    feed_forward = (3 if config.feed_forward == "geglu" else 2) * h * i  # a gated one: 3 mats
+    per_layer = 2 * (4 * h * h + feed_forward) + 2 * 2 * length * h  # + QK^T and AV
     conv = 0
     if config.conv_layers:
         kernel = config.conv_kernel[0] * config.conv_kernel[1]

@@ -196,11 +196,19 @@ class Attention(nn.Module):
 
 
 class Intermediate(nn.Module):
+    """The feed-forward's first half: GELU(dense(x)), or with `geglu` GELU(a) * b for the two
+    halves a, b of a dense layer twice as wide."""
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.dense = nn.Linear(cfg.hidden, cfg.intermediate)
+        self.gated = cfg.feed_forward == "geglu"
+        width = cfg.intermediate * (2 if self.gated else 1)
+        self.dense = nn.Linear(cfg.hidden, width)
 
     def forward(self, x):
+        if self.gated:
+            gate, value = self.dense(x).chunk(2, dim=-1)
+            return F.gelu(gate) * value
         return F.gelu(self.dense(x))
 
 

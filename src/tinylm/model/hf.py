@@ -90,6 +90,11 @@ def check_exportable(model: BertForMaskedLM | BertForSequenceClassification) -> 
         raise TinylmError(
             "this model has pre-LN layers; Hugging Face's BERT is post-LN and cannot hold them"
         )
+    if model.config.feed_forward != "gelu":
+        raise TinylmError(
+            "this model's feed-forward is gated (geglu); Hugging Face's BERT's is not; export "
+            "it with --onnx"
+        )
     if model.config.positions != "learned":
         raise TinylmError(
             f"this model places tokens by {model.config.positions} positions; Hugging Face's "

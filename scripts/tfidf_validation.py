@@ -1,0 +1,49 @@
+"""TF-IDF + logistic regression (the studies' baseline, study/baseline.py) fitted on the train
+part of each cpu-preset sample with 20% held out, scored on that held-out validation part: the
+yardstick of the recipe's validation trials (docs/recipe.md, stage 11). No test split is read.
+
+    python scripts/tfidf_validation.py [--seeds 0 1 2]
+"""
+
+import argparse
+import json
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from tinylm.config import TaskConfig
+from tinylm.data.sampling import sample_task
+from tinylm.data.tasks import load_task
+from tinylm.paths import resolve_data_dir
+from tinylm.study.baseline import CLASSIFIER, VECTORIZER
+from tinylm.study.presets import PRESETS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--val-fraction", type=float, default=0.2)
+    args = parser.parse_args()
+    data_dir = resolve_data_dir()
+    scores = {}
+    for name, (train, test) in PRESETS["cpu"].sizes.items():
+        task = load_task(TaskConfig(name=name), data_dir)
+        for seed in args.seeds:
+            config = TaskConfig(
+                name=name,
+                train_per_label=train,
+                test_per_label=test,
+                seed=seed,
+                val_fraction=args.val_fraction,
+            )
+            sample = sample_task(task, config)
+            vectorizer = TfidfVectorizer(**VECTORIZER)
+            features = vectorizer.fit_transform(sample.train.texts)
+            classifier = LogisticRegression(**CLASSIFIER).fit(features, sample.train.labels)
+            predicted = classifier.predict(vectorizer.transform(sample.val.texts))
+            scores[f"{name}-s{seed}"] = round(float((predicted == sample.val.labels).mean()), 4)
+    print(json.dumps(scores))
+
+
+if __name__ == "__main__":
+    main()
