@@ -211,6 +211,17 @@ def test_a_fine_tuning_whose_test_sample_meets_the_task_corpus_is_refused(
         "--out", tmp_path / "refused", *common,
     )  # fmt: skip
     assert code == 2 and "task:fewrel-val" in err and "not be a test" in err
+    # mixed in beside Wikipedia, the task's text is looked for all the same
+    code, _, err = cli(
+        capsys, "pretrain", "--config", path, "--ws", 32, "--mix", "task:fewrel-val",
+        "--mix-ws", 32, "--epochs", 1, "--batch-size", 16, "--out", tmp_path / "mixed", *common,
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(
+        capsys, "finetune", "--init", tmp_path / "mixed" / "model", *task, "--seed", 9,
+        "--out", tmp_path / "refused-mixed", *common,
+    )  # fmt: skip
+    assert code == 2 and "task:fewrel-val" in err
 
 
 def test_a_mixture_reads_the_task_text_repeated_and_the_wikipedia_subset(

@@ -74,35 +74,32 @@ def _tokenizer(config: FinetuneConfig, data_dir) -> tuple[Tokenizer, FinetuneCon
     return tokenizer, config
 
 
-def _pretraining_corpus(init: str) -> str | None:
-    """The corpus the model in `init` was pre-trained on, from its run's config.yaml (a run
-    folder, its model/, or a snapshot inside it); None when no run record is found."""
+def _pretraining_corpora(init: str) -> list[str]:
+    """The corpora the model in `init` was pre-trained on (its corpus and a mixed-in one),
+    from its run's config.yaml (a run folder, its model/, or a snapshot inside it); none when
+    no pre-training record is found."""
     folder = Path(init).resolve()
     for run in (folder, *folder.parents[:3]):
         config = run / "config.yaml"
         if (run / "summary.json").is_file() and config.is_file():
             values = load_yaml(read_text(config)) or {}
-            return (
-                (values.get("corpus") or {}).get("name")
-                if values.get("job") == "pretrain"
-                else None
-            )
-    return None
+            corpus = (values.get("corpus") or {}) if values.get("job") == "pretrain" else {}
+            return [name for name in (corpus.get("name"), corpus.get("mix")) if name]
+    return []
 
 
 def _refuse_test_text_in_pretraining(config: FinetuneConfig, sample: TaskSample, data_dir) -> None:
-    """A model pre-trained on this task's own texts (`task:NAME`) must not have read a text of
-    this test sample: a later seed or a larger sample of a one-pool task can draw one."""
-    corpus = None if config.init is None else _pretraining_corpus(config.init)
-    if corpus is None or not corpus.startswith(TASK_PREFIX):
+    """A model pre-trained on this task's own texts (`task:NAME`, alone or mixed in) must not
+    have read a text of this test sample: a later seed or a larger sample of a one-pool task
+    can draw one."""
+    own = TASK_PREFIX + config.task.name
+    if config.init is None or own not in _pretraining_corpora(config.init):
         return
-    if corpus.removeprefix(TASK_PREFIX) != config.task.name:
-        return
-    read = set(task_texts(corpus, data_dir))
+    read = set(task_texts(own, data_dir))
     shared = sum(text in read for text in sample.test.texts)
     if shared:
         raise TinylmError(
-            f"{config.init} was pre-trained on {corpus}, which holds {shared} text(s) of this "
+            f"{config.init} was pre-trained on {own}, which holds {shared} text(s) of this "
             f"test sample (seed {sample.config.seed}): its score would not be a test; use a "
             "sample seed below 5 at the presets' sizes, or pre-train on another corpus"
         )
