@@ -75,8 +75,7 @@ class Tokenizer:
 
     def vocabulary(self) -> list[str]:
         """The tokens in id order (the lines of a vocab.txt)."""
-        by_id = sorted(self._fast.get_vocab().items(), key=lambda item: item[1])
-        return [token for token, _ in by_id]
+        return _tokens_by_id(self._fast)
 
     def normalization(self) -> dict:
         """How texts are normalised before splitting: lower-casing, accent stripping (None:
@@ -98,11 +97,20 @@ class Tokenizer:
         return fast.to_str(pretty=True)
 
 
+def _tokens_by_id(fast: _FastTokenizer) -> list[str]:
+    return [token for token, _ in sorted(fast.get_vocab().items(), key=lambda item: item[1])]
+
+
+def vocabulary_text(tokens: list[str]) -> str:
+    """The text of a vocab.txt: one token per line, in id order."""
+    return "".join(token + "\n" for token in tokens)
+
+
 def save_vocabulary(tokenizer: Tokenizer, folder: str | os.PathLike) -> Path:
     """Writes the tokenizer's vocabulary as `folder`/vocab.txt (atomically), the file
     `tokenizer_for_model` reads back."""
     path = Path(folder) / MODEL_VOCAB
-    write_text(path, "".join(token + "\n" for token in tokenizer.vocabulary()))
+    write_text(path, vocabulary_text(tokenizer.vocabulary()))
     return path
 
 
@@ -134,8 +142,7 @@ def build_vocabulary(texts: Iterable[str], size: int, *, progress: bool = False)
     )
     texts = list(texts)
     fast.train_from_iterator(texts, trainer, length=len(texts))
-    by_id = sorted(fast.get_vocab().items(), key=lambda item: item[1])
-    tokens = [token for token, _ in by_id]
+    tokens = _tokens_by_id(fast)
     if len(tokens) <= floor:
         raise TinylmError("the texts are too few to build a vocabulary from")
     return tokens

@@ -40,7 +40,7 @@ def add_parser(commands, parent) -> None:
 def run_build(args) -> int:
     from tinylm.data.corpus import load_corpus
     from tinylm.files import write_text
-    from tinylm.tokenizer import build_vocabulary, load_tokenizer
+    from tinylm.tokenizer import build_vocabulary, load_tokenizer, vocabulary_text
 
     out = Path(args.out)
     if out.is_dir():
@@ -59,7 +59,7 @@ def run_build(args) -> int:
     subset = corpus.subset(args.ws, args.corpus_seed)
     tokens = build_vocabulary(corpus.texts(subset.indices), args.size, progress=not args.quiet)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_text(out, "".join(token + "\n" for token in tokens))
+    write_text(out, vocabulary_text(tokens))
     built = load_tokenizer(vocab_file=out)  # read back as every run will read it
     report = {"out": str(out), "size": built.vocab_size, "corpus": args.corpus}
     report |= {"paragraphs": subset.ws, "fingerprint": built.fingerprint}

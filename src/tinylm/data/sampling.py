@@ -368,10 +368,15 @@ def unlabelled_texts(task: TaskData) -> list[str]:
     )
     counts = Counter(texts)
     unique_text = np.array([counts[text] == 1 for text in texts])
-    config = TaskConfig(name=task.name, train_per_label=read_train, test_per_label=read_test)
     tested = []
     for seed in range(DEV_SEEDS):
-        seeded = TaskConfig.from_dict({**config.to_dict(), "seed": seed, "sampling": "balanced"})
+        seeded = TaskConfig(
+            name=task.name,
+            sampling="balanced",
+            train_per_label=read_train,
+            test_per_label=read_test,
+            seed=seed,
+        )
         for label in range(task.num_labels):
             tested.append(_first(task, seed, label, unique_text, read_train, read_test)[1])
             # too few fresh examples: no confirmation sample can exist

@@ -32,7 +32,7 @@ from tinylm.model.bert import (
     model_folder,
 )
 from tinylm.model.card import model_card, run_folder
-from tinylm.tokenizer import SPECIAL_TOKENS, Tokenizer, tokenizer_for_model
+from tinylm.tokenizer import SPECIAL_TOKENS, Tokenizer, tokenizer_for_model, vocabulary_text
 
 DECODER_WEIGHT = "cls.predictions.decoder.weight"
 DECODER_BIAS = "cls.predictions.decoder.bias"
@@ -141,7 +141,7 @@ def tokenizer_files(tokenizer: Tokenizer, max_length: int) -> dict[str, str]:
         **SPECIAL_TOKEN_NAMES,
     }
     return {
-        "vocab.txt": "".join(token + "\n" for token in tokenizer.vocabulary()),
+        "vocab.txt": vocabulary_text(tokenizer.vocabulary()),
         "tokenizer.json": tokenizer.to_json() + "\n",
         "tokenizer_config.json": json.dumps(config, indent=2) + "\n",
         "special_tokens_map.json": json.dumps(SPECIAL_TOKEN_NAMES, indent=2) + "\n",

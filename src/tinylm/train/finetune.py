@@ -56,22 +56,17 @@ def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[st
     return model
 
 
-def _tokenizer(config: FinetuneConfig, data_dir) -> tuple[Tokenizer, FinetuneConfig]:
-    """The tokenizer of the run: the pre-trained model's own (`init`), else the run's `vocab`
-    (bert-base-uncased's when None), with the architecture's vocabulary size following it."""
-    if config.init is None:
-        max_length = config.arch.max_length
-        tokenizer = load_tokenizer(data_dir, vocab_file=config.vocab, max_length=max_length)
-        return tokenizer, with_vocabulary(config, tokenizer)
-    folder = model_folder(config.init)
-    arch = load_pretrained(folder).config
+def _init_tokenizer(init: str, arch, data_dir) -> Tokenizer:
+    """The pre-trained model's own tokenizer: the vocab.txt beside its weights (else the data
+    directory's bert-base-uncased one), which must fit the model's vocabulary size."""
+    folder = model_folder(init)
     tokenizer = tokenizer_for_model(folder, data_dir, max_length=arch.max_length)
     if tokenizer.vocab_size != arch.vocab_size:
         raise TinylmError(
             f"the model in {folder} expects {arch.vocab_size:,} tokens but its vocabulary has "
             f"{tokenizer.vocab_size:,}"
         )
-    return tokenizer, config
+    return tokenizer
 
 
 def _pretraining_corpora(init: str) -> list[str]:
@@ -199,9 +194,14 @@ def finetune(
     task = load_task(config.task, data_dir)
     sample = sample_task(task, config.task)
     _refuse_test_text_in_pretraining(config, sample, data_dir)
-    tokenizer, config = _tokenizer(config, data_dir)
+    if config.init is None:  # the run's vocabulary (bert-base's when None) sizes the model
+        max_length = config.arch.max_length
+        tokenizer = load_tokenizer(data_dir, vocab_file=config.vocab, max_length=max_length)
+        config = with_vocabulary(config, tokenizer)
     model = _initial_model(config, task.num_labels, task.label_names).to(runtime.device)
     arch = model.config
+    if config.init is not None:
+        tokenizer = _init_tokenizer(config.init, arch, data_dir)
     tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress and runtime.is_main)
     objective = Classification(
         model, sample, tokens, pad_id=tokenizer.pad_id, config=config, runtime=runtime, run=run
