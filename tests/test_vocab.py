@@ -95,10 +95,12 @@ def test_a_built_vocabulary_travels_with_every_model(
 
     task = ["--task", "agnews", "--train-per-label", 10, "--test-per-label", 5, "--epochs", 2]
     code, _, err = cli(
-        capsys, "finetune", "--init", tmp_path / "pre", *task, "--out", tmp_path / "ft", *common
-    )
+        capsys, "finetune", "--init", tmp_path / "pre", *task, "--val-fraction", 0.2,
+        "--out", tmp_path / "ft", *common,
+    )  # fmt: skip
     assert code == 0, err
-    assert (tmp_path / "ft/model/vocab.txt").read_text().splitlines() == vocab
+    for folder in ("model", "best"):  # best/: the best epoch's weights, a model folder too
+        assert (tmp_path / "ft" / folder / "vocab.txt").read_text().splitlines() == vocab
 
     # a pre-trained model brings its vocabulary: naming another one is refused
     code, _, err = cli(
@@ -165,6 +167,25 @@ def test_a_task_corpus_never_holds_a_test_text(data_dir):
                 name="fewrel-val", seed=seed, split=split, train_per_label=40, test_per_label=60
             )
             assert not texts & set(sample_task(task, config).test.texts)
+
+
+def test_a_task_corpus_cache_follows_the_rule_of_what_it_leaves_out(
+    data_dir, cache_dir, monkeypatch
+):
+    # one pool: other development seeds change which texts a test sample can hold (here: more
+    # development seeds, too few fresh texts left for confirmation samples), so a cached corpus
+    # of the old rule must not be read back
+    from tinylm.data import sampling
+
+    roomy = make_data_dir(data_dir.parent / "roomy-cache", fewrel_per_relation=400)
+    tokenizer = load_tokenizer(roomy)
+    before = load_corpus(
+        "task:fewrel-val", data_dir=roomy, tokenizer=tokenizer, cache_dir=cache_dir
+    )
+    monkeypatch.setattr(sampling, "DEV_SEEDS", sampling.DEV_SEEDS + 2)
+    after = load_corpus("task:fewrel-val", data_dir=roomy, tokenizer=tokenizer, cache_dir=cache_dir)
+    assert before.cache.key != after.cache.key and not after.cache.hit
+    assert len(after) != len(before)
 
 
 def test_a_task_corpus_holds_out_its_own_validation(tmp_path, data_dir, cache_dir, capsys):

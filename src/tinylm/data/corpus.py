@@ -216,10 +216,12 @@ def _unlabelled(task, name: str) -> list[str]:
 
 
 def _task_corpus(name: str, data_dir, tokenizer: Tokenizer, cache_dir: Path, progress: bool):
+    from tinylm.data.sampling import unlabelled_rule
+
     task = _corpus_task(name, data_dir)
     tokens, info = tokenize_cached(
         lambda: (_unlabelled(task, name), {}),
-        key_parts={"kind": "task-corpus", **task.fingerprint()},
+        key_parts={"kind": "task-corpus", **task.fingerprint(), **unlabelled_rule(task)},
         tokenizer=tokenizer,
         cache_dir=cache_dir,
         desc=f"tokenizing {name}",

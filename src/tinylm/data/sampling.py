@@ -352,6 +352,15 @@ def tokenize_sample(
     }
 
 
+def unlabelled_rule(task: TaskData) -> dict:
+    """What `unlabelled_texts` leaves out depends on, beyond the task's files: a token cache of a
+    task corpus keys by it, so a change of DEV_SEEDS or READ_SIZES never reuses a stale one."""
+    if task.test_pool is not None:
+        return {"held_out": "test pool"}
+    sizes = READ_SIZES.get(task.name, (task.default_train_per_label, task.default_test_per_label))
+    return {"held_out": "dev and confirm tests", "dev_seeds": DEV_SEEDS, "read_sizes": list(sizes)}
+
+
 def unlabelled_texts(task: TaskData) -> list[str]:
     """The task's texts a pre-training may read (`--corpus task:NAME`): its train pool with the
     labels dropped, less every text that a test sample can hold. With a test pool of its own
@@ -363,9 +372,7 @@ def unlabelled_texts(task: TaskData) -> list[str]:
     texts = task.train_pool.texts
     if task.test_pool is not None:
         return list(texts)
-    read_train, read_test = READ_SIZES.get(
-        task.name, (task.default_train_per_label, task.default_test_per_label)
-    )
+    read_train, read_test = unlabelled_rule(task)["read_sizes"]
     counts = Counter(texts)
     unique_text = np.array([counts[text] == 1 for text in texts])
     tested = []

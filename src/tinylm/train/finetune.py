@@ -102,7 +102,7 @@ def _refuse_test_text_in_pretraining(config: FinetuneConfig, sample: TaskSample,
 
 class Classification(Objective):
     """Batches of the train sample; at each epoch's end the validation score, and the weights
-    of the best epoch so far (kept in memory and in `best/`, for a resume)."""
+    of the best epoch so far (kept in memory and in `best/` with its vocabulary, for a resume)."""
 
     job, activity = "finetune", "fine-tuning"
 
@@ -112,13 +112,14 @@ class Classification(Objective):
         sample: TaskSample,
         tokens: dict,
         *,
-        pad_id: int,
+        tokenizer: Tokenizer,
         config: FinetuneConfig,
         runtime: Runtime,
         run: RunDir,
     ):
         self.model, self.sample, self.tokens, self.config = model, sample, tokens, config
-        self.pad_id, self.runtime, self.run_path = pad_id, runtime, run.path
+        self.tokenizer, self.pad_id = tokenizer, tokenizer.pad_id
+        self.runtime, self.run_path = runtime, run.path
         self.description = f"finetune {sample.task.name}"
         self.plan = batches.BatchPlan.of(tokens["train"].lengths, config.train)
         self.labels = torch.from_numpy(sample.train.labels)
@@ -157,6 +158,7 @@ class Classification(Objective):
                 self.best_state = copy.deepcopy(self.model.state_dict())
                 if self.runtime.is_main:
                     self.model.save_pretrained(self.run_path / "best")
+                    save_vocabulary(self.tokenizer, self.run_path / "best")
         if self.config.test_every_epoch:
             figures["test_accuracy"] = self.score("test", epoch=epoch)["accuracy"]
         self.history.append({"step": done, "epoch": epoch, **figures})
@@ -204,7 +206,7 @@ def finetune(
         tokenizer = _init_tokenizer(config.init, arch, data_dir)
     tokens = tokenize_sample(sample, tokenizer, cache_dir, progress=progress and runtime.is_main)
     objective = Classification(
-        model, sample, tokens, pad_id=tokenizer.pad_id, config=config, runtime=runtime, run=run
+        model, sample, tokens, tokenizer=tokenizer, config=config, runtime=runtime, run=run
     )
     trainer = Trainer.over(
         objective.plan, model, config.train, runtime, compile_model=config.impl.compile
