@@ -8,14 +8,11 @@ yardstick of the recipe's validation trials (docs/recipe.md, stage 11). No test 
 import argparse
 import json
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-
 from tinylm.config import TaskConfig
 from tinylm.data.sampling import sample_task
 from tinylm.data.tasks import load_task
 from tinylm.paths import resolve_data_dir
-from tinylm.study.baseline import CLASSIFIER, VECTORIZER
+from tinylm.study.baseline import fit_tfidf
 from tinylm.study.presets import PRESETS
 
 
@@ -37,10 +34,7 @@ def main() -> None:
                 val_fraction=args.val_fraction,
             )
             sample = sample_task(task, config)
-            vectorizer = TfidfVectorizer(**VECTORIZER)
-            features = vectorizer.fit_transform(sample.train.texts)
-            classifier = LogisticRegression(**CLASSIFIER).fit(features, sample.train.labels)
-            predicted = classifier.predict(vectorizer.transform(sample.val.texts))
+            predicted = fit_tfidf(sample.train.texts, sample.train.labels).predict(sample.val.texts)
             scores[f"{name}-s{seed}"] = round(float((predicted == sample.val.labels).mean()), 4)
     print(json.dumps(scores))
 

@@ -14,11 +14,12 @@ from studykit import count_executions, run, tiny_preset
 from tinylm.cli import main
 from tinylm.committee import combine, evaluate_committee, member_logits
 from tinylm.config import ModelConfig, TaskConfig
-from tinylm.data.sampling import sample_task
+from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.ledger import read_ledger
 from tinylm.model.bert import BertForSequenceClassification
+from tinylm.study import baseline
 from tinylm.study.committee.logits import LOGITS_FILE, VAL_LOGITS_FILE
 from tinylm.study.engine import JobFactory, Store
 from tinylm.study.registry import STUDIES
@@ -154,6 +155,50 @@ def test_cli_committee_json(members, data_dir, capsys):
     assert single["flops_per_example"] == pytest.approx(report["flops_per_example"] / 3)
     assert main(["evaluate", str(one[0]), "--data-dir", str(data_dir), "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == single["accuracy"]
+
+
+def test_cli_committee_with_a_linear_member(tmp_path, data_dir, capsys):
+    task = {**TASK, "val_fraction": 0.5}  # 3 of each label's 6 train texts validate
+    members = [make_member(tmp_path / f"v{seed}", data_dir, seed, task=task) for seed in (0, 1)]
+    base = ["--members", *map(str, members), "--data-dir", str(data_dir), "--quiet"]
+    code, out, err = committee(
+        capsys, *base, "--linear", "--split", "val", "--json", "--no-latency"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["split"] == "val" and report["n"] == 12
+    assert report["members"][-1] == "tfidf+logreg" and len(report["member_accuracies"]) == 3
+    # the linear member is TF-IDF + LR fitted on the runs' train split, scored on validation
+    sample = sample_task(
+        load_task(TaskConfig.from_dict(task), data_dir), TaskConfig.from_dict(task)
+    )
+    fitted = baseline.fit_tfidf(sample.train.texts, sample.train.labels)
+    alone = float((fitted.predict(sample.val.texts) == sample.val.labels).mean())
+    assert report["member_accuracies"][-1] == pytest.approx(alone)
+    # the soft vote averages the networks' probabilities with its
+    logits = member_logits(
+        [BertForSequenceClassification.from_pretrained(m / "model") for m in members],
+        tokenize_sample(sample, load_tokenizer(data_dir), tmp_path / "cache", progress=False)[
+            "val"
+        ],
+        pad_id=load_tokenizer(data_dir).pad_id,
+    )
+    linear = torch.from_numpy(fitted.predict_proba(sample.val.texts)).float()
+    soft = (logits.softmax(-1).sum(0) + linear) / 3
+    assert report["accuracy_soft"] == pytest.approx(
+        float((soft.argmax(-1).numpy() == sample.val.labels).mean())
+    )
+    # validation is no test read; the test split is, and says so
+    assert not read_ledger(tmp_path)
+    code, out, err = committee(capsys, *base, "--linear", "--no-latency", "--json")
+    assert code == 0, err
+    assert json.loads(out)["split"] == "test" and len(read_ledger(tmp_path)) == 1
+    # outside the runs' sample there is nothing to fit on, and no validation split
+    code, _, err = committee(capsys, *base, "--linear", "--test-per-label", "4")
+    assert code == 2 and "own sample" in err
+    code, _, err = committee(capsys, "--members", str(make_member(tmp_path / "nv", data_dir, 3)),
+                             "--data-dir", str(data_dir), "--quiet", "--split", "val")  # fmt: skip
+    assert code == 2 and "no validation split" in err
 
 
 def test_cli_committee_refuses_bad_member_lists(members, tmp_path, data_dir, capsys):

@@ -6,7 +6,9 @@ Three ways to combine the members' logits (members, texts, labels):
 - `hard`: a majority vote of the members' arg-max labels; ties go to the label of larger mean
   probability.
 Members run `sequential` (one after another) or `parallel` (at once, a Python thread each: PyTorch
-releases the GIL inside its operations); both give the same logits.
+releases the GIL inside its operations); both give the same logits. A member may also come as its
+logits alone (`given`: a linear TF-IDF member's log-probabilities, say): it votes and is scored,
+but is neither timed nor counted in FLOPs.
 """
 
 import math
@@ -90,16 +92,26 @@ def evaluate_committee(
     latency: bool = True,
     examples: int = 50,
     batches: int = 5,
+    given: dict[str, torch.Tensor] | None = None,
 ) -> dict:
     """Accuracy of each member and of the committee by each combiner; with `latency`, the
-    per-example latency (batch 1: p50, p90) and throughput (batch 32) of the committee run
-    sequential and parallel (bench/latency.py); and its forward FLOPs per example."""
+    per-example latency (batch 1: p50, p90) and throughput (batch 32) of the networks run
+    sequential and parallel (bench/latency.py); and their forward FLOPs per example. `given`:
+    members by their logits (texts, labels), after the networks."""
     check_members(members)
+    given = given or {}
     models = [model.eval() for model in members.values()]
     truth = torch.as_tensor(np.asarray(labels))
     logits = member_logits(models, tokens, pad_id=pad_id)
+    for name, scores in given.items():
+        if tuple(scores.shape) != tuple(logits.shape[1:]):
+            raise TinylmError(
+                f"member {name}: logits of shape {tuple(scores.shape)}, the networks' are "
+                f"{tuple(logits.shape[1:])}"
+            )
+    logits = torch.cat([logits.float(), *(scores.float()[None] for scores in given.values())])
     report = {
-        "members": list(members),
+        "members": [*members, *given],
         "n": len(truth),
         "accuracy": _accuracy(combine(logits, "soft"), truth),
         **{f"accuracy_{how}": _accuracy(combine(logits, how), truth) for how in COMBINERS},

@@ -1,7 +1,11 @@
 """`tinylm committee --members DIR... --task T`: a committee of fine-tuned classifiers on a
 task's test sample: each member's accuracy, the committee's by soft vote (the paper's),
 logit average and majority vote, latency and throughput with the members run one after
-another and in parallel, and FLOPs per example (src/tinylm/committee.py)."""
+another and in parallel, and FLOPs per example (src/tinylm/committee.py).
+
+`--linear` adds a TF-IDF + logistic-regression member fitted on the runs' own train sample
+(study/baseline.py): a bag of words beside the networks, reported as its own member. `--split
+val` scores the runs' validation split instead, for choosing a committee without a test read."""
 
 import json
 from pathlib import Path
@@ -24,6 +28,19 @@ def add_parser(commands, parent) -> None:
     p.add_argument("--task", help="default: the task the member runs were fine-tuned on")
     p.add_argument("--test-per-label", type=int, help="outside a run: the test sample's size")
     p.add_argument("--sample-seed", type=int, default=0, help="outside a run: its seed")
+    p.add_argument(
+        "--linear",
+        action="store_true",
+        help="add a TF-IDF + logistic-regression member fitted on the member runs' train sample "
+        "(scored and voting; not timed, no FLOPs counted)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="the split scored: val (the runs' validation split, no test read) or test "
+        "(default: test)",
+    )
     p.add_argument("--no-latency", action="store_true", help="accuracy and FLOPs only")
     p.add_argument("--examples", type=int, default=50, help="batch-1 timings (default 50)")
     p.add_argument("--json", action="store_true")
@@ -38,7 +55,12 @@ def run_committee(args) -> int:
     if args.examples <= 0:
         raise TinylmError(f"--examples must be positive, got {args.examples}")
     folders = member_folders(args.members)
-    config = _task_config(folders, args)
+    config, own = _task_config(folders, args)
+    if (args.linear or args.split == "val") and not own:
+        raise TinylmError(
+            "--linear and --split val need the members' own sample: give fine-tuning run "
+            "folders, without --test-per-label"
+        )
     loaded = {str(f): load_classifier(str(f), args.data_dir) for f in folders}
     members = {name: model for name, (model, _) in loaded.items()}
     check_members(members)
@@ -50,21 +72,50 @@ def run_committee(args) -> int:
 
     labels = next(iter(members.values())).label_names
     task, sample, tokens = sample_for(config, labels, tokenizer, args)
+    scored = sample.split(args.split)
+    if not len(scored):
+        raise TinylmError(
+            "the member runs hold out no validation split (fine-tune with --val-fraction)"
+        )
+    given = {}
+    if args.linear:
+        given["tfidf+logreg"] = linear_member_logits(sample, args.split)
     report = evaluate_committee(
         members,
-        tokens["test"],
-        sample.split("test").labels,
+        tokens[args.split],
+        scored.labels,
         pad_id=tokenizer.pad_id,
         latency=not args.no_latency,
         examples=args.examples,
+        given=given,
     )
-    record_read(folders, sample, "committee")
-    report = {"task": task.name, **report}
+    if args.split == "test":
+        record_read(folders, sample, "committee")
+    report = {"task": task.name, "split": args.split, **report}
     if args.json:
         print(json.dumps(report))
     else:
         print(format_report(report))
     return 0
+
+
+def linear_member_logits(sample, split: str):
+    """TF-IDF + logistic regression fitted on the sample's train split: its log-probabilities on
+    `split`, which serve as logits (their softmax is its probabilities)."""
+    import torch
+
+    from tinylm.study.baseline import fit_tfidf
+
+    missing = sorted(set(range(sample.task.num_labels)) - set(sample.train.labels.tolist()))
+    if missing:
+        names = [sample.label_names[label] for label in missing]
+        raise TinylmError(f"--linear: the train sample has no example of {_listing(names)}")
+    pipeline = fit_tfidf(sample.train.texts, sample.train.labels)
+    return torch.from_numpy(pipeline.predict_log_proba(sample.split(split).texts)).float()
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
 
 
 def member_folders(members: list[str]) -> list[Path]:
@@ -78,9 +129,9 @@ def member_folders(members: list[str]) -> list[Path]:
     return folders
 
 
-def _task_config(folders: list[Path], args) -> TaskConfig:
-    """The test sample: that of the member runs (they must agree on the task), else --task
-    with --test-per-label and --sample-seed."""
+def _task_config(folders: list[Path], args) -> tuple[TaskConfig, bool]:
+    """The sample: that of the member runs (they must agree on the task), else a test sample of
+    --task with --test-per-label and --sample-seed; and whether it is the runs' own."""
     runs = {}
     for folder in folders:
         run_config = folder / "config.yaml"
@@ -95,20 +146,21 @@ def _task_config(folders: list[Path], args) -> TaskConfig:
     if args.task and tasks and args.task not in tasks:
         raise TinylmError(f"the members were fine-tuned on {tasks.pop()}, not {args.task}")
     if runs and args.test_per_label is None:
-        return TaskConfig.from_dict(next(iter(runs.values())))  # the runs' own test sample
+        return TaskConfig.from_dict(next(iter(runs.values()))), True
     if not args.task and not tasks:
         raise TinylmError("--task is required when no member is a fine-tuning run folder")
     # A test sample does not depend on the train sample's size (data/sampling.py).
-    return TaskConfig(
+    config = TaskConfig(
         name=args.task or tasks.pop(),
         train_per_label=1,
         test_per_label=args.test_per_label,
         seed=args.sample_seed,
     )
+    return config, False
 
 
 def format_report(report: dict) -> str:
-    lines = [f"{report['task']}: {report['n']} test texts"]
+    lines = [f"{report['task']}: {report['n']} {report['split']} texts"]
     for name, accuracy in zip(report["members"], report["member_accuracies"], strict=True):
         lines.append(f"  member {name}: accuracy {accuracy:.4f}")
     lines.append(

@@ -17,16 +17,21 @@ VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
 CLASSIFIER = {"C": 10.0, "max_iter": 2000}
 
 
-def tfidf_baseline(config: TaskConfig, data_dir, *, run: Path) -> dict:
+def fit_tfidf(texts: list[str], labels):
+    """TF-IDF + logistic regression fitted on `texts`: a scikit-learn pipeline (`predict`,
+    `predict_log_proba`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
 
+    pipeline = make_pipeline(TfidfVectorizer(**VECTORIZER), LogisticRegression(**CLASSIFIER))
+    return pipeline.fit(texts, np.asarray(labels))
+
+
+def tfidf_baseline(config: TaskConfig, data_dir, *, run: Path) -> dict:
     task = load_task(config, data_dir)
     sample = sample_task(task, config)
-    vectorizer = TfidfVectorizer(**VECTORIZER)
-    features = vectorizer.fit_transform(sample.train.texts)
-    classifier = LogisticRegression(**CLASSIFIER).fit(features, sample.train.labels)
-    predicted = classifier.predict(vectorizer.transform(sample.test.texts))
+    predicted = fit_tfidf(sample.train.texts, sample.train.labels).predict(sample.test.texts)
     report = classification_report(np.asarray(predicted), sample.test.labels, task.num_labels)
     record_read(run, sample, "baseline")
     return {
