@@ -12,11 +12,12 @@ import yaml
 
 from studykit import count_executions, run, tiny_preset
 from tinylm.cli import main
-from tinylm.committee import combine, evaluate_committee, member_logits
+from tinylm.cli.committee import committee_timing
 from tinylm.config import ModelConfig, TaskConfig
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.data.token_cache import TokenizedTexts
+from tinylm.export.committee import combine, evaluate_committee, member_logits
 from tinylm.ledger import read_ledger
 from tinylm.model.bert import BertForSequenceClassification
 from tinylm.study import baseline
@@ -97,18 +98,14 @@ def test_committee_probabilities_are_the_mean_of_the_members(members, data_dir):
 
     labels = np.array([0, 2, 2, 3])
     report = evaluate_committee(
-        dict(zip("abc", models, strict=True)),
-        tokens,
-        labels,
-        pad_id=tokenizer.pad_id,
-        examples=3,
-        batches=1,
+        dict(zip("abc", models, strict=True)), tokens, labels, pad_id=tokenizer.pad_id
     )
     assert report["member_accuracies"] == [
         float((logit.argmax(-1).numpy() == labels).mean()) for logit in logits
     ]
     assert report["accuracy"] == report["accuracy_soft"]
-    assert report["latency_ms"] > 0 and report["latency_ms_sequential"] > 0
+    timing = committee_timing(models, tokens, tokenizer.pad_id, examples=3, batches=1)
+    assert timing["latency_ms"] > 0 and timing["latency_ms_sequential"] > 0
 
 
 def test_cli_committee_json(members, data_dir, capsys):

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tinylm import paths
+from tinylm import layout, paths
 from tinylm.data import fetch as fetch_mod
 from tinylm.data import io as data_io
-from tinylm.data import layout
 from tinylm.data.fetch import (
     article_paragraphs,
     fetch,

@@ -14,10 +14,10 @@ from safetensors.torch import load_file, save_file
 from datagen import make_data_dir, tiny_vocab
 from tinylm.cli import main
 from tinylm.errors import TinylmError
+from tinylm.export.hf import export_hf, import_hf
 from tinylm.model import BertForMaskedLM, BertForSequenceClassification, load_pretrained
 from tinylm.model.accounting import parameter_counts
 from tinylm.model.architectures import get_architecture
-from tinylm.model.hf import export_hf, import_hf
 from tinylm.tokenizer import load_tokenizer
 
 transformers = pytest.importorskip("transformers")
@@ -374,10 +374,10 @@ def test_a_pretrained_run_exports_with_its_own_vocabulary(tmp_path, capsys, monk
 def test_exported_bert_base_tokenizer_matches_on_real_text(real_data_dir, tmp_path, monkeypatch):
     """The tokenizer files written for the bert-base-uncased vocabulary, loaded by
     transformers, against tinylm's tokenizer on real paragraphs (a third past 128 tokens)."""
-    from tinylm.data import layout
+    from tinylm import layout
     from tinylm.data.io import iter_jsonl
+    from tinylm.export.hf import tokenizer_files
     from tinylm.files import write_text
-    from tinylm.model.hf import tokenizer_files
 
     ours = load_tokenizer(real_data_dir)
     for name, text in tokenizer_files(ours, 128).items():

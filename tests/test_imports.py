@@ -1,5 +1,7 @@
 """The modules of tinylm import one another without a cycle, function-level imports included:
-a cycle couples two layers (the study engine and a study), whatever order makes it load."""
+a cycle couples two layers (the study engine and a study), whatever order makes it load. And
+the packages stand on declared floors: a module imports only from its own package or a floor
+below, so no arrow of the import drawing runs back up."""
 
 import ast
 import graphlib
@@ -8,6 +10,29 @@ from pathlib import Path
 import tinylm
 
 PACKAGE = Path(tinylm.__file__).parent
+
+# Bottom to top: each top-level module or package of tinylm, and what it stands on.
+FLOORS = [
+    "tinylm",  # the package's __init__: its version
+    "tinylm.errors",  # the one exception the command line turns into exit 2
+    "tinylm.layout",  # the data directory's file names
+    "tinylm.files",  # atomic writes
+    "tinylm.paths",  # where data and caches live
+    "tinylm.lock",
+    "tinylm.provenance",  # the commit behind a figure
+    "tinylm.ledger",  # the test ledger
+    "tinylm.config",  # the typed configuration
+    "tinylm.tokenizer",
+    "tinylm.data",  # corpora, tasks, samples, the token cache
+    "tinylm.model",  # the network and its accounting
+    "tinylm.train",  # pre-training, fine-tuning, evaluation
+    "tinylm.export",  # Hugging Face, ONNX, model cards, committees
+    "tinylm.analysis",  # overlap, corpus selection, ablations
+    "tinylm.bench",  # benchmarks
+    "tinylm.study",  # the paper's studies and their engine
+    "tinylm.cli",  # the command line
+    "tinylm.__main__",
+]
 
 
 def module_names() -> dict[str, Path]:
@@ -57,3 +82,22 @@ def test_no_import_cycle_and_the_engine_reaches_no_study():
     studies = {".".join(study.cells.__module__.split(".")[:3]) for study in STUDIES.values()}
     assert len(studies) == len(STUDIES) and "tinylm.study.kinds" in reached
     assert not {m for m in reached for s in studies if m == s or m.startswith(s + ".")}
+
+
+def floor_of(module: str) -> str:
+    """The floor a module stands on: its top-level module or package."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_every_import_goes_down_the_floors():
+    modules = module_names()
+    rank = {floor: i for i, floor in enumerate(FLOORS)}
+    unplaced = sorted({floor_of(name) for name in modules} - set(rank))
+    assert not unplaced, f"place these in FLOORS: {unplaced}"
+    upward = [
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        for target in sorted(imported(name, path, modules))
+        if floor_of(target) != floor_of(name) and rank[floor_of(target)] > rank[floor_of(name)]
+    ]
+    assert not upward, "imports that run back up a floor:\n" + "\n".join(upward)

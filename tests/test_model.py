@@ -406,7 +406,7 @@ def test_a_pre_ln_layer_equals_the_hand_written_one():
 
 
 def test_pre_ln_models_round_trip_and_hf_export_refuses_them(tmp_path):
-    from tinylm.model.hf import export_hf
+    from tinylm.export.hf import export_hf
 
     torch.manual_seed(0)
     cfg = dataclasses.replace(small("bert1"), norm="pre")
@@ -440,7 +440,7 @@ def test_dropout_off_changes_nothing_at_eval_and_keeps_the_config():
 
 
 def test_mean_pooling_reads_the_real_tokens_and_round_trips(tmp_path):
-    from tinylm.model.hf import export_hf
+    from tinylm.export.hf import export_hf
 
     torch.manual_seed(0)
     cfg = small("bert1-a3")

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tinylm.cli import main
-from tinylm.committee import combine
 from tinylm.config import ModelConfig
+from tinylm.export.committee import combine
 from tinylm.model.bert import BertForMaskedLM, BertForSequenceClassification
 from tinylm.tokenizer import load_tokenizer
 from tinylm.train.batches import pad
@@ -162,7 +162,7 @@ def test_predict_with_onnx_answers_as_torch(capsys, tmp_path, data_dir):
 
 
 def test_a_failed_check_writes_nothing(monkeypatch, capsys, tmp_path, data_dir):
-    import tinylm.model.onnx as onnx_module
+    import tinylm.export.onnx as onnx_module
 
     make_classifier(tmp_path / "run", data_dir, 0, conv=False)
     monkeypatch.setattr(onnx_module, "max_difference", lambda *args: 0.5)

@@ -7,9 +7,8 @@ import pytest
 
 from conftest import REAL_CACHE_ROOT
 from datagen import make_data_dir
-from tinylm import paths
+from tinylm import layout, paths
 from tinylm.cli import main
-from tinylm.data import layout
 from tinylm.data.needs import missing, preset_needs, require_data
 from tinylm.errors import TinylmError
 from tinylm.study.presets import PRESETS

@@ -10,8 +10,8 @@ import torch
 
 from tinylm.config import ModelConfig
 from tinylm.errors import ConfigError, TinylmError
+from tinylm.export.hf import check_exportable
 from tinylm.model.bert import Bert, BertForMaskedLM, BertForSequenceClassification, SelfAttention
-from tinylm.model.hf import check_exportable
 from tinylm.model.positions import Rotary, alibi_bias, alibi_slopes
 
 CONFIG = ModelConfig(layers=2, heads=2, hidden=16, intermediate=32, vocab_size=50, max_length=12)
@@ -148,7 +148,7 @@ def test_the_onnx_export_answers_as_pytorch(positions, tmp_path):
     pytest.importorskip("onnxscript")
     import onnxruntime as ort
 
-    from tinylm.model.onnx import build_onnx
+    from tinylm.export.onnx import build_onnx
 
     torch.manual_seed(0)
     model = BertForSequenceClassification(dataclasses.replace(CONFIG, positions=positions), 3)

@@ -48,7 +48,7 @@ def test_special_ids_are_berts(real_data_dir):
 def test_parity_with_transformers_on_real_text(real_data_dir):
     """Our fast pipeline against transformers' slow BertTokenizer on real, varied text."""
     transformers = pytest.importorskip("transformers")
-    from tinylm.data import layout
+    from tinylm import layout
     from tinylm.data.io import iter_jsonl
 
     reference = transformers.BertTokenizer(str(real_data_dir / layout.VOCAB), do_lower_case=True)

@@ -32,6 +32,7 @@ VAL_FRACTION = 0.1  # share of a fine-tuning train sample held out to select the
 SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
 POOLINGS = ("cls", "mean")  # what a classifier's pooler reads: [CLS], or the tokens' mean
 WARMUPS = ("warmup_epochs", "warmup_steps", "warmup_fraction")  # TrainConfig: give one
+SCHEDULES = ("linear", "cosine", "triangle", "constant", "paper")  # train/schedule.py
 SAMPLINGS = ("balanced", "stratified", "all")  # how a task's splits are sampled (TaskConfig)
 # which test sample a task config reads (TaskConfig.split): the development one, read while the
 # recipe was searched, or the confirmation one, read once (data/sampling.py)
@@ -354,8 +355,6 @@ class TrainConfig(Config):
     log_every: int = 10  # steps between metrics lines
 
     def validate(self):
-        from tinylm.train.schedule import SCHEDULES
-
         for field in ("epochs", "batch_size", "log_every"):
             if getattr(self, field) <= 0:
                 raise ConfigError(field, f"must be positive, got {getattr(self, field)}")

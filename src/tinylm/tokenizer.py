@@ -20,7 +20,7 @@ from tokenizers import Tokenizer as _FastTokenizer
 from tokenizers import decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordPiece
 
-from tinylm.data import layout
+from tinylm import layout
 from tinylm.errors import TinylmError
 from tinylm.files import write_text
 from tinylm.paths import chosen_data_dir, missing_data_message

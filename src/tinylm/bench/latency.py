@@ -86,7 +86,7 @@ def bench_latency(
     onnx=None,
 ) -> dict:
     """Figures for each model, and for the committee of all of them when there are several.
-    With `onnx` (model/onnx.py's OnnxClassifier of the one model, or of the committee of
+    With `onnx` (export/onnx.py's OnnxClassifier of the one model, or of the committee of
     several as one graph), its figures too, timed in turn with PyTorch's on the same batches,
     and the ratios of the two engines' (`onnx_speedups`)."""
     models = list(members.values())

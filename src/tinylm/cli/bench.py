@@ -227,7 +227,7 @@ def run_latency(args) -> int:
     tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(pool.texts[:LATENCY_TEXTS]))
     onnx, checked = None, {}
     if args.engine == "onnx":  # the export of the one model, or of the committee as one graph
-        from tinylm.model.onnx import OnnxClassifier, build_onnx, require
+        from tinylm.export.onnx import OnnxClassifier, build_onnx, require
 
         data, difference = build_onnx(members)
         onnx = OnnxClassifier(data)

@@ -1,7 +1,7 @@
 """`tinylm committee --members DIR... --task T`: a committee of fine-tuned classifiers on a
 task's test sample: each member's accuracy, the committee's by soft vote (the paper's),
 logit average and majority vote, latency and throughput with the members run one after
-another and in parallel, and FLOPs per example (src/tinylm/committee.py).
+another and in parallel, and FLOPs per example (src/tinylm/export/committee.py).
 
 `--linear` adds a TF-IDF + logistic-regression member fitted on the runs' own train sample
 (study/baseline.py): a bag of words beside the networks, reported as its own member. `--split
@@ -49,7 +49,7 @@ def add_parser(commands, parent) -> None:
 
 def run_committee(args) -> int:
     from tinylm.cli.train import load_classifier, sample_for
-    from tinylm.committee import check_members, evaluate_committee
+    from tinylm.export.committee import check_members, evaluate_committee
     from tinylm.ledger import record_read
 
     if args.examples <= 0:
@@ -81,14 +81,14 @@ def run_committee(args) -> int:
     if args.linear:
         given["tfidf+logreg"] = linear_member_logits(sample, args.split)
     report = evaluate_committee(
-        members,
-        tokens[args.split],
-        scored.labels,
-        pad_id=tokenizer.pad_id,
-        latency=not args.no_latency,
-        examples=args.examples,
-        given=given,
+        members, tokens[args.split], scored.labels, pad_id=tokenizer.pad_id, given=given
     )
+    if not args.no_latency:
+        report.update(
+            committee_timing(
+                list(members.values()), tokens[args.split], tokenizer.pad_id, args.examples
+            )
+        )
     if args.split == "test":
         record_read(folders, sample, "committee")
     report = {"task": task.name, "split": args.split, **report}
@@ -97,6 +97,25 @@ def run_committee(args) -> int:
     else:
         print(format_report(report))
     return 0
+
+
+def committee_timing(models: list, tokens, pad_id: int, examples: int, batches: int = 5) -> dict:
+    """The networks' latency (batch 1: p50, p90) and throughput (batch 32), run sequentially and
+    in parallel (bench/latency.py)."""
+    import torch
+
+    from tinylm.bench.latency import committee_latency
+
+    timing = committee_latency(models, tokens, pad_id, examples, batches)
+    return {
+        "latency_ms": timing["parallel"]["p50_ms"],
+        "latency_ms_p90": timing["parallel"]["p90_ms"],
+        "latency_ms_sequential": timing["sequential"]["p50_ms"],
+        "latency_ms_sequential_p90": timing["sequential"]["p90_ms"],
+        "throughput_per_s": timing["parallel"]["throughput_per_s"],
+        "throughput_per_s_sequential": timing["sequential"]["throughput_per_s"],
+        "threads": torch.get_num_threads(),
+    }
 
 
 def linear_member_logits(sample, split: str):

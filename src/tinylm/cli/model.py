@@ -137,7 +137,7 @@ def run_export(args) -> int:
         return run_export_onnx(args)
     if not args.model_dir:
         raise TinylmError("give the model folder to export")
-    from tinylm.model.hf import export_folder
+    from tinylm.export.hf import export_folder
 
     out = export_folder(args.model_dir, args.hf, data_dir=args.data_dir)
     print(f"wrote a Hugging Face BERT model, its tokenizer and a model card to {out}")
@@ -145,7 +145,7 @@ def run_export(args) -> int:
 
 
 def run_import(args) -> int:
-    from tinylm.model.hf import import_hf
+    from tinylm.export.hf import import_hf
 
     source = Path(args.hf).expanduser()
     if not source.is_dir():

@@ -1,5 +1,5 @@
 """`tinylm export MODEL_DIR --onnx FILE` and `tinylm export --members DIR... --onnx FILE`: a
-classifier, or a committee as one graph, in ONNX (model/onnx.py)."""
+classifier, or a committee as one graph, in ONNX (export/onnx.py)."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from tinylm.errors import TinylmError
 def run_export_onnx(args) -> int:
     from tinylm.cli.committee import member_folders
     from tinylm.cli.train import load_classifier
-    from tinylm.model.onnx import export_onnx
+    from tinylm.export.onnx import export_onnx
 
     if not args.onnx:
         raise TinylmError("--members exports a committee, which only --onnx FILE can hold")

@@ -339,7 +339,7 @@ def _onnx_probabilities(path: str, texts: list[str], data_dir_arg):
     """(label names, probabilities) of an ONNX export: its graph already ends in the
     probabilities, tokenized by the tokenizer it carries (else the data directory's)."""
     from tinylm.data.token_cache import TokenizedTexts
-    from tinylm.model.onnx import OnnxClassifier
+    from tinylm.export.onnx import OnnxClassifier
     from tinylm.tokenizer import load_tokenizer
 
     model = OnnxClassifier(path)

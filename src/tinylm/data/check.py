@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinylm import layout
 from tinylm.config import TaskConfig
-from tinylm.data import layout
 from tinylm.data.io import iter_jsonl
 from tinylm.data.needs import NEEDS
 from tinylm.data.sampling import sample_task

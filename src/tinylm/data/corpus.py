@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinylm import layout
 from tinylm.config import CORPUS_SEED, CorpusConfig
-from tinylm.data import layout
 from tinylm.data.io import file_sha256, iter_jsonl, read_text, split_lines
 from tinylm.data.token_cache import CacheInfo, TokenizedTexts, tokenize_cached
 from tinylm.errors import TinylmError

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tinylm.data import layout
+from tinylm import layout
 from tinylm.data.io import split_lines
 from tinylm.data.tasks import AGNEWS_NAMES, DBPEDIA_NAMES
 from tinylm.errors import TinylmError

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinylm.data import layout
+from tinylm import layout
 from tinylm.errors import TinylmError
 from tinylm.paths import chosen_data_dir, missing_data_message
 

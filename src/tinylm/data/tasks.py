@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinylm import layout
 from tinylm.config import TaskConfig
-from tinylm.data import layout
 from tinylm.data.io import file_sha256, read_csv, read_json, read_text, split_lines
 from tinylm.data.user_data import looks_like_user_data, read_user_data
 from tinylm.errors import TinylmError

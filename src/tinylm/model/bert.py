@@ -2,7 +2,7 @@
 
 The math and the parameter names follow Hugging Face's `BertModel` one-to-one (post-LN layers,
 exact GELU, learned positions, LayerNorm eps 1e-12, an MLM projection tied to the word
-embeddings with its own bias), so conv-free weights convert both ways without loss (hf.py).
+embeddings with its own bias), so conv-free weights convert both ways without loss (export/hf.py).
 Two departures, both invisible in the weights:
 - attention runs through `F.scaled_dot_product_attention` (fused kernels);
 - the MLM head takes only the positions that carry a loss (sparse prediction): training never

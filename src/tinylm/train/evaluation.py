@@ -37,7 +37,7 @@ def in_length_order(
 ) -> torch.Tensor:
     """`score(ids, mask)` -> (batch, width) on batches of texts sorted by length (little
     padding), put back in the order of `tokens`: (n, width). Every engine scores this way
-    (PyTorch here, ONNX Runtime in model/onnx.py), so they see the same batches."""
+    (PyTorch here, ONNX Runtime in export/onnx.py), so they see the same batches."""
     order = np.argsort(tokens.lengths, kind="stable")
     out = torch.empty(len(tokens), width)
     for start in range(0, len(order), batch_size):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinylm.data import layout
+from tinylm import layout
 from tinylm.data.corpus import Subset, load_corpus, load_subset
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.files import atomic_folder

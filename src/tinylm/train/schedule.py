@@ -15,7 +15,7 @@ steps (TrainConfig's warmup_epochs, warmup_steps, warmup_fraction; one of them).
 
 import math
 
-SCHEDULES = ("linear", "cosine", "triangle", "constant", "paper")
+from tinylm.config import SCHEDULES
 
 
 def warmup_steps(train, steps_per_epoch: int, total_steps: int) -> int:

@@ -9,7 +9,7 @@ figure the best committees are chosen by (analysis.py)."""
 import numpy as np
 import torch
 
-from tinylm.committee import combine
+from tinylm.export.committee import combine
 from tinylm.ledger import reads_so_far, record_read, sample_hash
 from tinylm.study.committee.logits import kept_logits, task_sample
 from tinylm.study.committee.members import NAME, member_cells, short, subsets

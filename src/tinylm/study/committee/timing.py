@@ -73,7 +73,7 @@ def run_timing(config: TimingConfig, store: Store) -> dict:
     """Latency and throughput of every member, the reference and every committee."""
     from tinylm.bench.common import machine
     from tinylm.bench.latency import committee_latency, measure
-    from tinylm.committee import flops_per_example
+    from tinylm.export.committee import flops_per_example
     from tinylm.model.bert import BertForSequenceClassification
 
     tokenizer, sample, tokens = test_sample(store, config.task)

@@ -33,9 +33,9 @@ import torch
 from torch import nn
 
 from tinylm import __version__
-from tinylm.committee import check_members, combine
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.errors import TinylmError
+from tinylm.export.committee import check_members, combine
 from tinylm.files import atomic_open
 from tinylm.model.bert import BertForSequenceClassification
 from tinylm.tokenizer import Tokenizer, tokenizer_from_json

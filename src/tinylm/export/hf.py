@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from tinylm.config import ModelConfig
 from tinylm.errors import TinylmError
+from tinylm.export.card import model_card, run_folder
 from tinylm.files import atomic_path, write_text
 from tinylm.model.bert import (
     BertForMaskedLM,
@@ -31,7 +32,6 @@ from tinylm.model.bert import (
     load_pretrained,
     model_folder,
 )
-from tinylm.model.card import model_card, run_folder
 from tinylm.tokenizer import SPECIAL_TOKENS, Tokenizer, tokenizer_for_model, vocabulary_text
 
 DECODER_WEIGHT = "cls.predictions.decoder.weight"

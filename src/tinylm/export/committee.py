@@ -89,15 +89,11 @@ def evaluate_committee(
     labels,
     *,
     pad_id: int,
-    latency: bool = True,
-    examples: int = 50,
-    batches: int = 5,
     given: dict[str, torch.Tensor] | None = None,
 ) -> dict:
-    """Accuracy of each member and of the committee by each combiner; with `latency`, the
-    per-example latency (batch 1: p50, p90) and throughput (batch 32) of the networks run
-    sequential and parallel (bench/latency.py); and their forward FLOPs per example. `given`:
-    members by their logits (texts, labels), after the networks."""
+    """Accuracy of each member and of the committee by each combiner, and the networks' forward
+    FLOPs per example. `given`: members by their logits (texts, labels), after the networks.
+    (How fast the committee runs is bench/latency.py's `committee_latency`.)"""
     check_members(members)
     given = given or {}
     models = [model.eval() for model in members.values()]
@@ -110,7 +106,7 @@ def evaluate_committee(
                 f"{tuple(logits.shape[1:])}"
             )
     logits = torch.cat([logits.float(), *(scores.float()[None] for scores in given.values())])
-    report = {
+    return {
         "members": [*members, *given],
         "n": len(truth),
         "accuracy": _accuracy(combine(logits, "soft"), truth),
@@ -119,20 +115,6 @@ def evaluate_committee(
         "mean_tokens": float(tokens.lengths.mean()),
         "flops_per_example": flops_per_example(models, float(tokens.lengths.mean())),
     }
-    if latency:
-        from tinylm.bench.latency import committee_latency
-
-        timing = committee_latency(models, tokens, pad_id, examples, batches)
-        report.update(
-            latency_ms=timing["parallel"]["p50_ms"],
-            latency_ms_p90=timing["parallel"]["p90_ms"],
-            latency_ms_sequential=timing["sequential"]["p50_ms"],
-            latency_ms_sequential_p90=timing["sequential"]["p90_ms"],
-            throughput_per_s=timing["parallel"]["throughput_per_s"],
-            throughput_per_s_sequential=timing["sequential"]["throughput_per_s"],
-            threads=torch.get_num_threads(),
-        )
-    return report
 
 
 def _accuracy(scores: torch.Tensor, truth: torch.Tensor) -> float:
