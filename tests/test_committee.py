@@ -11,8 +11,8 @@ import torch
 import yaml
 
 from studykit import count_executions, run, tiny_preset
+from tinylm.bench.latency import committee_figures
 from tinylm.cli import main
-from tinylm.cli.committee import committee_timing
 from tinylm.config import ModelConfig, TaskConfig
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
@@ -104,7 +104,7 @@ def test_committee_probabilities_are_the_mean_of_the_members(members, data_dir):
         float((logit.argmax(-1).numpy() == labels).mean()) for logit in logits
     ]
     assert report["accuracy"] == report["accuracy_soft"]
-    timing = committee_timing(models, tokens, tokenizer.pad_id, examples=3, batches=1)
+    timing = committee_figures(models, tokens, tokenizer.pad_id, examples=3, batches=1)
     assert timing["latency_ms"] > 0 and timing["latency_ms_sequential"] > 0
 
 

@@ -136,6 +136,22 @@ def committee_latency(
         return {name: measure(run, tokens, pad_id, examples, batches) for name, run in runs.items()}
 
 
+def committee_figures(
+    models: list, tokens: TokenizedTexts, pad_id: int, examples: int = 50, batches: int = 5
+) -> dict:
+    """`committee_latency` as a report's flat fields: batch-1 latency (p50, p90) and batch-32
+    throughput, members run in parallel and (`_sequential`) one after another."""
+    timing = committee_latency(models, tokens, pad_id, examples, batches)
+    return {
+        "latency_ms": timing["parallel"]["p50_ms"],
+        "latency_ms_p90": timing["parallel"]["p90_ms"],
+        "latency_ms_sequential": timing["sequential"]["p50_ms"],
+        "latency_ms_sequential_p90": timing["sequential"]["p90_ms"],
+        "throughput_per_s": timing["parallel"]["throughput_per_s"],
+        "throughput_per_s_sequential": timing["sequential"]["throughput_per_s"],
+    }
+
+
 def onnx_speedups(report: dict) -> dict:
     """PyTorch's batch-1 p50 over ONNX Runtime's (above 1: ONNX is faster) and ONNX Runtime's
     batch-32 throughput over PyTorch's, for the one model, or for the committee against each

@@ -48,6 +48,9 @@ def add_parser(commands, parent) -> None:
 
 
 def run_committee(args) -> int:
+    import torch
+
+    from tinylm.bench.latency import committee_figures
     from tinylm.cli.train import load_classifier, sample_for
     from tinylm.export.committee import check_members, evaluate_committee
     from tinylm.ledger import record_read
@@ -84,11 +87,10 @@ def run_committee(args) -> int:
         members, tokens[args.split], scored.labels, pad_id=tokenizer.pad_id, given=given
     )
     if not args.no_latency:
-        report.update(
-            committee_timing(
-                list(members.values()), tokens[args.split], tokenizer.pad_id, args.examples
-            )
+        timing = committee_figures(
+            list(members.values()), tokens[args.split], tokenizer.pad_id, args.examples
         )
+        report.update(timing, threads=torch.get_num_threads())
     if args.split == "test":
         record_read(folders, sample, "committee")
     report = {"task": task.name, "split": args.split, **report}
@@ -97,25 +99,6 @@ def run_committee(args) -> int:
     else:
         print(format_report(report))
     return 0
-
-
-def committee_timing(models: list, tokens, pad_id: int, examples: int, batches: int = 5) -> dict:
-    """The networks' latency (batch 1: p50, p90) and throughput (batch 32), run sequentially and
-    in parallel (bench/latency.py)."""
-    import torch
-
-    from tinylm.bench.latency import committee_latency
-
-    timing = committee_latency(models, tokens, pad_id, examples, batches)
-    return {
-        "latency_ms": timing["parallel"]["p50_ms"],
-        "latency_ms_p90": timing["parallel"]["p90_ms"],
-        "latency_ms_sequential": timing["sequential"]["p50_ms"],
-        "latency_ms_sequential_p90": timing["sequential"]["p90_ms"],
-        "throughput_per_s": timing["parallel"]["throughput_per_s"],
-        "throughput_per_s_sequential": timing["sequential"]["throughput_per_s"],
-        "threads": torch.get_num_threads(),
-    }
 
 
 def linear_member_logits(sample, split: str):

@@ -72,7 +72,7 @@ def timing_jobs(factory: JobFactory, preset: Preset) -> list[Job]:
 def run_timing(config: TimingConfig, store: Store) -> dict:
     """Latency and throughput of every member, the reference and every committee."""
     from tinylm.bench.common import machine
-    from tinylm.bench.latency import committee_latency, measure
+    from tinylm.bench.latency import committee_figures, measure
     from tinylm.export.committee import flops_per_example
     from tinylm.model.bert import BertForSequenceClassification
 
@@ -104,15 +104,9 @@ def run_timing(config: TimingConfig, store: Store) -> dict:
     for combo in subsets(list(models)):
         chosen = [models[n] for n in combo]
         batches = config.batches if combo in measured else 0
-        timing = committee_latency(chosen, tokens, pad_id, config.examples, batches)
         figures["+".join(combo)] = {
             "flops_per_example": flops_per_example(chosen, mean_tokens),
-            "latency_ms": timing["parallel"]["p50_ms"],
-            "latency_ms_p90": timing["parallel"]["p90_ms"],
-            "latency_ms_sequential": timing["sequential"]["p50_ms"],
-            "latency_ms_sequential_p90": timing["sequential"]["p90_ms"],
-            "throughput_per_s": timing["parallel"]["throughput_per_s"],
-            "throughput_per_s_sequential": timing["sequential"]["throughput_per_s"],
+            **committee_figures(chosen, tokens, pad_id, config.examples, batches),
         }
         if len(combo) == 1:  # one model: its own batch-32 throughput
             alone = single(chosen[0])
