@@ -30,7 +30,7 @@ def check_common(r: dict, name: str, unit: str) -> ModelConfig:
     """The checks both training benchmarks share; returns the architecture measured."""
     arch = get_architecture(name)
     assert r["arch_name"] == name and ModelConfig.from_dict(r["arch"]) == arch
-    assert r["machine"]["date"] and r["precision"] in ("float32", "bfloat16")
+    assert r["machine"]["date"] and r["precision"] in ("fp32", "bf16")
     assert r["timing"] == {"warmup": 1, "steps": 1, "rounds": 1}
     ours, theirs = r[f"tinylm_{unit}_per_s"], r[f"reference_{unit}_per_s"]
     assert ours > 0 and theirs > 0
@@ -38,9 +38,7 @@ def check_common(r: dict, name: str, unit: str) -> ModelConfig:
     assert 0 < r["mfu"] <= 1
     # MFU's denominator is the peak of the run's own precision, not the best of all
     peaks = {key: value for key, value in r.items() if key.startswith("peak_flops_")}
-    assert (
-        "peak_flops_float32" in peaks and r["peak_flops"] == peaks[f"peak_flops_{r['precision']}"]
-    )
+    assert "peak_flops_fp32" in peaks and r["peak_flops"] == peaks[f"peak_flops_{r['precision']}"]
     assert r["other_cores"] is None or (r["other_cores"] >= 0 and isinstance(r["busy"], bool))
     # each procedure holds at least its fp32 weights, gradients and AdamW's two moments, and
     # no more than the machine has

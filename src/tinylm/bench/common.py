@@ -14,6 +14,7 @@ from tinylm import __version__
 from tinylm.config import MASK_RATE, ModelConfig, TrainConfig
 from tinylm.model.bert import IGNORE_INDEX, BertForMaskedLM, BertForSequenceClassification
 from tinylm.provenance import cpu_name, git_commit
+from tinylm.train.precision import NAMES
 from tinylm.train.runtime import Runtime, measure_matmul_flops
 from tinylm.train.trainer import Batch, Trainer
 
@@ -24,10 +25,7 @@ def device_peaks(device: torch.device) -> dict[str, float]:
     benchmarks call it before and after timing and keep the higher figures, since a shared
     machine's capacity drifts."""
     dtypes = [torch.float32, torch.bfloat16] + ([torch.float16] if device.type == "cuda" else [])
-    peaks = {
-        f"peak_flops_{str(d).removeprefix('torch.')}": measure_matmul_flops(device, d)
-        for d in dtypes
-    }
+    peaks = {f"peak_flops_{NAMES[d]}": measure_matmul_flops(device, d) for d in dtypes}
     return {"peak_flops": max(peaks.values()), **peaks}
 
 

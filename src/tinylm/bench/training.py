@@ -80,7 +80,7 @@ def _measure(procedures: dict, models: dict, device, warmup, steps, rounds):
 
 def _figures(runtime, peaks: dict, load: MachineLoad, reference: bool) -> dict:
     """The fields both training benchmarks report about where and how they measured."""
-    precision = str(runtime.dtype).removeprefix("torch.")
+    precision = runtime.precision
     return {
         "device": runtime.device.type,
         "precision": precision,

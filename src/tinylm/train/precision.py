@@ -24,6 +24,9 @@ from tinylm.files import write_json
 from tinylm.paths import resolve_cache_dir
 from tinylm.provenance import cpu_name
 
+# The names configs, reports and job keys give the dtypes (never torch's "bfloat16")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+NAMES = {dtype: name for name, dtype in DTYPES.items()}
 BF16_MIN_SPEEDUP = 1.25  # bf16 rounds more: it must buy clearly more speed than this
 CACHE_FILE = "precision.json"
 # (rows, inner, columns) of the products timed: a feed-forward layer of hidden 256 and 512

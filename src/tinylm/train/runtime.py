@@ -13,7 +13,7 @@ from torch import nn
 
 from tinylm.config import ImplConfig, TrainConfig
 from tinylm.errors import TinylmError
-from tinylm.train.precision import auto_precision
+from tinylm.train.precision import DTYPES, NAMES, auto_precision
 from tinylm.train.schedule import learning_rate, warmup_steps
 
 
@@ -32,7 +32,7 @@ class Runtime:
     @property
     def precision(self) -> str:
         """The training precision as configs spell it: fp32 or bf16."""
-        return "fp32" if self.dtype == torch.float32 else "bf16"
+        return NAMES[self.dtype]
 
     def autocast(self):
         if self.dtype == torch.float32:
@@ -61,8 +61,7 @@ def setup_runtime(impl: ImplConfig) -> Runtime:
         if world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     precision, note = resolve_precision(impl.precision, device)
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    return Runtime(device, dtype, rank, world_size, note)
+    return Runtime(device, DTYPES[precision], rank, world_size, note)
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -150,8 +149,7 @@ def start_step(
 def matmul_peak_flops(device: str, precision: str) -> float:
     """The device's (cpu, cuda:1) dense matmul throughput (FLOP/s) at a precision (fp32,
     bf16), measured once per process and device: the MFU denominator of training runs."""
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    return measure_matmul_flops(torch.device(device), dtype)
+    return measure_matmul_flops(torch.device(device), DTYPES[precision])
 
 
 def measure_matmul_flops(device: torch.device, dtype: torch.dtype, warmup_s: float = 0.3) -> float:
