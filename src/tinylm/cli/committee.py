@@ -51,9 +51,9 @@ def run_committee(args) -> int:
     import torch
 
     from tinylm.bench.latency import committee_figures
-    from tinylm.cli.train import load_classifier, sample_for
     from tinylm.export.committee import check_members, evaluate_committee
     from tinylm.ledger import record_read
+    from tinylm.train.evaluation import load_classifier, sample_for
 
     if args.examples <= 0:
         raise TinylmError(f"--examples must be positive, got {args.examples}")
@@ -74,7 +74,14 @@ def run_committee(args) -> int:
     tokenizer = loaded[shortest][1]
 
     labels = next(iter(members.values())).label_names
-    task, sample, tokens = sample_for(config, labels, tokenizer, args)
+    task, sample, tokens = sample_for(
+        config,
+        labels,
+        tokenizer,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        progress=not args.quiet,
+    )
     scored = sample.split(args.split)
     if not len(scored):
         raise TinylmError(

@@ -8,8 +8,8 @@ from tinylm.errors import TinylmError
 
 def run_export_onnx(args) -> int:
     from tinylm.cli.committee import member_folders
-    from tinylm.cli.train import load_classifier
     from tinylm.export.onnx import export_onnx
+    from tinylm.train.evaluation import load_classifier
 
     if not args.onnx:
         raise TinylmError("--members exports a committee, which only --onnx FILE can hold")

@@ -217,45 +217,8 @@ def run_finetune(args) -> int:
     return 0
 
 
-def load_classifier(path: str, data_dir_arg):
-    from tinylm.model.bert import BertForSequenceClassification, load_pretrained, model_folder
-    from tinylm.tokenizer import tokenizer_for_model
-
-    model = load_pretrained(path)
-    if not isinstance(model, BertForSequenceClassification):
-        raise TinylmError(f"{path} holds a {model.kind} model, not a classifier")
-    tokenizer = tokenizer_for_model(
-        model_folder(path), data_dir_arg, max_length=model.config.max_length
-    )
-    return model.eval(), tokenizer
-
-
-def sample_for(config: TaskConfig, label_names: list[str], tokenizer, args):
-    """(task, sample, tokens) of a task sample for a model that predicts `label_names`;
-    refuses a task whose labels differ."""
-    from tinylm.data.sampling import sample_task, tokenize_sample
-    from tinylm.data.tasks import is_user_task, load_task
-
-    data_dir = (
-        None
-        if is_user_task(config.name) and not args.data_dir
-        else require_data(args.data_dir, tasks=[config.name])
-    )
-    task = load_task(config, data_dir)
-    if task.label_names != label_names:
-        raise TinylmError(
-            f"the model's labels {label_names[:4]}... are not those of task {task.name} "
-            f"{task.label_names[:4]}..."
-        )
-    sample = sample_task(task, config)
-    tokens = tokenize_sample(
-        sample, tokenizer, resolve_cache_dir(args.cache_dir), progress=not args.quiet
-    )
-    return task, sample, tokens
-
-
 def run_evaluate(args) -> int:
-    from tinylm.train.evaluation import evaluate
+    from tinylm.train.evaluation import evaluate, load_classifier, sample_for
 
     model, tokenizer = load_classifier(args.model, args.data_dir)
     run_config = Path(args.model) / "config.yaml"
@@ -274,7 +237,14 @@ def run_evaluate(args) -> int:
     if not task_fields:
         raise TinylmError("--task is required for a model folder outside its run")
     config = TaskConfig.from_dict(task_fields)
-    task, sample, tokens = sample_for(config, model.label_names, tokenizer, args)
+    task, sample, tokens = sample_for(
+        config,
+        model.label_names,
+        tokenizer,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        progress=not args.quiet,
+    )
     report = evaluate(
         model,
         tokens[args.split],
@@ -299,7 +269,7 @@ def run_evaluate(args) -> int:
 
 def run_predict(args) -> int:
     from tinylm.data.token_cache import TokenizedTexts
-    from tinylm.train.evaluation import predict_logits
+    from tinylm.train.evaluation import load_classifier, predict_logits
 
     texts = list(args.texts)
     if args.file:

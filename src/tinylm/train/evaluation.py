@@ -83,3 +83,42 @@ def evaluate(
 ) -> dict:
     logits = predict_logits(model, tokens, pad_id=pad_id, device=device, batch_size=batch_size)
     return classification_report(logits.argmax(-1).numpy(), np.asarray(labels), model.num_labels)
+
+
+def load_classifier(path, data_dir=None):
+    """(model, tokenizer) of a classifier's folder (a fine-tuning run or its model/), the
+    tokenizer its own vocab.txt (else the data directory's bert-base-uncased one)."""
+    from tinylm.errors import TinylmError
+    from tinylm.model.bert import BertForSequenceClassification, load_pretrained, model_folder
+    from tinylm.tokenizer import tokenizer_for_model
+
+    model = load_pretrained(path)
+    if not isinstance(model, BertForSequenceClassification):
+        raise TinylmError(f"{path} holds a {model.kind} model, not a classifier")
+    tokenizer = tokenizer_for_model(
+        model_folder(path), data_dir, max_length=model.config.max_length
+    )
+    return model.eval(), tokenizer
+
+
+def sample_for(config, label_names: list[str], tokenizer, *, data_dir, cache_dir, progress=True):
+    """(task, sample, tokens) of the task sample `config` for a model that predicts
+    `label_names`; refuses a task whose labels differ. `data_dir` may be None for a user's
+    own task files."""
+    from tinylm.data.needs import require_data
+    from tinylm.data.sampling import sample_task, tokenize_sample
+    from tinylm.data.tasks import is_user_task, load_task
+    from tinylm.errors import TinylmError
+    from tinylm.paths import resolve_cache_dir
+
+    if not (is_user_task(config.name) and not data_dir):
+        data_dir = require_data(data_dir, tasks=[config.name])
+    task = load_task(config, data_dir)
+    if task.label_names != label_names:
+        raise TinylmError(
+            f"the model's labels {label_names[:4]}... are not those of task {task.name} "
+            f"{task.label_names[:4]}..."
+        )
+    sample = sample_task(task, config)
+    tokens = tokenize_sample(sample, tokenizer, resolve_cache_dir(cache_dir), progress=progress)
+    return task, sample, tokens
