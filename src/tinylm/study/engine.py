@@ -164,17 +164,19 @@ class JobFactory:
         arch: str | dict | None = None,
         snapshots: tuple = (),
         changes: dict | None = None,
+        corpus: CorpusConfig | None = None,
     ) -> Job:
-        """Pre-training on the random subset of size `ws`; with `snapshots` (token counts), a
-        run of the largest budget that keeps the model at each (budget study); `changes` are a
-        study's own over the preset's pre-training (overlap_pretrain, committee_pretrain)."""
+        """Pre-training on the random subset of size `ws` (or on `corpus`: the source study's
+        task texts and mixtures); with `snapshots` (token counts), a run of the largest budget
+        that keeps the model at each (budget study); `changes` are a study's own over the
+        preset's pre-training (overlap_pretrain, committee_pretrain)."""
         preset = self.preset
         train, recipe = preset.pretrain_settings(seed, changes)
         if snapshots:
             train = dataclasses.replace(train, max_tokens=max(snapshots))
         config = PretrainConfig(
             arch=self.architecture(arch),
-            corpus=CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
+            corpus=corpus or CorpusConfig(name=preset.corpus, ws=ws, seed=preset.corpus_seed),
             train=train,
             snapshots=tuple(snapshots),
             **recipe,

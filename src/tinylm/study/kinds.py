@@ -14,7 +14,7 @@ from pathlib import Path
 from tinylm.errors import TinylmError
 from tinylm.files import write_json
 from tinylm.study.corpora import CORPUS_FILE
-from tinylm.study.naming import arch_label, corpus_label, corpus_name, recipe_name
+from tinylm.study.naming import arch_label, corpus_label, corpus_name, recipe_name, subset_label
 from tinylm.train.pretrain import snapshot_path
 
 # --dry-run's estimates of the kinds that do not train
@@ -121,7 +121,7 @@ def _pretrain_start(job, task: str | None = None) -> list:
     """What a pre-training reads: a random subset's size, or the corpus built for a task
     (named unless it is `task`, the fine-tuning's)."""
     if job.init is None:
-        return [f"ws{job.config.corpus.ws}"]
+        return subset_label(job.config.corpus)
     return corpus_label(job.init.config, task)
 
 

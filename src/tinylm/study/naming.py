@@ -39,6 +39,24 @@ def corpus_label(recipe, known_task: str | None = None) -> list:
     return [method, *task, f"ws{recipe.pool.ws}"]
 
 
+def subset_label(corpus) -> list:
+    """A pre-training's corpus (CorpusConfig) in a folder name: its random subset's size
+    (ws20000), else its name (task:agnews), and any corpus mixed in."""
+    parts = [f"ws{corpus.ws}" if corpus.ws is not None else corpus.name]
+    if corpus.mix is not None:
+        parts += ["mix", f"ws{corpus.mix_ws}" if corpus.mix_ws is not None else corpus.mix]
+    return parts
+
+
+def subset_words(corpus) -> str:
+    """The same for the log: Ws=20,000; task:agnews + wikipedia Ws=20,000."""
+    words = f"Ws={corpus.ws:,}" if corpus.ws is not None else corpus.name
+    if corpus.mix is not None:
+        mixed = "" if corpus.mix_ws is None else f" Ws={corpus.mix_ws:,}"
+        words += f" + {corpus.mix}{mixed}"
+    return words
+
+
 def corpus_name(pretrain) -> str:
     """What a pre-training job reads and trains, for the log."""
     if pretrain.init is None:
@@ -47,7 +65,7 @@ def corpus_name(pretrain) -> str:
         if arch.conv_layers:
             kernel = "x".join(map(str, arch.conv_kernel))
             shape += f" conv {arch.conv_layers}x{kernel} d{arch.conv_channels}"
-        return f"Ws={pretrain.config.corpus.ws:,} {shape}"
+        return f"{subset_words(pretrain.config.corpus)} {shape}"
     return recipe_name(pretrain.init.config)
 
 

@@ -89,6 +89,10 @@ class Preset(Config):
     # the largest of budget_tokens, its model kept at each; every one fine-tuned on each task.
     budget_tokens: tuple[int, ...] = ()
     budget_ws: int | None = None
+    # The `source` study: per task and seed, source_tokens read of Wikipedia (Ws = source_ws,
+    # None: gap_ws), of the task's own text, and of the two mixed; None: no source study.
+    source_tokens: int | None = None
+    source_ws: int | None = None
     # The gap study also fine-tunes and tests on each task's confirmation split (TaskConfig
     # split: test examples no development sample can have read, data/sampling.py), and states
     # each gap claim on both splits.
@@ -177,8 +181,10 @@ class Preset(Config):
             raise ConfigError(
                 "budget_tokens", f"must be increasing and positive, got {self.budget_tokens}"
             )
-        if self.budget_ws is not None and self.budget_ws <= 0:
-            raise ConfigError("budget_ws", f"must be positive, got {self.budget_ws}")
+        for field_name in ("budget_ws", "source_tokens", "source_ws"):
+            value = getattr(self, field_name)
+            if value is not None and value <= 0:
+                raise ConfigError(field_name, f"must be positive, got {value}")
         for task, pair in self.sizes.items():
             if not (isinstance(pair, list | tuple) and len(pair) == 2 and min(pair) > 0):
                 raise ConfigError(f"sizes.{task}", f"expected [train, test] per label, got {pair}")
@@ -194,6 +200,7 @@ class Preset(Config):
         any reads, and the held-out validation paragraphs beyond it (what `tinylm data fetch
         --for-preset` downloads of Wikipedia)."""
         sizes = (self.gap_ws, *self.ws_grid, self.overlap_ws, self.committee_ws, self.budget_ws)
+        sizes = (*sizes, self.source_ws)
         validation = self.recipe.get("val_paragraphs", field_default(_VAL_PARAGRAPHS))
         return max(size for size in sizes if size is not None) + validation
 
@@ -305,6 +312,9 @@ PRESETS = {
         # the best committees chosen on validation: 20, 6 and 8 examples per label
         committee_val_fraction=0.2,
         budget_tokens=(250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000),
+        # the source study at the overlap and committee studies' budget: 3.7 epochs of AG
+        # News's train texts, 17 of FewRel-val's unread ones (docs/recipe.md, stage 11)
+        source_tokens=2_000_000,
         confirm=True,
         # DBpedia's 5,000-row test subset leaves 50 to 83 unread examples per label (seeds 0..4
         # read 100 each); AG News and FewRel keep their development test sizes
@@ -434,6 +444,7 @@ PRESETS = {
         committee_reference="bert6-a3",
         committee_val_fraction=0.2,
         budget_tokens=(20_000, 60_000),
+        source_tokens=20_000,
         recipe={"val_paragraphs": 200},  # scoring 1,000 would cost more than its training
         confirm=True,
         notes=("Sizes for a pipeline check only: its figures are noise.",),

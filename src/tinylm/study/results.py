@@ -23,7 +23,9 @@ HEAD_COLUMNS = (
     "arm",  # pretrained | scratch | tfidf; committee: member | candidate | reference | committee
     "arch",
     "ws",  # the pre-training corpus size (empty for scratch and tfidf)
-    "corpus",  # random | custom | ablation | reverse-more | reverse-fewer (pre-trained arm)
+    # the pre-trained arm's: random | custom | ablation | reverse-more | reverse-fewer; the
+    # source study's wikipedia | task_text | mix
+    "corpus",
     "seed",
     "test_accuracy",
     "test_macro_f1",

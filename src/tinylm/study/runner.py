@@ -301,6 +301,7 @@ def check_inputs(factory: JobFactory, preset: Preset, store: Store, tokenizer) -
         progress=store.progress,
     )
     sizes = (preset.fixed_ws, preset.committee_ws or 0, preset.budget_ws or 0, *preset.ws_grid)
+    sizes = (*sizes, preset.source_ws or 0)
     largest = max(preset.gap_ws, *sizes)
     if largest > len(corpus.pool()):
         raise TinylmError(
