@@ -9,7 +9,10 @@ checkpoint.py  atomic safetensors checkpoints for exact resume
 run.py         the run folder: config.yaml, metrics.jsonl, summary.json
 tensorboard.py the metrics also in TensorBoard (`--tensorboard DIR`; optional dependency)
 trainer.py     the training step and loop, written once (resume, logging, checkpoints)
+config.py      the run configs (PretrainConfig, FinetuneConfig) and the named recipes
+validation.py  a pre-training's validation MLM loss and whether it left the plateau
 pretrain.py    `tinylm pretrain`: the masked-LM objective
 finetune.py    `tinylm finetune`: the classification objective (validation, best epoch)
-evaluation.py  accuracy, macro-F1, confusion matrix, prediction (always fp32)
+evaluation.py  accuracy, macro-F1, confusion matrix, prediction (always fp32); loading a
+               classifier and the task sample it scores
 """
