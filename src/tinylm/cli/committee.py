@@ -14,6 +14,8 @@ from tinylm.config import TaskConfig
 from tinylm.data.io import load_yaml
 from tinylm.errors import TinylmError
 
+LINEAR = "tfidf+logreg"  # the linear member's name in the report
+
 
 def add_parser(commands, parent) -> None:
     p = commands.add_parser(
@@ -89,7 +91,7 @@ def run_committee(args) -> int:
         )
     given = {}
     if args.linear:
-        given["tfidf+logreg"] = linear_member_logits(sample, args.split)
+        given[LINEAR] = linear_member_logits(sample, args.split)
     report = evaluate_committee(
         members, tokens[args.split], scored.labels, pad_id=tokenizer.pad_id, given=given
     )
@@ -176,10 +178,13 @@ def format_report(report: dict) -> str:
         f"  committee: soft {report['accuracy_soft']:.4f}, logit {report['accuracy_logit']:.4f}"
         f", hard {report['accuracy_hard']:.4f}"
     )
-    lines.append(f"  forward FLOPs per example: {report['flops_per_example'] / 1e6:,.1f} M")
+    networks = " of the networks" if LINEAR in report["members"] else ""
+    lines.append(
+        f"  forward FLOPs per example{networks}: {report['flops_per_example'] / 1e6:,.1f} M"
+    )
     if "latency_ms" in report:
         lines.append(
-            f"  batch 1: {report['latency_ms']:.2f} ms parallel "
+            f"  batch 1{networks}: {report['latency_ms']:.2f} ms parallel "
             f"(p90 {report['latency_ms_p90']:.2f}), "
             f"{report['latency_ms_sequential']:.2f} ms sequential "
             f"(p90 {report['latency_ms_sequential_p90']:.2f})"
