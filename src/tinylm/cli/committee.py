@@ -85,7 +85,7 @@ def run_committee(args) -> int:
         progress=not args.quiet,
     )
     scored = sample.split(args.split)
-    if not len(scored):
+    if args.split == "val" and not len(scored):
         raise TinylmError(
             "the member runs hold out no validation split (fine-tune with --val-fraction)"
         )
