@@ -29,6 +29,7 @@ def test_source_study_pre_trains_each_corpus_for_the_same_budget(tmp_path, store
         assert row["budget"] == 1200 and 1200 <= row["tokens_read"] < 1200 + 8 * 64
         config = yaml.safe_load((store.root / row["pretrain_job"] / "config.yaml").read_text())
         corpora[(row["corpus"], row["seed"])] = (config["corpus"], row["corpus_tokens"])
+        assert row["ws"] == (None if row["corpus"] == "task_text" else preset.gap_ws)
     for seed in (0, 1):
         wikipedia, wiki_tokens = corpora[("wikipedia", seed)]
         own, own_tokens = corpora[("task_text", seed)]

@@ -48,7 +48,9 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
             for source, corpus in corpora(preset, task).items():
                 pretrained = factory.pretrain(corpus.ws, seed, changes=budget, corpus=corpus)
                 job = factory.finetune(task, seed, pretrained)
-                row = {**params, "arm": "pretrained", "corpus": source}
+                # ws: the Wikipedia subset read (the mixture's part of it; none for task text)
+                wikipedia = corpus.ws if corpus.mix is None else corpus.mix_ws
+                row = {**params, "arm": "pretrained", "corpus": source, "ws": wikipedia}
                 out.append(Cell({**row, "budget": preset.source_tokens}, job))
             out.append(Cell({**params, "arm": "scratch"}, factory.finetune(task, seed, None)))
     return out
