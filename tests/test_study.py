@@ -478,6 +478,12 @@ def test_smoke_studies_on_real_data(tmp_path, real_data_dir, real_cache_dir, cap
         assert row["tokens_read"] >= row["budget"]
         assert 0 < row["val_loss"] < math.log(30_522) and 0 < row["plateau_loss"] < 12
     assert (out / "budget" / "smoke" / "budget.png").stat().st_size > 10_000
+    # the source study: Wikipedia, the task's text and their mixture, each for the same budget
+    rows = read_rows(out / "source" / "smoke" / "results.csv")
+    assert len(rows) == len(smoke.tasks) * seeds * 4
+    pretrained = [r for r in rows if r["arm"] == "pretrained"]
+    assert {r["corpus"] for r in pretrained} == {"wikipedia", "task_text", "mix"}
+    assert all(r["tokens_read"] >= smoke.source_tokens for r in pretrained)
     report = (out / "report.md").read_text()
     verdicts = [line.rsplit("**", 2)[-2] for line in report.splitlines() if line.endswith("** |")]
     assert len(verdicts) >= 6
