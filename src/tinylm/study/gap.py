@@ -16,13 +16,7 @@ from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
-from tinylm.study.tables import (
-    accuracies,
-    markdown_table,
-    plot_style,
-    save_figure,
-    tasks_in,
-)
+from tinylm.study.tables import accuracies, arm_bars, markdown_table, tasks_in
 
 NAME = "gap"
 TITLE = "The pre-training gap"
@@ -143,28 +137,9 @@ def table(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path: Path, caption: str) -> None:
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    summary = summarise(on_split(rows, "dev"))
-    x = np.arange(len(summary))
-    width = 0.27
     labels = {"pretrained": "pre-trained", "scratch": "from scratch", "tfidf": "TF-IDF + LR"}
-    with plot_style():
-        # at least 5.4 inches: with one task (the demo) a narrower figure clips its title,
-        # legend and footer
-        fig, ax = plt.subplots(figsize=(max(5.4, 1.8 + 1.6 * len(summary)), 3.8))
-        for i, arm in enumerate(ARMS):
-            means = [s[arm].mean for s in summary]
-            stds = [0 if s[arm].n < 2 else s[arm].std for s in summary]
-            ax.bar(x + (i - 1) * width, means, width, yerr=stds, capsize=3, label=labels[arm])
-        ax.set_xticks(x, [s["task"] for s in summary])
-        ax.set_ylabel("test accuracy")
-        ax.set_ylim(0, 1.15)  # room for the legend above the bars
-        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-        ax.legend(loc="upper center", ncol=3, fontsize=8)
-        ax.set_title("Pre-trained vs from scratch (± sd over seeds)")
-        save_figure(fig, path, caption)
+    title = "Pre-trained vs from scratch (± sd over seeds)"
+    arm_bars(summarise(on_split(rows, "dev")), labels, title, path, caption, width=0.27)
 
 
 def claims(rows: list[dict]) -> list[Claim]:

@@ -19,7 +19,7 @@ from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, format_tokens, paired
-from tinylm.study.tables import markdown_table, plot_style, save_figure, tasks_in
+from tinylm.study.tables import arm_bars, markdown_table, tasks_in
 
 NAME = "source"
 TITLE = "The pre-training corpus: Wikipedia, the task's own text, or both"
@@ -114,27 +114,9 @@ def table(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path: Path, caption: str) -> None:
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    summary = summarise(rows)
-    x = np.arange(len(summary))
-    width = 0.2
     labels = {**SOURCES, "scratch": "from scratch"}
-    with plot_style():
-        fig, ax = plt.subplots(figsize=(max(5.4, 1.8 + 1.8 * len(summary)), 3.8))
-        for i, arm in enumerate(ARMS):
-            means = [s[arm].mean for s in summary]
-            stds = [0 if s[arm].n < 2 else s[arm].std for s in summary]
-            offset = (i - 1.5) * width
-            ax.bar(x + offset, means, width, yerr=stds, capsize=3, label=labels[arm])
-        ax.set_xticks(x, [s["task"] for s in summary])
-        ax.set_ylabel("test accuracy")
-        ax.set_ylim(0, 1.15)
-        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-        ax.legend(loc="upper center", ncol=2, fontsize=8)
-        ax.set_title("Pre-training corpus at equal tokens (± sd over seeds)")
-        save_figure(fig, path, caption)
+    title = "Pre-training corpus at equal tokens (± sd over seeds)"
+    arm_bars(summarise(rows), labels, title, path, caption, width=0.2)
 
 
 def claims(rows: list[dict]) -> list[Claim]:

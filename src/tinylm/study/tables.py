@@ -97,3 +97,28 @@ def save_figure(fig, path, caption: str) -> None:
     fig.tight_layout(rect=(0, footer, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def arm_bars(summary: list[dict], labels: dict, title: str, path, caption: str, width: float):
+    """Each task's test accuracy per arm as grouped bars (± sd over seeds): `summary` holds a
+    row per task with an Estimate per arm of `labels` (arm: legend label)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x = np.arange(len(summary))
+    middle = (len(labels) - 1) / 2
+    with plot_style():
+        # at least 5.4 inches: with one task (the demo) a narrower figure clips its title,
+        # legend and footer
+        fig, ax = plt.subplots(figsize=(max(5.4, 1.8 + 1.6 * len(summary)), 3.8))
+        for i, (arm, label) in enumerate(labels.items()):
+            means = [s[arm].mean for s in summary]
+            stds = [0 if s[arm].n < 2 else s[arm].std for s in summary]
+            ax.bar(x + (i - middle) * width, means, width, yerr=stds, capsize=3, label=label)
+        ax.set_xticks(x, [s["task"] for s in summary])
+        ax.set_ylabel("test accuracy")
+        ax.set_ylim(0, 1.15)  # room for the legend above the bars
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.legend(loc="upper center", ncol=3, fontsize=8)
+        ax.set_title(title)
+        save_figure(fig, path, caption)
