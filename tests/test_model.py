@@ -260,6 +260,42 @@ def test_classifier_starts_from_a_pretrained_encoder(tmp_path):
     assert torch.equal(clf(ids, mask).logits, loaded(ids, mask).logits)
 
 
+def test_reinit_layers_keeps_the_top_layers_random():
+    torch.manual_seed(0)
+    mlm = BertForMaskedLM(small("bert6-a3"))
+    torch.manual_seed(1)
+    clf = BertForSequenceClassification(small("bert6-a3"), 2)
+    random_state = {k: v.clone() for k, v in clf.bert.state_dict().items()}
+    clf.load_encoder(mlm, reinit_layers=2)
+    mlm_state = mlm.bert.state_dict()
+    for key, value in clf.bert.state_dict().items():
+        top = key.startswith(("encoder.layer.4.", "encoder.layer.5.", "pooler."))
+        assert torch.equal(value, random_state[key] if top else mlm_state[key]), key
+    assert not torch.equal(  # the two draws differ, so the check above can fail
+        random_state["encoder.layer.5.attention.self.query.weight"],
+        mlm_state["encoder.layer.5.attention.self.query.weight"],
+    )
+    with pytest.raises(ConfigError, match="reinit_layers"):
+        clf.load_encoder(mlm, reinit_layers=7)
+
+
+def test_layer_depth_orders_a_models_parameters():
+    from tinylm.model.bert import layer_depth
+
+    depths = {
+        name: layer_depth(name, 6)
+        for name, _ in BertForSequenceClassification(small("bert6-a3"), 2).named_parameters()
+    }
+    assert depths["bert.embeddings.word_embeddings.weight"] == 0
+    assert depths["bert.encoder.layer.0.attention.self.query.weight"] == 1
+    assert depths["bert.encoder.layer.5.output.dense.bias"] == 6
+    assert depths["bert.pooler.dense.weight"] == depths["classifier.weight"] == 7
+    conv = BertForMaskedLM(small("bert1-c2-k3-d64-a8"))
+    conv_depths = {name: layer_depth(name, 1) for name, _ in conv.named_parameters()}
+    assert conv_depths["bert.conv.layers.0.conv.weight"] == 0
+    assert conv_depths["cls.predictions.transform.dense.weight"] == 2
+
+
 def test_classifier_refuses_another_architecture():
     clf = BertForSequenceClassification(small("bert1-a3"), 2)
     with pytest.raises(TinylmError, match="architecture differs"):

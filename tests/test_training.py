@@ -626,6 +626,39 @@ def test_weight_decay_skips_biases_and_norms():
     assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
 
 
+def test_layer_lr_decay_scales_each_layers_rate():
+    from tinylm.config import TrainConfig
+    from tinylm.model import BertForSequenceClassification
+    from tinylm.model.architectures import get_architecture
+    from tinylm.train.runtime import build_optimizer, start_step
+
+    model = BertForSequenceClassification(get_architecture("bert6-a3"), 2)
+    train = TrainConfig(lr=1e-3, layer_lr_decay=0.5, schedule="constant")
+    optimizer = build_optimizer(model, train, torch.device("cpu"))
+    start_step(optimizer, train, 0, total=10, per_epoch=10, rank=0)
+    rate = {}
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            rate[id(parameter)] = group["lr"]
+    named = dict(model.named_parameters())
+    assert rate[id(named["classifier.weight"])] == pytest.approx(1e-3)
+    assert rate[id(named["bert.encoder.layer.5.output.dense.weight"])] == pytest.approx(5e-4)
+    assert rate[id(named["bert.encoder.layer.0.output.dense.weight"])] == pytest.approx(1e-3 / 64)
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(1e-3 / 128)
+    assert len(rate) == len(named)  # every parameter in exactly one group
+    one_rate = build_optimizer(model, TrainConfig(), torch.device("cpu")).param_groups
+    assert len(one_rate) == 2 and {g["lr_scale"] for g in one_rate} == {1.0}
+    with pytest.raises(ConfigError, match="layer_lr_decay"):
+        TrainConfig(layer_lr_decay=0.0)
+
+
+def test_reinit_layers_needs_a_pretrained_model(capsys, finetune_file):
+    argv = ["finetune", "--task", "agnews", "--scratch", "--config", finetune_file]
+    argv += ["--reinit-layers", "1"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 2 and "reinit_layers" in err and "--init" in err
+
+
 def test_packing_fills_full_sequences():
     from tinylm.data.token_cache import TokenizedTexts
     from tinylm.train.batches import pack

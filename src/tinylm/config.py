@@ -343,6 +343,9 @@ class TrainConfig(Config):
     )
     lr: float = 5e-5  # the peak learning rate (AdamW)
     weight_decay: float = 0.01  # not applied to biases and norms
+    # layer-wise rates: each layer trains at this factor of the rate of the layer above it
+    # (the heads at `lr`, the embeddings at lr x decay^(layers + 1)); 1: one rate for all
+    layer_lr_decay: float = dataclasses.field(default=1.0, metadata=KEYED_WHEN_SET)
     schedule: str = "linear"  # linear | cosine | triangle | constant | paper (train/schedule.py)
     warmup_epochs: float = 0.0  # epochs of learning-rate warm-up
     warmup_steps: int = 0  # or: optimizer steps of warm-up
@@ -363,6 +366,8 @@ class TrainConfig(Config):
                 raise ConfigError(field, f"must be positive, got {getattr(self, field)}")
         if self.lr <= 0:
             raise ConfigError("lr", f"must be positive, got {self.lr}")
+        if not 0 < self.layer_lr_decay <= 1:
+            raise ConfigError("layer_lr_decay", f"must be in (0, 1], got {self.layer_lr_decay}")
         for field in ("weight_decay", *WARMUPS, "seed"):
             if getattr(self, field) < 0:
                 raise ConfigError(field, f"must be non-negative, got {getattr(self, field)}")

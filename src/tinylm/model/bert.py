@@ -15,6 +15,7 @@ between the embeddings and the transformer layers, under `bert.conv`.
 import itertools
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -437,13 +438,37 @@ class BertForSequenceClassification(PretrainedMixin, nn.Module):
         loss = None if labels is None else F.cross_entropy(logits.float(), labels)
         return Output(logits, loss)
 
-    def load_encoder(self, masked_lm: "BertForMaskedLM") -> None:
+    def load_encoder(self, masked_lm: "BertForMaskedLM", reinit_layers: int = 0) -> None:
         """Starts from a pre-trained encoder: its `bert` weights are copied; the pooler and the
-        classification head keep their random initialisation (as the paper does)."""
+        classification head keep their random initialisation (as the paper does), and so do
+        the top `reinit_layers` transformer layers: the layers nearest the MLM output are the
+        most specific to pre-training, and re-drawing them helps few-sample fine-tuning
+        (Zhang et al. 2021, "Revisiting few-sample BERT fine-tuning")."""
         if masked_lm.config.to_dict() != self.config.to_dict():
             raise TinylmError("the pre-trained model's architecture differs from this classifier's")
-        missing, unexpected = self.bert.load_state_dict(masked_lm.bert.state_dict(), strict=False)
-        assert not unexpected and all(key.startswith("pooler.") for key in missing)
+        layers = self.config.layers
+        if not 0 <= reinit_layers <= layers:
+            raise ConfigError("reinit_layers", f"must be in [0, {layers}], got {reinit_layers}")
+        fresh = tuple(f"encoder.layer.{i}." for i in range(layers - reinit_layers, layers))
+        state = {
+            key: value
+            for key, value in masked_lm.bert.state_dict().items()
+            if not key.startswith(fresh)
+        }
+        missing, unexpected = self.bert.load_state_dict(state, strict=False)
+        assert not unexpected and all(key.startswith(("pooler.", *fresh)) for key in missing)
+
+
+def layer_depth(name: str, layers: int) -> int:
+    """How far up the stack a parameter of a tinylm model (named as `named_parameters` names
+    it) sits: 0 for the embeddings and the conv front-end, i + 1 for transformer layer i,
+    `layers` + 1 for what reads the last layer (a final norm, the pooler, the heads)."""
+    match = re.search(r"encoder\.layer\.(\d+)\.", name)
+    if match:
+        return int(match.group(1)) + 1
+    if name.startswith(("bert.embeddings.", "bert.conv.", "embeddings.", "conv.")):
+        return 0
+    return layers + 1
 
 
 def init_weights(model: nn.Module) -> None:

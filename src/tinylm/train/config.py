@@ -200,6 +200,8 @@ class FinetuneConfig(Config):
     )
     impl: ImplConfig = dataclasses.field(default_factory=ImplConfig)
     init: str | None = None  # a pre-training run (or its model/ folder); None: from scratch
+    # with `init`: the top N transformer layers start at random, not from the pre-training
+    reinit_layers: int = dataclasses.field(default=0, metadata={**KEYED_WHEN_SET, "metavar": "N"})
     # from scratch: a vocab.txt (`tinylm vocab build`; None: bert-base-uncased's); with `init`,
     # the pre-trained model's own vocabulary is used and this must be None
     vocab: str | None = dataclasses.field(
@@ -229,6 +231,10 @@ class FinetuneConfig(Config):
             raise ConfigError("select", f"expected val or last, got {self.select!r}")
         if self.init is None and self.arch is None:
             raise ConfigError("arch", "a model from scratch needs an architecture")
+        if self.reinit_layers < 0:
+            raise ConfigError("reinit_layers", f"must be non-negative, got {self.reinit_layers}")
+        if self.reinit_layers and self.init is None:
+            raise ConfigError("reinit_layers", "re-draws pre-trained layers: needs --init")
         if self.init is not None and self.vocab is not None:
             raise ConfigError("vocab", "a pre-trained model brings its own vocabulary (--init)")
         if self.test_every_epoch and not self.score_test:

@@ -52,7 +52,7 @@ def _initial_model(config: FinetuneConfig, num_labels: int, label_names: list[st
     torch.manual_seed(config.train.seed)  # the initial weights of the encoder, pooler and head
     model = BertForSequenceClassification(arch, num_labels, label_names, config.pooling)
     if pretrained is not None:
-        model.load_encoder(pretrained)
+        model.load_encoder(pretrained, config.reinit_layers)
     return model
 
 
