@@ -266,3 +266,22 @@ def test_real_default_samples(real_data_dir):
 def test_a_small_val_fraction_still_gives_one_example_per_label(data_dir):
     s = sample(data_dir, "agnews", train_per_label=5, test_per_label=2, val_fraction=0.1)
     assert per_label(s.val) == {0: 1, 1: 1, 2: 1, 3: 1} and len(s.train) == 16
+
+
+def test_the_task_registry_is_what_needs_fetch_check_and_help_read(capsys):
+    from tinylm.cli import main
+    from tinylm.data.check import STUDY_TASKS
+    from tinylm.data.fetch import DATASETS
+    from tinylm.data.needs import NEEDS
+    from tinylm.data.tasks import TASKS, task_title
+
+    for name, spec in TASKS.items():
+        assert NEEDS[name].alternatives == spec.files and NEEDS[name].dataset == spec.dataset
+        assert spec.dataset in DATASETS
+    assert DATASETS == ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
+    assert STUDY_TASKS == (("agnews",), ("dbpedia",), ("fewrel", "fewrel-val"))
+    assert task_title("fewrel-val") == "FewRel" and task_title("my.csv") == "my.csv"
+    with pytest.raises(SystemExit):
+        main(["finetune", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(name in help_text for name in TASKS)

@@ -10,6 +10,7 @@ from tinylm.cli.options import ConfigFlags, Flag
 from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
 from tinylm.data.check import check_data, format_report
 from tinylm.data.corpus import WIKIPEDIA, load_corpus
+from tinylm.data.fetch import DATASETS, fetch
 from tinylm.data.needs import (
     datasets_of,
     files_of,
@@ -19,7 +20,7 @@ from tinylm.data.needs import (
     wikipedia_paragraphs,
 )
 from tinylm.data.sampling import SPLITS, sample_task, tokenize_sample
-from tinylm.data.tasks import is_user_task, load_task
+from tinylm.data.tasks import TASK_HELP, is_user_task, load_task
 from tinylm.errors import TinylmError
 from tinylm.paths import (
     default_data_dir,
@@ -30,11 +31,6 @@ from tinylm.paths import (
 )
 from tinylm.tokenizer import DEFAULT_MAX_LENGTH, load_tokenizer
 
-FETCHABLE = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
-TASK_HELP = (
-    "agnews, dbpedia, fewrel, fewrel-val; your data: a .csv/.jsonl/.parquet file, a folder of "
-    "train and test files, or hf:NAME[:CONFIG] (a Hugging Face dataset)"
-)
 TASK_FLAGS = ConfigFlags(
     TaskConfig, {"seed": Flag("sample-seed", help="the sample's seed (default 0)")}, skip=["name"]
 )
@@ -54,7 +50,7 @@ def add_parser(commands, parent) -> None:
         help="download the official datasets (needs internet) into the data folder",
     )
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--only", nargs="+", choices=FETCHABLE, help="fetch only these datasets")
+    which.add_argument("--only", nargs="+", choices=DATASETS, help="fetch only these datasets")
     which.add_argument(
         "--for-preset",
         metavar="PRESET",
@@ -114,8 +110,6 @@ def run_check(args) -> int:
 
 
 def run_fetch(args) -> int:
-    from tinylm.data.fetch import fetch  # imports the hub libraries: only when fetching
-
     if args.wiki_articles <= 0:
         raise TinylmError(f"--wiki-articles must be positive, got {args.wiki_articles}")
     target = named_data_dir(args.data_dir) or default_data_dir()

@@ -5,6 +5,7 @@ import json
 
 from tinylm.config import CORPUS_SEED, CorpusConfig, TaskConfig
 from tinylm.data.needs import require_data
+from tinylm.data.tasks import TASK_HELP
 from tinylm.paths import resolve_cache_dir
 
 
@@ -37,7 +38,7 @@ def add_parser(commands, parent) -> None:
 
 def add_task_sample_options(p) -> None:
     """The task sample's options, as `tinylm finetune` takes them (the same sample)."""
-    p.add_argument("--task", required=True, help="agnews, dbpedia, fewrel, fewrel-val or a file")
+    p.add_argument("--task", required=True, help=TASK_HELP)
     p.add_argument("--sample-seed", type=int, default=0, help="the task sample's seed (default 0)")
     p.add_argument("--train-per-label", type=int)
     p.add_argument("--test-per-label", type=int)

@@ -21,6 +21,7 @@ from tinylm.cli.options import ConfigFlags, Flag, overlay
 from tinylm.config import TaskConfig, check_keys
 from tinylm.data.io import load_yaml, read_text, split_lines
 from tinylm.data.needs import require_data
+from tinylm.data.tasks import TASK_HELP, is_user_task
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir
 from tinylm.train.config import DEFAULT_RECIPE, RECIPES, FinetuneConfig, PretrainConfig, with_recipe
@@ -48,8 +49,7 @@ FINETUNE_FLAGS = ConfigFlags(
         "arch": Flag(whole=True, help="the architecture (from scratch; default: that of --init)"),
         "task.name": Flag(
             "task",
-            help="agnews, dbpedia, fewrel, fewrel-val; your data: a .csv/.jsonl/.parquet file, "
-            "a folder of train and test files, or hf:NAME[:CONFIG] (a Hugging Face dataset)",
+            help=TASK_HELP,
         ),
         "task.seed": Flag("sample-seed", help="the task sample's seed (default: --seed)"),
         "init": Flag(help="a pre-training run (or model folder) to start from", metavar="DIR"),
@@ -226,8 +226,6 @@ def run_evaluate(args) -> int:
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
         task_fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
     if args.task and args.task != task_fields.get("name"):
-        from tinylm.data.tasks import is_user_task
-
         task_fields = {"name": args.task, "seed": args.sample_seed}
         if args.test_per_label is not None or not is_user_task(args.task):
             # A balanced test sample does not depend on the train sample's size (see

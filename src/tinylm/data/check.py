@@ -23,7 +23,11 @@ from tinylm.errors import TinylmError
 from tinylm.tokenizer import load_tokenizer
 
 CANONICAL_VOCAB_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
-STUDY_TASKS = (("agnews",), ("dbpedia",), ("fewrel", "fewrel-val"))  # alternatives per slot
+# the default studies' task slots, each with its alternatives in the registry's order
+STUDY_TASKS = tuple(
+    tuple(name for name, spec in TASKS.items() if spec.study_slot == slot)
+    for slot in dict.fromkeys(spec.study_slot for spec in TASKS.values())
+)
 
 
 def check_data(data_dir: Path) -> dict:
@@ -155,7 +159,7 @@ def _check_task(data_dir: Path, name: str) -> dict:
     try:
         # The loader alone, so the counts are those of the files; then the same
         # deduplication and sampling as load_task, to tell whether a study can run.
-        task = TASKS[name](data_dir, config)
+        task = TASKS[name].load(data_dir, config)
     except TinylmError as err:
         official = NEEDS[name].alternatives[0]
         present = {rel: {"present": (data_dir / rel).is_file()} for rel in official}

@@ -32,12 +32,12 @@ from tqdm import tqdm
 
 from tinylm import layout
 from tinylm.data.io import split_lines
-from tinylm.data.tasks import AGNEWS_NAMES, DBPEDIA_NAMES
+from tinylm.data.tasks import AGNEWS_NAMES, DBPEDIA_NAMES, TASK_DATASETS
 from tinylm.errors import TinylmError
 from tinylm.files import atomic_open
 from tinylm.paths import DATA_DIR_ENV
 
-DATASETS = ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
+DATASETS = ("tokenizer", "wikipedia", *TASK_DATASETS)
 
 PROBE_HOST = "huggingface.co"
 PROBE_PORT = 443

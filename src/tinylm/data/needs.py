@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinylm import layout
+from tinylm.data.tasks import TASKS
 from tinylm.errors import TinylmError
 from tinylm.paths import chosen_data_dir, missing_data_message
 
@@ -31,16 +32,7 @@ class Need:
 NEEDS = {
     "tokenizer": Need("tokenizer", ((layout.VOCAB,),)),
     "wikipedia": Need("wikipedia", ((layout.WIKIPEDIA,),)),
-    "agnews": Need("agnews", ((layout.AGNEWS_TRAIN, layout.AGNEWS_TEST),)),
-    "dbpedia": Need(
-        "dbpedia",
-        (
-            (layout.DBPEDIA_TRAIN, layout.DBPEDIA_TEST),
-            (layout.DBPEDIA_SUBSET_TRAIN, layout.DBPEDIA_SUBSET_TEST),
-        ),
-    ),
-    "fewrel": Need("fewrel", ((layout.FEWREL_TRAIN,),)),
-    "fewrel-val": Need("fewrel", ((layout.FEWREL_VAL,),)),
+    **{name: Need(spec.dataset, spec.files) for name, spec in TASKS.items()},
 }
 
 

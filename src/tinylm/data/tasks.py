@@ -1,4 +1,5 @@
-"""Classification tasks: the registry and the loaders that turn files into labelled pools.
+"""Classification tasks: the registry (TaskSpec, one per built-in task) and the loaders that
+turn files into labelled pools.
 
 A task has a train pool and a test pool of (text, label id) pairs, read from separate files
 (AG News, DBpedia, the user's data with a test split), or one pool that sampling splits without
@@ -244,12 +245,59 @@ def fewrel_val(data_dir: Path, config: TaskConfig) -> TaskData:
     return _fewrel(data_dir / layout.FEWREL_VAL, "fewrel-val", data_dir, config)
 
 
-TASKS: dict[str, Callable[[Path, TaskConfig], TaskData]] = {
-    "agnews": agnews,
-    "dbpedia": dbpedia,
-    "fewrel": fewrel,
-    "fewrel-val": fewrel_val,
-}
+@dataclass(frozen=True)
+class TaskSpec:
+    """A built-in task: everything the rest of tinylm knows of it by name. The data check,
+    `tinylm data fetch`, the data needs of a command, help strings and report titles all read
+    this registry, so a new task is one entry here (and its fetcher in fetch.py)."""
+
+    name: str
+    title: str  # in reports and plots
+    load: Callable[[Path, TaskConfig], TaskData]
+    dataset: str  # the dataset of `tinylm data fetch` that provides its files
+    # the file sets (relative to the data folder) that satisfy it: the first is the official
+    # one, the one a fetch writes
+    files: tuple[tuple[str, ...], ...]
+    # the slot it fills among the default studies' tasks; a slot's first usable task is taken
+    study_slot: str
+
+
+TASKS: dict[str, TaskSpec] = {
+    spec.name: spec
+    for spec in (
+        TaskSpec(
+            "agnews", "AG News", agnews, "agnews", ((layout.AGNEWS_TRAIN, layout.AGNEWS_TEST),),
+            study_slot="agnews",
+        ),
+        TaskSpec(
+            "dbpedia", "DBpedia", dbpedia, "dbpedia",
+            (
+                (layout.DBPEDIA_TRAIN, layout.DBPEDIA_TEST),
+                (layout.DBPEDIA_SUBSET_TRAIN, layout.DBPEDIA_SUBSET_TEST),
+            ),
+            study_slot="dbpedia",
+        ),
+        TaskSpec(
+            "fewrel", "FewRel", fewrel, "fewrel", ((layout.FEWREL_TRAIN,),),
+            study_slot="fewrel",
+        ),
+        TaskSpec(
+            "fewrel-val", "FewRel", fewrel_val, "fewrel", ((layout.FEWREL_VAL,),),
+            study_slot="fewrel",
+        ),
+    )
+}  # fmt: skip
+# The datasets of `tinylm data fetch` that tasks come from, in the registry's order
+TASK_DATASETS = tuple(dict.fromkeys(spec.dataset for spec in TASKS.values()))
+TASK_HELP = (
+    f"{', '.join(TASKS)}; your data: a .csv/.jsonl/.parquet file, a folder of train and test "
+    "files, or hf:NAME[:CONFIG] (a Hugging Face dataset)"
+)
+
+
+def task_title(name: str) -> str:
+    """How reports name a task: its title when built in, else the name given."""
+    return TASKS[name].title if name in TASKS else name
 
 
 # --- the user's data ---------------------------------------------------------------------------
@@ -333,7 +381,7 @@ def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskDat
             raise TinylmError(f"task {config.name} needs a data directory")
         if config.test_file is not None:
             raise TinylmError(f"--test-file goes with your own task file, not {config.name}")
-        task = TASKS[config.name](Path(data_dir), config)
+        task = TASKS[config.name].load(Path(data_dir), config)
     elif is_user_task(config.name):
         task = user_task(config)
     else:

@@ -12,13 +12,13 @@ or a table.
 from collections.abc import Callable
 from typing import Any
 
+from tinylm.data.tasks import task_title
 from tinylm.errors import TinylmError
 from tinylm.study import budget, gap, overlap, ws
 from tinylm.study.committee import analysis as committee
 from tinylm.study.stats import Estimate, fmt_interval, fmt_mean_std, format_tokens, paired
 from tinylm.study.tables import accuracies, markdown_table
 
-TASK_NAMES = {"agnews": "AG News", "dbpedia": "DBpedia", "fewrel-val": "FewRel", "fewrel": "FewRel"}
 NUMBERS = (
     *("none", "one", "two", "three", "four", "five", "six"),
     *("seven", "eight", "nine", "ten", "eleven", "twelve"),
@@ -43,10 +43,6 @@ def summarised(summarise: Callable[[list[dict]], Any], rows: list[dict]) -> Any:
 
 
 # --- wording ------------------------------------------------------------------------------
-
-
-def task_name(task: str) -> str:
-    return TASK_NAMES.get(task, task)
 
 
 def number(n: int) -> str:
@@ -89,7 +85,7 @@ def clear(estimates: dict[str, Estimate], subject: str) -> str:
         return f"no {subject}'s interval excludes zero"
     parts = []
     for sign, side in ((1, "above"), (-1, "below")):
-        tasks = [task_name(t) for t, s in signs.items() if s == sign]
+        tasks = [task_title(t) for t, s in signs.items() if s == sign]
         if tasks:
             only = (
                 " only" if len(tasks) == 1 and not any(s == -sign for s in signs.values()) else ""
@@ -143,7 +139,7 @@ def gap_gaps(rows: list[dict], split: str = "dev") -> str:
     """Each task's gap with its interval, over n seeds."""
     rows = _split(rows, split)
     summary = summarised(gap.summarise, rows)
-    gaps = listing(f"{fmt_interval(s['gap'])} ({task_name(s['task'])})" for s in summary)
+    gaps = listing(f"{fmt_interval(s['gap'])} ({task_title(s['task'])})" for s in summary)
     return f"**{gaps}** over {number(min(s['gap'].n for s in summary))} seeds"
 
 
@@ -203,7 +199,7 @@ def gap_arms(rows: list[dict], split: str = "dev") -> str:
         ["task", "pre-trained", "from scratch", "gap [95% CI]", "TF-IDF + LR"],
         [
             [
-                task_name(s["task"]),
+                task_title(s["task"]),
                 fmt_mean_std(s["pretrained"]),
                 fmt_mean_std(s["scratch"]),
                 interval(s["gap"]),
@@ -220,7 +216,7 @@ def gap_seeds(rows: list[dict], split: str = "dev") -> str:
     body = []
     for s in summarised(gap.summarise, rows):
         pretrained, scratch = _arms(rows, s["task"])
-        body.append([task_name(s["task"]), seeds(pretrained), seeds(scratch)])
+        body.append([task_title(s["task"]), seeds(pretrained), seeds(scratch)])
     return markdown_table(["task", "pre-trained", "from scratch"], body)
 
 
@@ -241,7 +237,7 @@ def budget_gaps(rows: list[dict]) -> str:
                 *(interval(summary[t]["points"][i]["gap"]) for t in tasks),
             ]
         )
-    header = [f"{task_name(t)} gap [95% CI]" for t in tasks]
+    header = [f"{task_title(t)} gap [95% CI]" for t in tasks]
     return markdown_table(["tokens read", "validation MLM loss", *header], body)
 
 
@@ -259,7 +255,7 @@ def budget_seeds(rows: list[dict]) -> str:
         ]
         for b in budget.budgets(rows)
     ]
-    return markdown_table(["tokens read", *map(task_name, summary)], body)
+    return markdown_table(["tokens read", *map(task_title, summary)], body)
 
 
 def budget_at(rows: list[dict], tokens_read: str) -> str:
@@ -269,7 +265,7 @@ def budget_at(rows: list[dict], tokens_read: str) -> str:
         t: at(d["points"], "budget", wanted)["gap"]
         for t, d in summarised(budget.summarise, rows).items()
     }
-    means = listing(f"{task_name(t)} {e.mean:+.3f}" for t, e in gaps.items())
+    means = listing(f"{task_title(t)} {e.mean:+.3f}" for t, e in gaps.items())
     return f"at {format_tokens(wanted)} tokens, {means} ({clear(gaps, 'gap')})"
 
 
@@ -279,7 +275,7 @@ def budget_crossover(rows: list[dict]) -> str:
     by_budget: dict[int | None, list[str]] = {}
     for task, data in summarised(budget.summarise, rows).items():
         crossover = data["crossover"]["budget"] if data["crossover"] else None
-        by_budget.setdefault(crossover, []).append(task_name(task))
+        by_budget.setdefault(crossover, []).append(task_title(task))
     parts = []
     for crossover, tasks in by_budget.items():
         where = "every task" if len(by_budget) == 1 else listing(tasks)
@@ -302,7 +298,7 @@ def budget_crossovers(rows: list[dict]) -> str:
         crossover = data["crossover"]
         key = crossover["budget"] if crossover else None
         gap_ = f" ({fmt_interval(crossover['gap'])})" if crossover else ""
-        by_budget.setdefault(key, []).append(task_name(task) + gap_)
+        by_budget.setdefault(key, []).append(task_title(task) + gap_)
     return "; ".join(
         ("none on the grid" if b is None else f"{format_tokens(b)} tokens")
         + f" on {listing(tasks)}"
@@ -383,7 +379,7 @@ def budget_between(rows: list[dict], first: str, last: str) -> str:
     a, b = tokens(first), tokens(last)
     summary = summarised(budget.summarise, rows)
     moves = listing(
-        f"{task_name(t)} {at(d['points'], 'budget', a)['gap'].mean:+.3f} to "
+        f"{task_title(t)} {at(d['points'], 'budget', a)['gap'].mean:+.3f} to "
         f"{at(d['points'], 'budget', b)['gap'].mean:+.3f}"
         for t, d in summary.items()
     )
@@ -402,7 +398,7 @@ def budget_rise(rows: list[dict], first: str, last: str) -> str:
     parts = []
     for t, d in summarised(budget.summarise, rows).items():
         before, after = (at(d["points"], "budget", x)["by_seed"] for x in (a, b))
-        parts.append(f"{task_name(t)} {fmt_interval(paired(after, before))}")
+        parts.append(f"{task_title(t)} {fmt_interval(paired(after, before))}")
     return listing(parts)
 
 
@@ -449,7 +445,7 @@ def ws_seeds(rows: list[dict]) -> str:
         ]
     )
     header = ["Ws", "validation MLM loss (per seed)", "last training loss"]
-    return markdown_table([*header, *(f"{task_name(t)} gap (per seed)" for t in tasks)], body)
+    return markdown_table([*header, *(f"{task_title(t)} gap (per seed)" for t in tasks)], body)
 
 
 def ws_accuracy(rows: list[dict]) -> str:
@@ -466,12 +462,12 @@ def ws_accuracy(rows: list[dict]) -> str:
                 *(fmt_interval(here[t]["gap"]) for t in tasks),
             ]
         )
-    names = [task_name(t) for t in tasks]
+    names = [task_title(t) for t in tasks]
     return markdown_table(["Ws", *names, *(f"{n} gap" for n in names)], body)
 
 
 def ws_scratch(rows: list[dict]) -> str:
-    return "; ".join(f"{task_name(t)} {seeds(s)}" for t, s in _ws_scratch(rows).items())
+    return "; ".join(f"{task_title(t)} {seeds(s)}" for t, s in _ws_scratch(rows).items())
 
 
 def ws_plateau(rows: list[dict]) -> str:
@@ -486,7 +482,7 @@ def ws_plateau(rows: list[dict]) -> str:
 
 def ws_means(rows: list[dict]) -> str:
     return "; ".join(
-        f"{task_name(t)} {signed(p['gap'].mean for p in d['points'])}"
+        f"{task_title(t)} {signed(p['gap'].mean for p in d['points'])}"
         for t, d in summarised(ws.summarise, rows).items()
     )
 
@@ -503,14 +499,14 @@ def _ws_growth(rows: list[dict]) -> dict[str, tuple[list[float], Estimate]]:
 
 def ws_rises(rows: list[dict]) -> str:
     return "; ".join(
-        f"{task_name(t)} {signed(per_seed)}, mean {fmt_interval(mean)}"
+        f"{task_title(t)} {signed(per_seed)}, mean {fmt_interval(mean)}"
         for t, (per_seed, mean) in _ws_growth(rows).items()
     )
 
 
 def ws_growth(rows: list[dict]) -> str:
     return listing(
-        f"{task_name(t)} {fmt_interval(mean)}" for t, (_, mean) in _ws_growth(rows).items()
+        f"{task_title(t)} {fmt_interval(mean)}" for t, (_, mean) in _ws_growth(rows).items()
     )
 
 
@@ -522,7 +518,7 @@ def ws_rising(rows: list[dict]) -> str:
     by_count: dict[tuple[int, int], list[str]] = {}
     for task, (per_seed, _) in growth.items():
         by_count.setdefault((sum(d > 0 for d in per_seed), len(per_seed)), []).append(
-            task_name(task)
+            task_title(task)
         )
     groups = sorted(by_count.items(), key=lambda item: -item[0][0] / item[0][1])
     seeds_ = listing(
@@ -604,7 +600,7 @@ def overlap_effect(rows: list[dict], kind: str, task: str | None = None) -> str:
     for t, data in summary.items():
         other, base = _corpora(data, kind)
         values = differences(other["by_seed"], base["by_seed"])
-        per_seed.append(" / ".join(f"{v:+.3f}" for v in values) + f" ({task_name(t)})")
+        per_seed.append(" / ".join(f"{v:+.3f}" for v in values) + f" ({task_title(t)})")
         means.append(fmt_interval(paired(other["by_seed"], base["by_seed"])))
     return f"{', '.join(per_seed)}; means {', '.join(means)}"
 
@@ -621,7 +617,7 @@ def overlap_correlation(rows: list[dict], task: str | None = None) -> str:
     if task is not None:
         return fmt_interval(_task(summary, task)["correlation"]["fixed"]["difference"], 2)
     return ", ".join(
-        f"{fmt_interval(d['correlation']['fixed']['difference'], 2)} ({task_name(t)})"
+        f"{fmt_interval(d['correlation']['fixed']['difference'], 2)} ({task_title(t)})"
         for t, d in summary.items()
     )
 
@@ -634,7 +630,7 @@ def overlap_scratch(rows: list[dict]) -> str:
     }
     seeds_ = sorted(next(iter(by_seed.values())))
     listed = ", ".join(
-        " / ".join(f"{s[k]:.3f}" for k in sorted(s)) + f" ({task_name(t)})"
+        " / ".join(f"{s[k]:.3f}" for k in sorted(s)) + f" ({task_title(t)})"
         for t, s in by_seed.items()
     )
     return f"{listed} on seeds {' / '.join(map(str, seeds_))}"
@@ -645,7 +641,8 @@ def overlap_random(rows: list[dict]) -> str:
     summary = summarised(overlap.summarise, rows)
     sizes = sorted({c["ws"] for d in summary.values() for c in overlap._find(d, "random")})
     gaps = ", ".join(
-        f"{task_name(t)} " + " / ".join(f"{c['gap'].mean:+.3f}" for c in overlap._find(d, "random"))
+        f"{task_title(t)} "
+        + " / ".join(f"{c['gap'].mean:+.3f}" for c in overlap._find(d, "random"))
         for t, d in summary.items()
     )
     return f"mean gap at Ws = {' / '.join(f'{s:,}' for s in sizes)}: {gaps}"
@@ -693,7 +690,7 @@ def committee_accuracy(rows: list[dict], name: str, spread: str = "") -> str:
 def committee_seeds(rows: list[dict], name: str) -> str:
     """A model's accuracy per seed, per task."""
     return ", ".join(
-        f"{listing(seeds(_entry(d, name)['by_seed']).split(', '))} on {task_name(t)}"
+        f"{listing(seeds(_entry(d, name)['by_seed']).split(', '))} on {task_title(t)}"
         for t, d in summarised(committee.summarise, rows).items()
     )
 
@@ -703,7 +700,7 @@ def committee_difference(rows: list[dict], name: str = "full") -> str:
     parts = []
     for t, d in summarised(committee.summarise, rows).items():
         difference = paired(_entry(d, name)["by_seed"], d["reference"]["by_seed"])
-        parts.append(f"{interval(difference)} on {task_name(t)}")
+        parts.append(f"{interval(difference)} on {task_title(t)}")
     return listing(parts)
 
 
@@ -754,7 +751,7 @@ def committee_best(rows: list[dict]) -> str:
     for t, d in summarised(committee.summarise, rows).items():
         best = d["best"]
         parts.append(
-            f"{fmt_mean_std(best['accuracy'])} ({number(best['size'])} models, {task_name(t)})"
+            f"{fmt_mean_std(best['accuracy'])} ({number(best['size'])} models, {task_title(t)})"
         )
     return listing(parts)
 
@@ -762,7 +759,7 @@ def committee_best(rows: list[dict]) -> str:
 def committee_versus(rows: list[dict]) -> str:
     """A list: per task, the paper's committee against the reference, and the difference."""
     return "\n".join(
-        f"- {task_name(t)} {fmt_mean_std(d['full']['accuracy'])} against "
+        f"- {task_title(t)} {fmt_mean_std(d['full']['accuracy'])} against "
         f"{fmt_mean_std(d['reference']['accuracy'])} ({fmt_interval(d['full_vs_reference'])})"
         + (";" if i < len(summarised(committee.summarise, rows)) - 1 else ".")
         for i, (t, d) in enumerate(summarised(committee.summarise, rows).items())
@@ -780,7 +777,7 @@ def committee_speed(rows: list[dict]) -> str:
         ref, full = d["reference"], d["full"]
         body.append(
             [
-                task_name(t),
+                task_title(t),
                 f"{ref['latency_ms']:.1f} ms / {rate(ref['throughput_per_s'])}",
                 f"{full['latency_ms']:.1f} ms / {rate(full['throughput_per_s'])}",
                 f"{full['latency_ms_sequential']:.1f} ms / "
@@ -806,10 +803,10 @@ def committee_cheapest(rows: list[dict]) -> str:
     for t, d in summarised(committee.summarise, rows).items():
         cheapest, ref = d["cheapest"], d["reference"]
         if cheapest is None:
-            parts.append(f"{task_name(t)}: none within {committee.MARGIN:.2f}")
+            parts.append(f"{task_title(t)}: none within {committee.MARGIN:.2f}")
             continue
         parts.append(
-            f"{task_name(t)}: {cheapest['name']}, {cheapest['accuracy'].mean:.3f} at "
+            f"{task_title(t)}: {cheapest['name']}, {cheapest['accuracy'].mean:.3f} at "
             f"{cheapest['latency_ms']:.1f} ms, against {ref['accuracy'].mean:.3f} at "
             f"{ref['latency_ms']:.1f} ms"
         )
