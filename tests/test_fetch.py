@@ -405,6 +405,49 @@ def test_fetch_classification_writes_the_official_layout(monkeypatch, tmp_path, 
     assert len(fetch_mod.DBPEDIA.classes) == 14
 
 
+def test_fetch_medical_writes_the_repository_layout_that_the_task_reads(
+    monkeypatch, tmp_path, online
+):
+    from tinylm.config import TaskConfig
+    from tinylm.data.tasks import load_task
+
+    def rows(start):
+        return [
+            {"condition_label": c, "medical_abstract": f'abstract {start + c}, "quoted"'}
+            for c in (3, 1, 5, 2, 4)
+        ]
+
+    names = ["neoplasms", "digestive", "nervous", "cardiovascular", "general"]
+    labels = [{"condition_label": i, "condition_name": n} for i, n in enumerate(names, 1)]
+    hub = {
+        None: {"train": rows(0), "test": rows(10)},
+        "labels": {"train": labels[::-1]},  # the hub's order need not be the ids'
+    }
+    loads = []
+
+    def load_dataset(name, subset=None):
+        loads.append((name, subset))
+        return hub[subset]
+
+    _install_fake_module(monkeypatch, "datasets", load_dataset=load_dataset)
+    written = fetch(tmp_path, only=["medical"], progress=False)
+    assert loads == [
+        ("TimSchopf/medical_abstracts", None),
+        ("TimSchopf/medical_abstracts", "labels"),
+    ]
+    medical = (layout.MEDICAL_TRAIN, layout.MEDICAL_TEST, layout.MEDICAL_LABELS)
+    assert written == [tmp_path / relative for relative in medical]
+    test_csv = (tmp_path / layout.MEDICAL_TEST).read_text(encoding="utf-8")
+    assert test_csv.splitlines()[:2] == [
+        "condition_label,medical_abstract",
+        '3,"abstract 13, ""quoted"""',
+    ]
+    task = load_task(TaskConfig(name="medical"), tmp_path)
+    assert task.label_names == names and not task.notices  # two pools: no notice
+    assert task.train_pool.labels.tolist() == [2, 0, 4, 1, 3]
+    assert task.test_pool.texts[0] == 'abstract 13, "quoted"'
+
+
 def test_fetch_refuses_a_hub_label_order_that_differs(monkeypatch, tmp_path, online):
     shuffled = ["Sports", "World", "Business", "Sci/Tech"]
     splits = {"train": FakeSplit([], shuffled), "test": FakeSplit([], shuffled)}

@@ -278,10 +278,61 @@ def test_the_task_registry_is_what_needs_fetch_check_and_help_read(capsys):
     for name, spec in TASKS.items():
         assert NEEDS[name].alternatives == spec.files and NEEDS[name].dataset == spec.dataset
         assert spec.dataset in DATASETS
-    assert DATASETS == ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel")
+    assert DATASETS == ("tokenizer", "wikipedia", "agnews", "dbpedia", "fewrel", "medical")
     assert STUDY_TASKS == (("agnews",), ("dbpedia",), ("fewrel", "fewrel-val"))
     assert task_title("fewrel-val") == "FewRel" and task_title("my.csv") == "my.csv"
     with pytest.raises(SystemExit):
         main(["finetune", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert all(name in help_text for name in TASKS)
+
+
+def _medical_folder(root, per_label: int, with_train: bool):
+    """Medical Abstracts' layout, a few abstracts per condition (class 1-based)."""
+    from tinylm import layout
+
+    folder = root / "medical_abstracts"
+    folder.mkdir(parents=True)
+    (root / layout.MEDICAL_LABELS).write_text(
+        "condition_label,condition_name\n1,neoplasms\n2,digestive\n3,nervous\n4,heart\n5,general\n"
+    )
+
+    def write(relative, start):
+        rows = [
+            f'{c},"abstract {start + i} on condition {c}, a tumour"'
+            for c in range(1, 6)
+            for i in range(per_label)
+        ]
+        (root / relative).write_text("condition_label,medical_abstract\n" + "\n".join(rows) + "\n")
+
+    write(layout.MEDICAL_TEST, 0)
+    if with_train:
+        write(layout.MEDICAL_TRAIN, 1000)
+    return root
+
+
+def test_medical_abstracts_without_a_train_file_is_one_pool_split_without_overlap(tmp_path):
+    root = _medical_folder(tmp_path, per_label=12, with_train=False)
+    task = load_task(TaskConfig(name="medical"), root)
+    assert task.test_pool is None and len(task.train_pool) == 60
+    assert task.label_names == ["neoplasms", "digestive", "nervous", "heart", "general"]
+    assert (task.default_train_per_label, task.default_test_per_label) == (200, 60)
+    assert any("is absent" in notice for notice in task.notices)
+    drawn = sample_task(task, TaskConfig(name="medical", train_per_label=8, test_per_label=4))
+    train, test = drawn.split("train"), drawn.split("test")
+    assert per_label(train) == {c: 8 for c in range(5)} and per_label(test) == {
+        c: 4 for c in range(5)
+    }
+    assert not set(train.texts) & set(test.texts)
+    assert "abstract 3 on condition 2, a tumour" in task.train_pool.texts  # quoted comma kept
+
+
+def test_medical_abstracts_with_its_train_file_reads_two_pools(tmp_path):
+    root = _medical_folder(tmp_path, per_label=3, with_train=True)
+    task = load_task(TaskConfig(name="medical"), root)
+    assert len(task.train_pool) == len(task.test_pool) == 15 and not task.notices
+    assert (task.default_train_per_label, task.default_test_per_label) == (1000, 250)
+    assert task.train_pool.labels.tolist() == [c for c in range(5) for _ in range(3)]
+    (root / "medical_abstracts/medical_tc_test.csv").write_text("label,text\n1,a\n")
+    with pytest.raises(TinylmError, match="expected \\['condition_label', 'medical_abstract'\\]"):
+        load_task(TaskConfig(name="medical"), root)

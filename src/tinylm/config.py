@@ -202,7 +202,7 @@ class CorpusConfig(Config):
 class TaskConfig(Config):
     """A seeded sample of a classification task: its train, validation and test splits."""
 
-    # a registered task (agnews, dbpedia, fewrel, fewrel-val), a .csv/.jsonl/.parquet file, a
+    # a registered task (data/tasks.py TASKS), a .csv/.jsonl/.parquet file, a
     # folder of train/test(/validation) files, or hf:NAME[:CONFIG] (a Hugging Face dataset)
     name: str = "agnews"
     # balanced: n per label (the paper's; the default for its tasks); stratified: a total

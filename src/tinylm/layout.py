@@ -22,12 +22,19 @@ FEWREL_TRAIN = "fewrel/train_wiki.json"
 FEWREL_VAL = "fewrel/val_wiki.json"
 FEWREL_NAMES = "fewrel/pid2name.json"
 
+# Medical Abstracts (Schopf et al. 2022), in the layout of its GitHub repository
+MEDICAL_TRAIN = "medical_abstracts/medical_tc_train.csv"
+MEDICAL_TEST = "medical_abstracts/medical_tc_test.csv"
+MEDICAL_LABELS = "medical_abstracts/medical_tc_labels.csv"
+
 # Sizes of the official files, to tell complete files from partial ones.
 OFFICIAL_ROWS = {
     AGNEWS_TRAIN: 120_000,
     AGNEWS_TEST: 7_600,
     DBPEDIA_TRAIN: 560_000,
     DBPEDIA_TEST: 70_000,
+    MEDICAL_TRAIN: 11_550,
+    MEDICAL_TEST: 2_888,
 }
 OFFICIAL_FEWREL_RELATIONS = {FEWREL_TRAIN: 64, FEWREL_VAL: 16}
 OFFICIAL_FEWREL_PER_RELATION = 700

@@ -27,6 +27,7 @@ CANONICAL_VOCAB_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f29
 STUDY_TASKS = tuple(
     tuple(name for name, spec in TASKS.items() if spec.study_slot == slot)
     for slot in dict.fromkeys(spec.study_slot for spec in TASKS.values())
+    if slot is not None
 )
 
 
@@ -169,7 +170,10 @@ def _check_task(data_dir: Path, name: str) -> dict:
     deduplicate(task)
     notes = list(task.notices)
     substitute = any("unofficial" in n for n in task.notices)
-    complete = all(info.get("complete", True) for info in files.values())
+    official = NEEDS[name].alternatives[0]
+    complete = all(info.get("complete", True) for info in files.values()) and all(
+        (data_dir / relpath).is_file() for relpath in official
+    )
     status = "substitute" if substitute else ("complete" if complete else "partial")
     try:
         sample = sample_task(task, config)

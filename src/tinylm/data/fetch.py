@@ -32,7 +32,13 @@ from tqdm import tqdm
 
 from tinylm import layout
 from tinylm.data.io import split_lines
-from tinylm.data.tasks import AGNEWS_NAMES, DBPEDIA_NAMES, TASK_DATASETS
+from tinylm.data.tasks import (
+    AGNEWS_NAMES,
+    DBPEDIA_NAMES,
+    MEDICAL_COLUMNS,
+    MEDICAL_NAMES,
+    TASK_DATASETS,
+)
 from tinylm.errors import TinylmError
 from tinylm.files import atomic_open
 from tinylm.paths import DATA_DIR_ENV
@@ -47,6 +53,7 @@ _TRUE_VALUES = {"1", "true", "yes", "on"}
 
 VOCAB_REPO = "bert-base-uncased"
 WIKI_DATASET = ("wikimedia/wikipedia", "20231101.en")
+MEDICAL_DATASET = "TimSchopf/medical_abstracts"
 FEWREL_URL = "https://raw.githubusercontent.com/thunlp/FewRel/master/data/{name}.json"
 URL_TIMEOUT_S = 60
 
@@ -124,6 +131,7 @@ def fetch(
         "agnews": lambda: fetch_agnews(data_dir, progress=progress),
         "dbpedia": lambda: fetch_dbpedia(data_dir, progress=progress),
         "fewrel": lambda: fetch_fewrel(data_dir, progress=progress),
+        "medical": lambda: fetch_medical(data_dir, progress=progress),
     }
     written: list[Path] = []
     for name in names:
@@ -277,6 +285,33 @@ def _check_label_names(spec: _Classification, rows) -> None:
         )
 
 
+def fetch_medical(data_dir: Path, *, progress: bool = True) -> list[Path]:
+    """Medical Abstracts from the hub (its `default` subset: condition_label 1-5 and
+    medical_abstract; its `labels` subset: the class names), written in the layout of the
+    corpus's GitHub repository."""
+    import datasets
+
+    loaded = datasets.load_dataset(MEDICAL_DATASET)
+    written = []
+    for split, relative in (("train", layout.MEDICAL_TRAIN), ("test", layout.MEDICAL_TEST)):
+        rows = loaded[split]
+        bar = tqdm(rows, total=len(rows), unit="row", desc=f"medical {split}", disable=not progress)
+        with bar:
+            columns = MEDICAL_COLUMNS
+            write_csv(data_dir / relative, columns, ([row[c] for c in columns] for row in bar))
+        written.append(data_dir / relative)
+    labels = sorted(datasets.load_dataset(MEDICAL_DATASET, "labels")["train"], key=_label_id)
+    if [row["condition_label"] for row in labels] != list(range(1, len(MEDICAL_NAMES) + 1)):
+        raise TinylmError(f"{MEDICAL_DATASET}: unexpected label ids in its `labels` subset")
+    label_rows = ([row["condition_label"], row["condition_name"]] for row in labels)
+    write_csv(data_dir / layout.MEDICAL_LABELS, ["condition_label", "condition_name"], label_rows)
+    return [*written, data_dir / layout.MEDICAL_LABELS]
+
+
+def _label_id(row: dict) -> int:
+    return row["condition_label"]
+
+
 def fetch_fewrel(data_dir: Path, *, progress: bool = True) -> list[Path]:
     targets = {
         "train_wiki": layout.FEWREL_TRAIN,
@@ -372,6 +407,14 @@ def write_classification_csv(path: Path, rows: Iterable[tuple[int, str, str]]) -
         writer = csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n")
         for class_id, title, text in rows:
             writer.writerow((class_id, title, text))
+
+
+def write_csv(path: Path, columns: list[str], rows: Iterable[list]) -> None:
+    """A header and rows, quoted where needed (the layout of Medical Abstracts' files)."""
+    with atomic_open(path) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
 
 
 def write_classes(path: Path, names: Iterable[str]) -> None:

@@ -3,11 +3,11 @@ turn files into labelled pools.
 
 A task has a train pool and a test pool of (text, label id) pairs, read from separate files
 (AG News, DBpedia, the user's data with a test split), or one pool that sampling splits without
-overlap (FewRel, a single user file); the user's data may give a validation pool too. A test
-text never occurs on the train side: with two pools, test-pool texts found in the train pool
-are left out here (validation-pool texts likewise); with one pool, the sampler draws test
-examples only from texts that occur once (FewRel repeats a sentence when it holds several
-entity pairs).
+overlap (FewRel, Medical Abstracts without its train file, a single user file); the user's data
+may give a validation pool too. A test text never occurs on the train side: with two pools,
+test-pool texts found in the train pool are left out here (validation-pool texts likewise);
+with one pool, the sampler draws test examples only from texts that occur once (FewRel repeats
+a sentence when it holds several entity pairs).
 
 | task       | text                      | labels | train/test per label | files          |
 |------------|---------------------------|--------|----------------------|----------------|
@@ -15,9 +15,11 @@ entity pairs).
 | dbpedia    | title + " " + content     | 14     | 100 / 100            | dbpedia/ (1)   |
 | fewrel     | sentence tokens joined    | 64     | 630 / 70             | train_wiki.json|
 | fewrel-val | sentence tokens joined    | 16     | 630 / 70             | val_wiki.json  |
+| medical    | the abstract              | 5      | 1000 / 250 (2)       | medical_abstracts/ |
 | your data  | the text column           | any    | see `user_task`      | user_data.py   |
 
 (1) train.csv/test.csv, else the two unofficial DHIM subsets, with a notice.
+(2) with its train file; the test file alone is one pool: 200 / 60, with a notice.
 """
 
 import os
@@ -102,6 +104,10 @@ def _read_class_names(path: Path, fallback: list[str]) -> list[str]:
 def _read_labelled_csv(path: Path, num_labels: int, build_text) -> Pool:
     """Rows `class,title,body` with 1-based classes (the Zhang et al. 2015 CSV layout)."""
     _, rows = read_csv(path, header=False)
+    return _read_labelled_rows(path, rows, num_labels, build_text)
+
+
+def _read_labelled_rows(path: Path, rows: list[list[str]], num_labels: int, build_text) -> Pool:
     texts, labels = [], []
     for number, row in enumerate(rows, start=1):
         if len(row) != 3:
@@ -245,6 +251,60 @@ def fewrel_val(data_dir: Path, config: TaskConfig) -> TaskData:
     return _fewrel(data_dir / layout.FEWREL_VAL, "fewrel-val", data_dir, config)
 
 
+MEDICAL_NAMES = [
+    "neoplasms",
+    "digestive system diseases",
+    "nervous system diseases",
+    "cardiovascular diseases",
+    "general pathological conditions",
+]
+MEDICAL_COLUMNS = ["condition_label", "medical_abstract"]
+
+
+def medical(data_dir: Path, config: TaskConfig) -> TaskData:
+    """Medical Abstracts: PubMed abstracts of five classes of patient conditions, a domain far
+    from Wikipedia. Without its train file (the shared copy holds the test split only) the
+    test file is the one pool, which the sampler splits without overlap."""
+    train, test = data_dir / layout.MEDICAL_TRAIN, data_dir / layout.MEDICAL_TEST
+    if not test.is_file():
+        raise TinylmError(
+            f"medical needs {test}; `tinylm data fetch --only medical` downloads the official files"
+        )
+    names = MEDICAL_NAMES
+    labels_file = data_dir / layout.MEDICAL_LABELS
+    if labels_file.is_file():
+        names = [row[1].strip() for row in read_csv(labels_file, header=True)[1]]
+    test_pool = _read_medical_csv(test, len(names))
+    notices = []
+    if train.is_file():
+        train_pool, sizes = _read_medical_csv(train, len(names)), (1000, 250)
+    else:
+        # the smallest class holds 299 test abstracts: 200 + 60 fit in each
+        train_pool, test_pool, sizes = test_pool, None, (200, 60)
+        notices.append(
+            f"medical: {layout.MEDICAL_TRAIN} is absent; the train and test samples are both "
+            f"drawn, without overlap, from {layout.MEDICAL_TEST}"
+        )
+    return TaskData(
+        name="medical",
+        label_names=names,
+        train_pool=train_pool,
+        test_pool=test_pool,
+        default_train_per_label=sizes[0],
+        default_test_per_label=sizes[1],
+        sources=[path for path in (train, test) if path.is_file()],
+        notices=notices,
+    )
+
+
+def _read_medical_csv(path: Path, num_labels: int) -> Pool:
+    """Rows `condition_label,medical_abstract` under that header, classes 1-based."""
+    columns, rows = read_csv(path, header=True)
+    if columns != MEDICAL_COLUMNS:
+        raise TinylmError(f"{path}: columns {columns}, expected {MEDICAL_COLUMNS}")
+    return _read_labelled_rows(path, [[row[0], "", *row[1:]] for row in rows], num_labels, _join)
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """A built-in task: everything the rest of tinylm knows of it by name. The data check,
@@ -258,8 +318,9 @@ class TaskSpec:
     # the file sets (relative to the data folder) that satisfy it: the first is the official
     # one, the one a fetch writes
     files: tuple[tuple[str, ...], ...]
-    # the slot it fills among the default studies' tasks; a slot's first usable task is taken
-    study_slot: str
+    # the slot it fills among the default studies' tasks (a slot's first usable task is
+    # taken); None: not one of them
+    study_slot: str | None = None
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -284,6 +345,13 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec(
             "fewrel-val", "FewRel", fewrel_val, "fewrel", ((layout.FEWREL_VAL,),),
             study_slot="fewrel",
+        ),
+        TaskSpec(
+            "medical", "Medical Abstracts", medical, "medical",
+            (
+                (layout.MEDICAL_TRAIN, layout.MEDICAL_TEST, layout.MEDICAL_LABELS),
+                (layout.MEDICAL_TEST,),
+            ),
         ),
     )
 }  # fmt: skip
