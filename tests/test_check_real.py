@@ -89,3 +89,12 @@ def test_fewrel(report):
     assert entry["status"] == "complete"
     assert (info["relations"], info["rows"]) == (16, 11_200)
     assert set(info["per_label"].values()) == {700}
+
+
+def test_medical(report):
+    entry = report["datasets"]["medical"]
+    assert entry["status"] == "partial" and entry["usable"]  # its train file is absent
+    test = entry["files"]["medical_abstracts/medical_tc_test.csv"]
+    assert test["rows"] == 2_888
+    assert list(test["per_label"].values()) == [633, 299, 385, 610, 961]
+    assert any("default sample: 200 train + 60 test per label" in n for n in entry["notes"])
