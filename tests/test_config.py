@@ -513,3 +513,16 @@ def test_yaml_reads_scientific_notation_as_numbers(tmp_path):
     assert config.train.lr == 1e-3 and config.train.weight_decay == 0.01
     assert config.train.epochs == 3 and config.mask_rate == 0.2
     assert load_yaml("name: 1e3x\nversion: 1.2.3") == {"name": "1e3x", "version": "1.2.3"}
+
+
+@pytest.mark.parametrize("command", ["pretrain", "finetune"])
+def test_a_config_file_that_is_not_yaml_is_one_line_and_exit_2(tmp_path, capsys, command):
+    from tinylm.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("arch: [bert1\n  lr: :\n")
+    argv = [command, "--task", "agnews", "--scratch"] if command == "finetune" else [command]
+    code = main([*argv, "--config", str(bad), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{bad} is not valid YAML" in err and "(line 2, column" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()

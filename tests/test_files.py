@@ -25,6 +25,27 @@ def test_files_and_folders_get_the_umask_permissions(tmp_path):
     assert (tmp_path / "folder/inside").read_text() == "y"
 
 
+def test_saved_weights_and_checkpoints_are_readable_by_the_group(tmp_path):
+    import torch
+
+    from tinylm.config import TrainConfig
+    from tinylm.model import BertForMaskedLM
+    from tinylm.model.architectures import get_architecture
+    from tinylm.train.checkpoint import save_checkpoint
+    from tinylm.train.runtime import build_optimizer
+
+    model = BertForMaskedLM(get_architecture("bert1-c2-k3-d16-a2"))
+    optimizer = build_optimizer(model, TrainConfig(), torch.device("cpu"))
+    old = os.umask(0o022)
+    try:
+        model.save_pretrained(tmp_path / "model")  # safetensors' save_file alone gives 0o600
+        save_checkpoint(tmp_path / "run", 1, model, optimizer, {})
+    finally:
+        os.umask(old)
+    written = [tmp_path / "model/model.safetensors", *(tmp_path / "run").rglob("*.safetensors")]
+    assert len(written) == 3 and {_mode(path) for path in written} == {0o644}
+
+
 def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path):
     path = tmp_path / "table.md"
     path.write_text("old")

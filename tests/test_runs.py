@@ -71,3 +71,37 @@ def test_runs_of_a_missing_folder_exit_2(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     code, out, _ = cli(capsys, "runs", tmp_path / "empty")
     assert code == 0 and out.strip() == f"no runs in {tmp_path / 'empty'}"
+
+
+def test_runs_lists_a_broken_run_as_broken_and_the_others_as_they_are(capsys, tmp_path):
+    from tinylm.model import BertForMaskedLM
+    from tinylm.model.architectures import get_architecture
+
+    store = tmp_path / "store"
+    good = store / "good"
+    BertForMaskedLM(get_architecture("bert1-c2-k3-d16-a2")).save_pretrained(good / "model")
+    summary = {"job": "pretrain", "val_loss": 5.5}
+    (good / "summary.json").write_text(json.dumps(summary))
+    for name in ("no-weights", "truncated", "bad-yaml", "bad-json", "bad-figure"):
+        (store / name).mkdir(parents=True)
+        (store / name / "summary.json").write_text(json.dumps(summary))
+    (store / "truncated" / "model").mkdir()
+    weights = (good / "model" / "model.safetensors").read_bytes()
+    (store / "truncated" / "model" / "model.safetensors").write_bytes(weights[: len(weights) // 2])
+    for name in ("bad-yaml", "bad-json", "bad-figure"):
+        (store / name / "model").symlink_to(good / "model")
+    (store / "bad-yaml" / "config.yaml").write_text("task: [agnews\n")
+    (store / "bad-json" / "summary.json").write_text("{not json")
+    (store / "bad-figure" / "summary.json").write_text(json.dumps({**summary, "val_loss": "x"}))
+
+    code, out, err = cli(capsys, "runs", store, "--json")
+    assert code == 0 and "Traceback" not in err
+    status = {row["run"]: row["status"] for row in json.loads(out)}
+    assert status["good"] == "done"
+    assert status["no-weights"] == "broken: model/model.safetensors is missing"
+    assert status["truncated"].startswith("broken: model/model.safetensors is damaged")
+    assert status["bad-yaml"].startswith("broken: ") and "not valid YAML" in status["bad-yaml"]
+    assert status["bad-json"].startswith("broken: summary.json is not valid JSON (")
+    assert status["bad-figure"] == "broken: summary.json's val_loss is 'x', not a number"
+    code, out, _ = cli(capsys, "runs", store)  # the table too
+    assert code == 0 and "broken: model/model.safetensors is missing" in out

@@ -38,10 +38,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     temporary = temporary_name(path)
     try:
         yield temporary
+        if temporary.is_file():  # safetensors' save_file, for one, creates its file 0600
+            os.chmod(temporary, new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets here: 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from tinylm.config import TaskConfig
-from tinylm.data.io import load_yaml
+from tinylm.data.io import read_yaml
 from tinylm.errors import TinylmError
 
 LINEAR = "tfidf+logreg"  # the linear member's name in the report
@@ -147,7 +147,7 @@ def _task_config(folders: list[Path], args) -> tuple[TaskConfig, bool]:
     for folder in folders:
         run_config = folder / "config.yaml"
         if run_config.is_file():
-            fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
+            fields = (read_yaml(run_config) or {}).get("task") or {}
             if fields.get("name"):
                 runs[folder] = fields
     tasks = {fields["name"] for fields in runs.values()}

@@ -4,9 +4,12 @@ with their status, task, accuracy and loss, as a table or JSON."""
 import json
 from pathlib import Path
 
-from tinylm.data.io import load_yaml, read_text
+from safetensors import SafetensorError, safe_open
+
+from tinylm.data.io import read_text, read_yaml
 from tinylm.errors import TinylmError
 from tinylm.lock import in_use
+from tinylm.model.bert import WEIGHTS_FILE
 from tinylm.train.checkpoint import list_checkpoints
 
 COLUMNS = ("run", "kind", "status", "task", "precision", "accuracy", "macro-F1", "loss")
@@ -28,14 +31,30 @@ def describe(folder: Path) -> dict | None:
     summary_file, config_file = folder / "summary.json", folder / "config.yaml"
     if not (summary_file.is_file() or config_file.is_file() or (folder / "job.json").is_file()):
         return None
-    summary = json.loads(read_text(summary_file)) if summary_file.is_file() else {}
-    config = load_yaml(read_text(config_file)) if config_file.is_file() else {}
+    problem = None
+    try:
+        summary = json.loads(read_text(summary_file)) if summary_file.is_file() else {}
+    except (TinylmError, ValueError) as err:  # ValueError: bad JSON, or bytes that are not UTF-8
+        summary, problem = {}, f"{summary_file.name} is not valid JSON ({err})"
+    try:
+        config = read_yaml(config_file) if config_file.is_file() else {}
+    except (TinylmError, ValueError) as err:
+        config, problem = {}, problem or str(err).removeprefix(f"{folder}/")
+    summary = summary if isinstance(summary, dict) else {}
     config = config if isinstance(config, dict) else {}
     kind = summary.get("job") or ("finetune" if "task" in config else None)
     kind = kind or ("pretrain" if "corpus" in config else folder.name.split("-")[0])
     task = summary.get("task") or (config.get("task") or {}).get("name")
+    for key in ("test_accuracy", "test_macro_f1", "val_loss", "final_loss"):
+        if summary.get(key) is not None and not _is_number(summary[key]):
+            problem = problem or f"summary.json's {key} is {summary[key]!r}, not a number"
+    if problem is None and summary and kind in ("pretrain", "finetune"):
+        problem = _weights_problem(folder / "model")
     if in_use(folder):
         status = "running"
+    elif problem is not None:
+        status = f"broken: {problem}"
+        summary = {}
     elif summary:
         status = "done"
     else:
@@ -52,6 +71,24 @@ def describe(folder: Path) -> dict | None:
         "macro_f1": summary.get("test_macro_f1"),
         "loss": loss,  # pre-training: the validation MLM loss (else the last training loss)
     }
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _weights_problem(model_dir: Path) -> str | None:
+    """What keeps a finished run's weights from loading (absent, or not a whole safetensors
+    file: its header is read, not the tensors); None when they look whole."""
+    weights = model_dir / WEIGHTS_FILE
+    if not weights.is_file():
+        return f"{model_dir.name}/{WEIGHTS_FILE} is missing"
+    try:
+        with safe_open(weights, framework="pt"):
+            pass
+    except (SafetensorError, OSError) as err:
+        return f"{model_dir.name}/{WEIGHTS_FILE} is damaged ({err})"
+    return None
 
 
 def _precision(config: dict, kind: str) -> str | None:

@@ -19,7 +19,7 @@ import torch
 
 from tinylm.cli.options import ConfigFlags, Flag, overlay
 from tinylm.config import TaskConfig, check_keys
-from tinylm.data.io import load_yaml, read_text, split_lines
+from tinylm.data.io import read_text, read_yaml, split_lines
 from tinylm.data.needs import require_data
 from tinylm.data.tasks import TASK_HELP, is_user_task
 from tinylm.errors import TinylmError
@@ -125,7 +125,7 @@ def _file_config(args, config: type, command_keys: tuple[str, ...]) -> tuple[dic
     unknown top-level key is refused here, naming the command keys among the known."""
     if not getattr(args, "config", None):
         return {}, {}
-    loaded = load_yaml(read_text(Path(args.config)))
+    loaded = read_yaml(args.config)
     if not isinstance(loaded, dict):
         raise TinylmError(f"{args.config} must hold a YAML mapping of sections")
     check_keys(loaded, [*(f.name for f in dataclasses.fields(config)), *command_keys])
@@ -224,7 +224,7 @@ def run_evaluate(args) -> int:
     run_config = Path(args.model) / "config.yaml"
     task_fields = {}
     if run_config.is_file():  # a run folder: the same sample it was trained and tested on
-        task_fields = (load_yaml(run_config.read_text()) or {}).get("task") or {}
+        task_fields = (read_yaml(run_config) or {}).get("task") or {}
     if args.task and args.task != task_fields.get("name"):
         task_fields = {"name": args.task, "seed": args.sample_seed}
         if args.test_per_label is not None or not is_user_task(args.task):

@@ -132,6 +132,18 @@ _YamlLoader.add_implicit_resolver(
 )
 
 
-def load_yaml(text: str):
-    """YAML text as Python values (safe: no arbitrary objects), `1e-3` a float."""
-    return yaml.load(text, Loader=_YamlLoader)
+def load_yaml(text: str, source: str = "the YAML text"):
+    """YAML text as Python values (safe: no arbitrary objects), `1e-3` a float; text that is
+    not YAML is a TinylmError naming `source` and where the parser stopped."""
+    try:
+        return yaml.load(text, Loader=_YamlLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise TinylmError(f"{source} is not valid YAML: {problem}{where}") from None
+
+
+def read_yaml(path: str | os.PathLike):
+    """A YAML file's values (load_yaml's rules); its errors name the file."""
+    return load_yaml(read_text(Path(path)), source=str(path))

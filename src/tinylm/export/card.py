@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from tinylm.config import TaskConfig
-from tinylm.data.io import load_yaml, read_json, read_text
+from tinylm.data.io import read_json, read_yaml
 from tinylm.model.bert import BertForSequenceClassification
 from tinylm.train.config import FinetuneConfig, PretrainConfig
 
@@ -33,7 +33,7 @@ def _run_record(run: Path | None) -> tuple[dict, dict]:
         return {}, {}
     summary = read_json(run / "summary.json")
     config_path = run / "config.yaml"
-    config = load_yaml(read_text(config_path)) if config_path.is_file() else {}
+    config = read_yaml(config_path) if config_path.is_file() else {}
     return summary, config or {}
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinylm.config import CORPUS_SEED, Config, TrainConfig, field_default
-from tinylm.data.io import load_yaml, read_text
+from tinylm.data.io import read_yaml
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.model.architectures import get_architecture
 from tinylm.study.stats import format_tokens
@@ -477,7 +477,7 @@ def get_preset(spec: str) -> Preset:
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise TinylmError(f"preset file {path} does not exist")
-        values = load_yaml(read_text(path))
+        values = read_yaml(path)
         if not isinstance(values, dict):
             raise TinylmError(f"{path} must hold a YAML mapping of preset fields")
         return Preset.from_dict({"name": path.stem, **values})

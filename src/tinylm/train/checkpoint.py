@@ -17,7 +17,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from tinylm.errors import TinylmError
-from tinylm.files import atomic_folder, is_temporary, remove_folder
+from tinylm.files import atomic_folder, atomic_path, is_temporary, remove_folder
 from tinylm.model.bert import load_pretrained
 
 KEEP = 2  # checkpoints kept; older ones are removed once a newer one is complete
@@ -52,7 +52,8 @@ def _save(folder: Path, final: Path, step: int, model, optimizer, extra: dict) -
             for index, state in opt["state"].items()
             for name, value in state.items()
         }
-        save_file(tensors, tmp / "optimizer.safetensors")
+        with atomic_path(tmp / "optimizer.safetensors") as temporary:
+            save_file(tensors, temporary)
         groups = [{k: v for k, v in g.items()} for g in opt["param_groups"]]
         state = {"step": step, "param_groups": groups, **extra}
         (tmp / "state.json").write_text(json.dumps(state, indent=2))

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from tinylm.data.corpus import TASK_PREFIX, task_texts
-from tinylm.data.io import load_yaml, read_text
+from tinylm.data.io import read_yaml
 from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
 from tinylm.errors import ConfigError, TinylmError
@@ -77,7 +77,7 @@ def _pretraining_corpora(init: str) -> list[str]:
     for run in (folder, *folder.parents[:3]):
         config = run / "config.yaml"
         if (run / "summary.json").is_file() and config.is_file():
-            values = load_yaml(read_text(config)) or {}
+            values = read_yaml(config) or {}
             corpus = (values.get("corpus") or {}) if values.get("job") == "pretrain" else {}
             return [name for name in (corpus.get("name"), corpus.get("mix")) if name]
     return []
