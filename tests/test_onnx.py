@@ -146,6 +146,7 @@ def test_predict_with_onnx_answers_as_torch(capsys, tmp_path, data_dir):
     torch_rows = predict(tmp_path / "run", "--data-dir", data_dir)
     # no --data-dir: the export carries its tokenizer
     onnx_rows = predict(out, "--engine", "onnx")
+    assert predict(out) == onnx_rows  # an .onnx file needs no --engine
     assert len(onnx_rows) == len(torch_rows) == len(TEXTS)
     for ours, theirs in zip(onnx_rows, torch_rows, strict=True):
         assert ours["text"] == theirs["text"] and ours["label"] == theirs["label"]
@@ -186,7 +187,8 @@ def test_bad_input_is_refused_in_one_line(capsys, tmp_path, data_dir):
     refused("predict", tmp_path, "--engine", "onnx", "a text", says="a folder")
     (tmp_path / "garbage.onnx").write_bytes(b"not a model")
     refused("predict", tmp_path / "garbage.onnx", "--engine", "onnx", "text", says="cannot load")
-    refused("predict", tmp_path / "garbage.onnx", "text", says="add --engine onnx")
+    refused("predict", tmp_path / "garbage.onnx", "text", says="cannot load")  # engine: onnx
+    refused("predict", tmp_path / "garbage.onnx", "--engine", "torch", "t", says="an ONNX export")
     refused("export", tmp_path / "nothing", "--onnx", out, says="no tinylm model")
     torch.manual_seed(0)
     BertForMaskedLM(tiny_config(data_dir, conv=False)).save_pretrained(tmp_path / "mlm")

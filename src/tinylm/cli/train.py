@@ -100,9 +100,8 @@ def add_parser(commands, parent) -> None:
     p.add_argument(
         "--engine",
         choices=["torch", "onnx"],
-        default="torch",
-        help="torch (default): a run or model folder; onnx: an .onnx file of `tinylm export "
-        "--onnx`, in ONNX Runtime",
+        help="torch: a run or model folder; onnx: an .onnx file of `tinylm export --onnx`, in "
+        "ONNX Runtime (default: onnx for an .onnx file, else torch)",
     )
     p.set_defaults(run=run_predict)
 
@@ -275,10 +274,12 @@ def run_predict(args) -> int:
         texts += [line for line in split_lines(content) if line.strip()]
     if not texts:
         raise TinylmError("no text to classify: give TEXT arguments or --file")
-    if args.engine == "onnx":
+    is_onnx = Path(args.model).suffix == ".onnx" and Path(args.model).is_file()
+    engine = args.engine or ("onnx" if is_onnx else "torch")
+    if engine == "onnx":
         label_names, probabilities = _onnx_probabilities(args.model, texts, args.data_dir)
-    elif Path(args.model).suffix == ".onnx" and Path(args.model).is_file():
-        raise TinylmError(f"{args.model} is an ONNX export: add --engine onnx")
+    elif is_onnx:
+        raise TinylmError(f"{args.model} is an ONNX export: --engine torch reads run folders")
     else:
         model, tokenizer = load_classifier(args.model, args.data_dir)
         tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(texts))
