@@ -825,3 +825,19 @@ def test_a_nan_loss_stops_fine_tuning_too(
     assert not (out / "summary.json").exists() and not (out / "model").exists()
     weights = load_file(out / "checkpoints" / "step-00000011" / "model" / "model.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_a_run_that_fails_before_writing_leaves_no_folder(
+    capsys, tmp_path, data_dir, finetune_file
+):
+    one_example = tmp_path / "one.csv"
+    one_example.write_text("text,label\na lone text,1\n")
+    out = tmp_path / "out" / "run"
+    argv = ["finetune", "--task", one_example, "--scratch", "--config", finetune_file]
+    code, _, err = cli(capsys, *argv, "--data-dir", data_dir, "--out", out, "--quiet")
+    assert code == 2 and "leaving none to train on" in err
+    assert not out.exists()  # not a folder holding only its .lock
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    code, _, _ = cli(capsys, *argv, "--data-dir", data_dir, "--out", existing, "--quiet")
+    assert code == 2 and existing.is_dir()  # a folder the user made stays

@@ -63,6 +63,10 @@ class FolderLock:
         _HELD[self.path] = [fd, 1]
         self._holding = True
 
+    @property
+    def holding(self) -> bool:
+        return self._holding
+
     def release(self) -> None:
         if not self._holding:
             return

@@ -11,7 +11,7 @@ import yaml
 from tinylm import __version__
 from tinylm.errors import TinylmError
 from tinylm.files import write_text
-from tinylm.lock import FolderLock
+from tinylm.lock import LOCK_FILE, FolderLock
 from tinylm.train.checkpoint import list_checkpoints, remove_temporaries
 from tinylm.train.tensorboard import TensorBoardLog, board_folder, summary_writer_class
 
@@ -33,6 +33,7 @@ class RunDir:
         self.tensorboard = tensorboard if writer else None
         self._board: TensorBoardLog | None = None
         self._lock = FolderLock(self.path)
+        self._made = writer and not self.path.exists()  # this run makes the folder
         if self.tensorboard is not None:
             summary_writer_class()  # a missing package is said before any work
         if writer:
@@ -50,7 +51,18 @@ class RunDir:
             self.path.mkdir(parents=True, exist_ok=True)
 
     def __del__(self):
-        self._lock.release()
+        # A run that failed before writing anything (a task it could not load, a bad option
+        # found late) leaves no folder holding only its lock file behind; removed while the
+        # lock is still held, so no other run can have taken the folder meanwhile.
+        try:
+            only_lock = self._made and self._lock.holding
+            if only_lock and [path.name for path in self.path.iterdir()] == [LOCK_FILE]:
+                (self.path / LOCK_FILE).unlink()
+                self.path.rmdir()
+        except OSError:
+            pass
+        finally:
+            self._lock.release()
 
     @property
     def latest_checkpoint(self) -> Path | None:
