@@ -35,6 +35,17 @@ def isolated_env(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "cache_root", lambda: tmp_path / "user-cache" / "tinylm")
 
 
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """A command run in-process with --threads sets PyTorch's threads for the process: each
+    test starts with the count the suite started with."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 # Read at import, before the autouse fixture above hides them from each test.
 REAL_DATA_DIR = os.environ.get(DATA_DIR_ENV)
 USER_CACHE_DIR = os.environ.get(CACHE_DIR_ENV)

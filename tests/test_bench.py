@@ -117,10 +117,13 @@ def test_bench_latency_json(capsys, data_dir, tmp_path):
         1,
         "--data-dir",
         data_dir,
+        "--threads",
+        1,
         "--json",
     )
     figures = r["models"]["bert1-a3"]
     assert 0 < figures["p50_ms"] <= figures["p90_ms"] and figures["throughput_per_s"] > 0
+    assert r["threads"] == 1  # --threads: PyTorch's, and so ONNX Runtime's
 
     from tinylm.model import BertForSequenceClassification
     from tinylm.model.architectures import get_architecture

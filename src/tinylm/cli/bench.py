@@ -6,6 +6,7 @@ each report carries the machine, date and commit it was measured on.
 
 import json
 
+from tinylm.cli.options import add_threads_flag, apply_threads
 from tinylm.data.needs import require_data
 from tinylm.errors import TinylmError
 from tinylm.paths import resolve_cache_dir
@@ -53,6 +54,7 @@ def add_parser(commands, parent) -> None:
         help="onnx: also the ONNX export (a committee: as one graph) in ONNX Runtime, beside "
         "PyTorch in the same run",
     )
+    add_threads_flag(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_latency)
 
@@ -209,6 +211,7 @@ def run_latency(args) -> int:
 
     if args.examples < 1 or args.batches < 1:
         raise TinylmError("--examples and --batches must be positive")
+    apply_threads(args.threads)
     data_dir = require_data(args.data_dir, tasks=[args.task])
     task = load_task(TaskConfig(name=args.task), data_dir)
     if args.arch:

@@ -10,6 +10,7 @@ val` scores the runs' validation split instead, for choosing a committee without
 import json
 from pathlib import Path
 
+from tinylm.cli.options import add_threads_flag, apply_threads
 from tinylm.config import TaskConfig
 from tinylm.data.io import read_yaml
 from tinylm.errors import TinylmError
@@ -45,6 +46,7 @@ def add_parser(commands, parent) -> None:
     )
     p.add_argument("--no-latency", action="store_true", help="accuracy and FLOPs only")
     p.add_argument("--examples", type=int, default=50, help="batch-1 timings (default 50)")
+    add_threads_flag(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_committee)
 
@@ -59,6 +61,7 @@ def run_committee(args) -> int:
 
     if args.examples <= 0:
         raise TinylmError(f"--examples must be positive, got {args.examples}")
+    apply_threads(args.threads)
     folders = member_folders(args.members)
     config, own = _task_config(folders, args)
     if (args.linear or args.split == "val") and not own:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tinylm.config import Config, config_class, field_default
+from tinylm.errors import TinylmError
 
 
 class Parser(argparse.ArgumentParser):
@@ -199,3 +200,23 @@ def _declared_comments(config: type) -> dict[str, str]:
                 comments.setdefault(match.group(1), comment)
         above = []
     return comments
+
+
+def add_threads_flag(p) -> None:
+    """`--threads` for a command that times inference (ONNX Runtime takes PyTorch's count)."""
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads of PyTorch and ONNX Runtime (default: PyTorch's, one per core); on a "
+        "busy machine fewer threads time more steadily",
+    )
+
+
+def apply_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads <= 0:
+        raise TinylmError(f"--threads must be positive, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
