@@ -127,6 +127,19 @@ def test_parquet_files_read_as_csv_does(tmp_path, folder):
     assert from_parquet.label_names == from_csv.label_names
 
 
+@pytest.mark.parametrize("sampling", ["all", "stratified"])
+def test_a_label_with_one_example_is_said_to_go_untested(tmp_path, sampling):
+    path = tmp_path / "all.jsonl"
+    write(path, [*rows(TRAIN, "x"), {"text": "the only art text", "label": "art"}])
+    config = TaskConfig(name=str(path), sampling=sampling)
+    task = load_task(config, None)
+    drawn = sample_task(task, config)
+    assert named(drawn.train, drawn)["art"] == 1 and named(drawn.test, drawn)["art"] == 0
+    notes = [n for n in task.notices if "'art' has no test example" in n]
+    assert len(notes) == 1 and "it has 1" in notes[0]
+    assert not any("'science'" in n for n in task.notices)  # 3 examples: one is tested
+
+
 def test_a_test_label_unseen_in_training_is_noticed(folder):
     write(folder / "test.csv", [*rows(TEST, "test"), {"text": "a new one", "label": "art"}])
     task = load_task(TaskConfig(name=str(folder)), None)

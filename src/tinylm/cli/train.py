@@ -212,6 +212,8 @@ def run_finetune(args) -> int:
     )
     keys = ("task", "test_accuracy", "test_macro_f1", "val_accuracy", "selected_epoch", "seed")
     keys += ("init",)
+    for notice in summary["notices"]:
+        print(f"note: {notice}", file=sys.stderr)
     print(json.dumps({k: summary[k] for k in keys}))
     return 0
 

@@ -134,6 +134,11 @@ def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
             test = _confirmation_test(task, config, label, unique_text)
         picks["train"].append(train)
         picks["test"].append(test)
+        if len(train) and not len(test) and task.test_pool is None:
+            task.notices.append(
+                f"{task.name}: label {task.label_names[label]!r} has no test example (a label's "
+                f"last example stays in train, and it has {len(train)}): its accuracy is not tested"
+            )
     if task.val_pool is not None:  # a given validation split is used as it is
         picks["val"] = [np.arange(len(task.val_pool))]
     else:
