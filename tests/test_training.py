@@ -305,6 +305,8 @@ def test_finetuning_a_separable_task(pooling, capsys, data_dir, cache_dir, tmp_p
     report = json.loads(out)
     assert code == 0 and report["accuracy"] == summary["test_accuracy"] and report["n"] == 60
     assert 0 < report["macro_f1"] <= 1 and sum(map(sum, report["confusion"])) == 60
+    assert report["labels"] == json.loads((tmp_path / "ft/summary.json").read_text())["label_names"]
+    assert len(report["confusion"]) == len(report["labels"])
 
     code, out, _ = cli(
         capsys, "predict", tmp_path / "ft", "market stock profit shares", "", "x" * 5000, "--json"
@@ -841,3 +843,13 @@ def test_a_run_that_fails_before_writing_leaves_no_folder(
     existing.mkdir()
     code, _, _ = cli(capsys, *argv, "--data-dir", data_dir, "--out", existing, "--quiet")
     assert code == 2 and existing.is_dir()  # a folder the user made stays
+
+
+def test_stdout_of_finetune_is_its_json_alone(capsys, tmp_path, data_dir, cache_dir, finetune_file):
+    """Progress and notes (the precision `auto` chose among them) go to stderr."""
+    argv = ["finetune", "--task", "agnews", "--scratch", "--config", finetune_file]
+    argv += ["--data-dir", data_dir, "--cache-dir", cache_dir, "--max-steps", "2"]
+    argv += ["--train-per-label", "4", "--test-per-label", "2", "--out", tmp_path / "ft"]
+    code, out, err = cli(capsys, *argv)  # no --quiet, precision auto
+    assert code == 0 and json.loads(out)["task"] == "agnews"
+    assert "precision" in err  # the choice is said, where it cannot break a pipe

@@ -255,7 +255,8 @@ def run_evaluate(args) -> int:
         from tinylm.ledger import record_read
 
         record_read(args.model, sample, "evaluate")
-    report = {"task": task.name, "split": args.split, **report}
+    # rows and columns of `confusion` (true label, predicted label) are in this order
+    report = {"task": task.name, "split": args.split, "labels": model.label_names, **report}
     if args.json:
         print(json.dumps(report))
     else:

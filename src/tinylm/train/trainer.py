@@ -15,6 +15,7 @@ an epoch's end adds (validation), and what a checkpoint keeps besides the weight
 """
 
 import math
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -177,7 +178,7 @@ class Trainer:
             disable=not show,
         )
         if show and runtime.precision_note:
-            bar.write(runtime.precision_note)
+            bar.write(runtime.precision_note, file=sys.stderr)  # stdout: the command's output
         for step in range(start, self.total_steps):
             result = self.step(step, objective.batch(step))
             done = step + 1
