@@ -214,6 +214,20 @@ def test_hub_dataset_errors(hub_folder, tmp_path):
         load_task(TaskConfig(name="hf:no-such/dataset-here"), None)
 
 
+def test_a_hub_name_that_does_not_load_offline_points_to_the_built_in_task(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", "/nonexistent-tinylm-test-cache")
+    with pytest.raises(TinylmError) as err:
+        load_task(TaskConfig(name="hf:fancyzhx/ag_news"), None)
+    assert "offline mode is on, and the dataset is not in the local cache" in str(err.value)
+    assert "set HF_DATASETS_OFFLINE=1" not in str(err.value)  # it is set
+    assert "the built-in task 'agnews' reads the data folder" in str(err.value)
+    with pytest.raises(TinylmError) as err:
+        load_task(TaskConfig(name="hf:someone/imdb"), None)
+    assert "built-in task" not in str(err.value)
+
+
 def test_sampling_fields_at_their_defaults_leave_study_keys_as_they_were():
     plain = TaskConfig(name="agnews", train_per_label=10, test_per_label=5)
     keyed = plain.result_dict()

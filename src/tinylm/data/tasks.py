@@ -23,6 +23,7 @@ a sentence when it holds several entity pairs).
 """
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import numpy as np
 from tinylm import layout
 from tinylm.config import TaskConfig
 from tinylm.data.io import file_sha256, read_csv, read_json, read_text, split_lines
-from tinylm.data.user_data import looks_like_user_data, read_user_data
+from tinylm.data.user_data import HUB_PREFIX, looks_like_user_data, read_user_data
 from tinylm.errors import TinylmError
 
 AGNEWS_NAMES = ["World", "Sports", "Business", "Sci/Tech"]
@@ -451,7 +452,10 @@ def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskDat
             raise TinylmError(f"--test-file goes with your own task file, not {config.name}")
         task = TASKS[config.name].load(Path(data_dir), config)
     elif is_user_task(config.name):
-        task = user_task(config)
+        try:
+            task = user_task(config)
+        except TinylmError as err:
+            raise TinylmError(f"{err}{_built_in_hint(config.name)}") from None
     else:
         raise TinylmError(
             f"unknown task {config.name!r}: use one of {', '.join(TASKS)}, a .csv / .jsonl / "
@@ -459,6 +463,20 @@ def load_task(config: TaskConfig, data_dir: str | os.PathLike | None) -> TaskDat
         )
     deduplicate(task)
     return task
+
+
+def _built_in_hint(name: str) -> str:
+    """A pointer to the built-in task a hub name stands for (hf:fancyzhx/ag_news: agnews),
+    which reads the data folder and needs no network."""
+    if not name.startswith(HUB_PREFIX):
+        return ""
+    stem = re.sub(
+        r"[^a-z]", "", name.removeprefix(HUB_PREFIX).split(":")[0].rsplit("/")[-1].lower()
+    )
+    for task in TASKS:
+        if stem.startswith(re.sub(r"[^a-z]", "", task)):
+            return f"; the built-in task {task!r} reads the data folder, without the hub"
+    return ""
 
 
 def deduplicate(task: TaskData) -> None:

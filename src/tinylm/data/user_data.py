@@ -6,12 +6,15 @@ data names them (a hub dataset's ClassLabel), what to fingerprint for the token 
 files read. tasks.py turns them into pools; nothing here knows about sampling.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinylm.config import TaskConfig
 from tinylm.data.io import iter_jsonl, read_csv
 from tinylm.errors import TinylmError
+
+OFFLINE_VARIABLES = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
 
 FILE_SUFFIXES = (".csv", ".jsonl", ".parquet")
 HUB_PREFIX = "hf:"
@@ -128,6 +131,16 @@ def read_folder(config: TaskConfig) -> Splits:
     return Splits(records, sources=sources)
 
 
+def _hub_hint(name: str) -> str:
+    """What to try when a hub dataset does not load: the offline cache."""
+    if Path(name).is_dir():
+        return ""
+    on = ("1", "true", "yes", "on")
+    if any(os.environ.get(v, "").strip().lower() in on for v in OFFLINE_VARIABLES):
+        return " (offline mode is on, and the dataset is not in the local cache)"
+    return " (offline? set HF_DATASETS_OFFLINE=1 to read the local cache)"
+
+
 def read_hub(config: TaskConfig) -> Splits:
     """A Hugging Face dataset, `hf:NAME[:CONFIG]`: a hub name (downloaded and cached by
     `datasets`) or a local folder in the hub's layout. Needs the train split; the test split
@@ -143,11 +156,8 @@ def read_hub(config: TaskConfig) -> Splits:
     try:
         loaded = datasets.load_dataset(name, subset or None)
     except Exception as err:
-        hint = (
-            "" if Path(name).is_dir() else " (offline? set HF_DATASETS_OFFLINE=1 to use the cache)"
-        )
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise TinylmError(f"cannot load dataset {spec!r}: {message}{hint}") from None
+        raise TinylmError(f"cannot load dataset {spec!r}: {message}{_hub_hint(name)}") from None
     wanted = {"train": config.train_split, "test": config.test_split, "val": config.val_split}
     if wanted["train"] not in loaded:
         raise TinylmError(
