@@ -333,6 +333,11 @@ def test_medical_abstracts_with_its_train_file_reads_two_pools(tmp_path):
     assert len(task.train_pool) == len(task.test_pool) == 15 and not task.notices
     assert (task.default_train_per_label, task.default_test_per_label) == (1000, 250)
     assert task.train_pool.labels.tolist() == [c for c in range(5) for _ in range(3)]
+    (root / "medical_abstracts/medical_tc_labels.csv").write_text("condition_label\n1\n")
+    with pytest.raises(TinylmError, match="expected rows `condition_label,condition_name`"):
+        load_task(TaskConfig(name="medical"), root)
+    (root / "medical_abstracts/medical_tc_labels.csv").unlink()  # the built-in names then
+    assert load_task(TaskConfig(name="medical"), root).label_names[0] == "neoplasms"
     (root / "medical_abstracts/medical_tc_test.csv").write_text("label,text\n1,a\n")
     with pytest.raises(TinylmError, match="expected \\['condition_label', 'medical_abstract'\\]"):
         load_task(TaskConfig(name="medical"), root)

@@ -274,7 +274,10 @@ def medical(data_dir: Path, config: TaskConfig) -> TaskData:
     names = MEDICAL_NAMES
     labels_file = data_dir / layout.MEDICAL_LABELS
     if labels_file.is_file():
-        names = [row[1].strip() for row in read_csv(labels_file, header=True)[1]]
+        rows = read_csv(labels_file, header=True)[1]
+        if any(len(row) != 2 for row in rows):
+            raise TinylmError(f"{labels_file}: expected rows `condition_label,condition_name`")
+        names = [name.strip() for _, name in rows]
     test_pool = _read_medical_csv(test, len(names))
     notices = []
     if train.is_file():
