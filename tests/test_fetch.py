@@ -31,6 +31,7 @@ from tinylm.data.fetch import (
 )
 from tinylm.data.needs import missing, preset_needs
 from tinylm.errors import TinylmError
+from tinylm.paths import OFFLINE_ENV_VARS
 from tinylm.study.presets import PRESETS
 
 
@@ -52,7 +53,7 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    for name in fetch_mod.OFFLINE_ENV_VARS:
+    for name in OFFLINE_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -79,7 +80,7 @@ class FakeSplit(list):
 # ---------------------------------------------------------------- no internet
 
 
-@pytest.mark.parametrize("variable", fetch_mod.OFFLINE_ENV_VARS)
+@pytest.mark.parametrize("variable", OFFLINE_ENV_VARS)
 @pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
 def test_offline_env_var_fails_fast_without_probing(monkeypatch, tmp_path, variable, value):
     monkeypatch.setenv(variable, value)

@@ -13,6 +13,16 @@ from pathlib import Path
 from tinylm.errors import TinylmError
 
 DATA_DIR_ENV = "TINYLM_DATA_DIR"
+# The Hugging Face libraries' offline switches; tinylm honours them before reaching the hub
+OFFLINE_ENV_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def offline_switches() -> list[str]:
+    """The offline variables set to a true value ("1", "true", "yes", "on")."""
+    true = ("1", "true", "yes", "on")
+    return [name for name in OFFLINE_ENV_VARS if os.environ.get(name, "").strip().lower() in true]
+
+
 CACHE_DIR_ENV = "TINYLM_CACHE_DIR"
 
 

@@ -18,7 +18,6 @@ import csv
 import gzip
 import itertools
 import json
-import os
 import re
 import shutil
 import socket
@@ -41,15 +40,13 @@ from tinylm.data.tasks import (
 )
 from tinylm.errors import TinylmError
 from tinylm.files import atomic_open
-from tinylm.paths import DATA_DIR_ENV
+from tinylm.paths import DATA_DIR_ENV, offline_switches
 
 DATASETS = ("tokenizer", "wikipedia", *TASK_DATASETS)
 
 PROBE_HOST = "huggingface.co"
 PROBE_PORT = 443
 PROBE_TIMEOUT_S = 5.0
-OFFLINE_ENV_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-_TRUE_VALUES = {"1", "true", "yes", "on"}
 
 VOCAB_REPO = "bert-base-uncased"
 WIKI_DATASET = ("wikimedia/wikipedia", "20231101.en")
@@ -191,7 +188,7 @@ def require_internet(why: str = "", again: str = "tinylm data fetch") -> None:
     """Raise TinylmError unless the hub looks reachable (and offline mode is off): one line
     with the reason, `why` the data is needed, and both ways out (a data folder, or `again`
     once online)."""
-    offline = [v for v in OFFLINE_ENV_VARS if _is_true(os.environ.get(v, ""))]
+    offline = offline_switches()
     if offline:
         reason = f"{offline[0]} is set (offline mode)"
     else:
@@ -207,10 +204,6 @@ def require_internet(why: str = "", again: str = "tinylm data fetch") -> None:
         f"Offline, set {DATA_DIR_ENV}=DIR (or pass --data-dir DIR) to a copy of the data laid "
         f"out as in docs/data.md instead, or run `{again}` once online."
     )
-
-
-def _is_true(value: str) -> bool:
-    return value.strip().lower() in _TRUE_VALUES
 
 
 # ---------------------------------------------------------------- downloads

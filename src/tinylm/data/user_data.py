@@ -6,15 +6,13 @@ data names them (a hub dataset's ClassLabel), what to fingerprint for the token 
 files read. tasks.py turns them into pools; nothing here knows about sampling.
 """
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinylm.config import TaskConfig
 from tinylm.data.io import iter_jsonl, read_csv
 from tinylm.errors import TinylmError
-
-OFFLINE_VARIABLES = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
+from tinylm.paths import offline_switches
 
 FILE_SUFFIXES = (".csv", ".jsonl", ".parquet")
 HUB_PREFIX = "hf:"
@@ -135,8 +133,7 @@ def _hub_hint(name: str) -> str:
     """What to try when a hub dataset does not load: the offline cache."""
     if Path(name).is_dir():
         return ""
-    on = ("1", "true", "yes", "on")
-    if any(os.environ.get(v, "").strip().lower() in on for v in OFFLINE_VARIABLES):
+    if offline_switches():
         return " (offline mode is on, and the dataset is not in the local cache)"
     return " (offline? set HF_DATASETS_OFFLINE=1 to read the local cache)"
 
