@@ -62,6 +62,22 @@ def test_export_to_transformers(name, tmp_path):
     assert_close(our_outputs(ours, ids, mask), hf_outputs(theirs, ids, mask), mask)
 
 
+def test_an_untied_decoder_round_trips_through_transformers(tmp_path):
+    cfg = dataclasses.replace(get_architecture("bert1"), tie_word_embeddings=False)
+    torch.manual_seed(0)
+    ours = BertForMaskedLM(cfg).eval()
+    export_hf(ours, tmp_path / "hf")
+    theirs = transformers.BertForMaskedLM.from_pretrained(tmp_path / "hf").eval()
+    decoder = theirs.cls.predictions.decoder.weight
+    assert torch.equal(decoder, ours.cls.predictions.decoder.weight)
+    assert not torch.equal(decoder, theirs.bert.embeddings.word_embeddings.weight)
+    ids, mask = padded_batch()
+    assert_close(our_outputs(ours, ids, mask), hf_outputs(theirs, ids, mask), mask)
+    back, _ = import_hf(tmp_path / "hf")
+    assert not back.config.tie_word_embeddings
+    assert torch.equal(back.cls.predictions.decoder.weight, ours.cls.predictions.decoder.weight)
+
+
 @pytest.mark.parametrize("name", ["bert6", "bert1"])
 def test_import_from_transformers(name, tmp_path):
     cfg = get_architecture(name)
@@ -147,6 +163,7 @@ def test_an_older_checkpoint_without_mlm_head(tmp_path):
     [
         (get_architecture("bert1-c2-k3-d16-a2"), "convolutional front-end"),
         (dataclasses.replace(get_architecture("bert1-a3"), norm="pre"), "pre-LN layers"),
+        (get_architecture("gpt1-a3"), "causal"),
     ],
 )
 def test_what_hugging_face_cannot_hold_is_refused(arch, message, tmp_path, capsys):

@@ -16,6 +16,7 @@ from tinylm.model import BertForMaskedLM, BertForSequenceClassification, load_pr
 from tinylm.model.architectures import (
     ALIASES,
     ARCHITECTURES,
+    CAUSAL,
     COMMITTEE,
     PAPER,
     aliases_of,
@@ -87,16 +88,18 @@ def test_paper_architectures():
     assert all(cfg.head_size == 64 for cfg, _ in ARCHITECTURES.values())
 
 
-# The paper's naming scheme: bert{layers}[-c{conv}[-k{kernel}-d{channels}]][-a{heads}]
-NAME = re.compile(r"bert(\d+)(?:-c(\d+)(?:-k(\d+)(?:x(\d+))?-d(\d+))?)?(?:-a(\d+))?")
+# The paper's naming scheme: bert{layers}[-c{conv}[-k{kernel}-d{channels}]][-a{heads}] (gpt for
+# the causal twins)
+NAME = re.compile(r"(bert|gpt)(\d+)(?:-c(\d+)(?:-k(\d+)(?:x(\d+))?-d(\d+))?)?(?:-a(\d+))?")
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_every_name_states_its_sizes(name):
     """A name is read back into the sizes it holds (the twins' first names broke this: d64 for
     16 channels, a12 for 3 heads)."""
-    layers, conv, k_rows, k_cols, channels, heads = NAME.fullmatch(name).groups()
+    family, layers, conv, k_rows, k_cols, channels, heads = NAME.fullmatch(name).groups()
     cfg = get_architecture(name)
+    assert cfg.causal == (family == "gpt")
     assert cfg.layers == int(layers)
     assert cfg.heads == int(heads or 12)  # only the paper's bert6 and bert1 leave out a12
     assert cfg.conv_layers == int(conv or 0)
@@ -117,7 +120,8 @@ def test_old_twin_names_are_aliases():
         "bert1-c2-k16x3-d64-a12-cpu": "bert1-c2-k16x3-d16-a3",
     }
     assert not set(ALIASES) & set(ARCHITECTURES)  # listed as aliases, not as architectures
-    assert len(ARCHITECTURES) == 2 * len(PAPER)  # each paper model and its twin, once
+    # each paper model, its twin and the twin's causal form, once
+    assert len(ARCHITECTURES) == 3 * len(PAPER)
     for old, new in ALIASES.items():
         assert get_architecture(old) == get_architecture(new)
         assert resolve_architecture(old) == resolve_architecture(new)
@@ -130,7 +134,7 @@ def test_old_twin_names_are_aliases():
 
 
 def test_no_twin_takes_a_paper_name():
-    twins = set(ARCHITECTURES) - set(PAPER)
+    twins = set(ARCHITECTURES) - set(PAPER) - set(CAUSAL)
     assert len(twins) == len(PAPER) and not twins & set(PAPER)
     assert max(get_architecture(t).heads for t in twins) < min(c.heads for c, _ in PAPER.values())
 
@@ -236,6 +240,33 @@ def test_conv_front_end_channels_last_equals_the_plain_convolutions(name):
     scale = max(g.abs().max() for g in dw_a)
     for a, b in zip(dw_a, dw_b, strict=True):
         assert (a - b).abs().max() <= 2e-6 * scale
+
+
+def test_an_untied_decoder_leaves_unread_pieces_alone(tmp_path):
+    """Tied, a step's loss moves the input embedding of every piece (the softmax scores them
+    all); untied, only of the pieces in the input. The decoder trains, is saved and reloads."""
+    ids, mask, labels = batch()
+    unread = torch.ones(VOCAB, dtype=torch.bool)
+    unread[ids.unique()] = False
+    for tied in (True, False):
+        torch.manual_seed(0)
+        config = dataclasses.replace(small("bert1-c2-k3-d64-a8"), tie_word_embeddings=tied)
+        model = BertForMaskedLM(config).eval()
+        model(ids, mask, labels=labels).loss.backward()
+        embeddings = model.bert.embeddings.word_embeddings.weight.grad
+        assert (embeddings[unread].abs().sum() > 0) == tied
+        assert (model.cls.predictions.decoder is None) == tied
+    decoder = model.cls.predictions.decoder.weight
+    assert decoder.grad[unread].abs().sum() > 0  # the output side still learns every piece
+    with torch.no_grad():
+        dense = model(ids, mask).logits
+    expected = F.linear(model.cls.predictions.transform(model.bert(ids, mask)), decoder)
+    assert torch.allclose(dense, expected + model.cls.predictions.bias, atol=1e-5)
+    model.save_pretrained(tmp_path / "untied")
+    loaded = load_pretrained(tmp_path / "untied").eval()
+    assert not loaded.config.tie_word_embeddings
+    assert torch.equal(loaded.cls.predictions.decoder.weight, decoder)
+    assert torch.equal(loaded(ids, mask).logits, dense)
 
 
 def test_classifier_starts_from_a_pretrained_encoder(tmp_path):

@@ -30,7 +30,9 @@ CORPUS_SEED = 42  # the corpus permutation's seed: the paper shuffles Wikipedia 
 PRETRAIN_WARMUP_EPOCHS = 1.0  # pre-training warms the learning rate up for one epoch
 VAL_FRACTION = 0.1  # share of a fine-tuning train sample held out to select the epoch
 SELECT = ("val", "last")  # how fine-tuning picks the epoch it reports
-POOLINGS = ("cls", "mean")  # what a classifier's pooler reads: [CLS], or the tokens' mean
+# what a classifier's pooler reads: [CLS], the tokens' mean, or the last real token (the one
+# position of a causal model that has seen the whole text)
+POOLINGS = ("cls", "mean", "last")
 WARMUPS = ("warmup_epochs", "warmup_steps", "warmup_fraction")  # TrainConfig: give one
 SCHEDULES = ("linear", "cosine", "triangle", "constant", "paper")  # train/schedule.py
 SAMPLINGS = ("balanced", "stratified", "all")  # how a task's splits are sampled (TaskConfig)
@@ -296,6 +298,13 @@ class ModelConfig(Config):
     feed_forward: str = dataclasses.field(
         default="gelu", metadata={"choices": FEED_FORWARDS, **KEYED_WHEN_SET}
     )
+    # True: the MLM output layer is the word embeddings (BERT's); False: a matrix of its own, so
+    # the pieces a step does not predict keep their input embeddings (recipe.md, stage 14)
+    tie_word_embeddings: bool = dataclasses.field(default=True, metadata=KEYED_WHEN_SET)
+    # True: a decoder (GPT's way): each position attends to itself and earlier ones only, the
+    # conv front-end pads the sequence on the left only, and pre-training predicts the next
+    # token instead of masked ones (the `gpt...` architectures)
+    causal: bool = dataclasses.field(default=False, metadata=KEYED_WHEN_SET)
 
     def validate(self):
         for field in ("layers", "heads", "hidden", "vocab_size", "max_length", "type_vocab_size"):

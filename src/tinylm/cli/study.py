@@ -48,6 +48,13 @@ def add_parser(commands, parent) -> None:
         help=f"{', '.join(PRESETS)}, or a YAML file of preset fields (default: smoke)",
     )
     p.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
+    p.add_argument(
+        "--family",
+        choices=("masked", "causal"),
+        default="masked",
+        help="causal: every model of the preset as a decoder pre-trained by next-token "
+        "prediction (its gpt... twin), results under PRESET-causal (default: masked)",
+    )
     p.add_argument("--tasks", nargs="+", metavar="TASK", help="default: the preset's tasks")
     p.add_argument("--out", default="results", help="output folder (default: results)")
     p.add_argument(
@@ -139,7 +146,9 @@ def run_study_command(args) -> int:
         raise TinylmError(f"--jobs must be positive, got {args.jobs}")
     if args.seeds is not None and args.seeds <= 0:
         raise TinylmError(f"--seeds must be positive, got {args.seeds}")
-    preset = get_preset(args.preset).with_options(seeds=args.seeds, tasks=args.tasks)
+    preset = get_preset(args.preset).with_options(
+        seeds=args.seeds, tasks=args.tasks, family=args.family
+    )
     if impl.tensorboard is not None:
         summary_writer_class()  # said once, before any job, rather than by every job
     data_dir = require_data(

@@ -70,6 +70,7 @@ def hf_config(model: BertForMaskedLM | BertForSequenceClassification) -> dict:
         "layer_norm_eps": c.layer_norm_eps,
         "pad_token_id": c.pad_id,
         "position_embedding_type": "absolute",
+        "tie_word_embeddings": c.tie_word_embeddings,
     }
     if isinstance(model, BertForSequenceClassification):
         config["id2label"] = dict(enumerate(model.label_names))
@@ -81,6 +82,11 @@ def hf_config(model: BertForMaskedLM | BertForSequenceClassification) -> dict:
 
 def check_exportable(model: BertForMaskedLM | BertForSequenceClassification) -> None:
     """Refuses what Hugging Face's BERT cannot hold."""
+    if model.config.causal:
+        raise TinylmError(
+            "this model is causal (a decoder); Hugging Face's BERT attends both ways and "
+            "cannot hold it; export it with --onnx"
+        )
     if model.config.conv_layers:
         raise TinylmError(
             "this model has a convolutional front-end, which Hugging Face's BERT cannot hold; "
@@ -117,7 +123,8 @@ def export_hf(
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     if isinstance(model, BertForMaskedLM):  # the tied projection, spelt out (cloned: safetensors
-        state[DECODER_WEIGHT] = state[WORD_EMBEDDINGS].clone()  # stores no shared tensors)
+        if model.config.tie_word_embeddings:  # stores no shared tensors)
+            state[DECODER_WEIGHT] = state[WORD_EMBEDDINGS].clone()
         state[DECODER_BIAS] = state["cls.predictions.bias"].clone()
     with atomic_path(out / "model.safetensors") as temporary:
         save_file(state, temporary, metadata={"format": "pt"})
@@ -196,6 +203,7 @@ def model_config_from_hf(config: dict) -> ModelConfig:
         attention_dropout=config.get("attention_probs_dropout_prob", 0.1),
         layer_norm_eps=config.get("layer_norm_eps", 1e-12),
         pad_id=config.get("pad_token_id") or 0,
+        tie_word_embeddings=config.get("tie_word_embeddings", True),
     )
 
 

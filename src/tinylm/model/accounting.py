@@ -15,7 +15,8 @@ from tinylm.model.bert import BertForMaskedLM
 
 def parameter_counts(config: ModelConfig) -> dict[str, int]:
     """Parameters of the masked-LM model: total, embeddings, encoder (front-end and layers)
-    and MLM head (its projection is tied to the word embeddings, so counted there)."""
+    and MLM head (a tied projection is the word embeddings, so counted there; an untied
+    decoder is the head's)."""
     with torch.device("meta"):
         model = BertForMaskedLM(config)
     counts = {"embeddings": 0, "encoder": 0, "head": 0}
@@ -31,11 +32,20 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
     return {"total": sum(counts.values()), **counts}
 
 
+def default_predicted_share(config: ModelConfig) -> float:
+    """The share of tokens a pre-training step projects onto the vocabulary: the masked 15%,
+    or every token of a causal model."""
+    return 1.0 if config.causal else MASK_RATE
+
+
 def forward_flops_per_token(
-    config: ModelConfig, length: int = 128, predicted_share: float = MASK_RATE
+    config: ModelConfig, length: int = 128, predicted_share: float | None = None
 ) -> dict[str, float]:
     """Forward FLOPs per token by part, for sequences of `length` tokens of which
-    `predicted_share` reach the vocabulary projection (1.0 for dense prediction)."""
+    `predicted_share` reach the vocabulary projection (1.0 for dense prediction; None: a
+    pre-training step's, default_predicted_share)."""
+    if predicted_share is None:
+        predicted_share = default_predicted_share(config)
     h, i = config.hidden, config.intermediate
     feed_forward = (3 if config.feed_forward == "geglu" else 2) * h * i  # a gated one: 3 mats
     per_layer = 2 * (4 * h * h + feed_forward) + 2 * 2 * length * h  # + QK^T and AV
@@ -51,7 +61,7 @@ def forward_flops_per_token(
 
 
 def training_flops_per_token(
-    config: ModelConfig, length: int = 128, predicted_share: float = MASK_RATE
+    config: ModelConfig, length: int = 128, predicted_share: float | None = None
 ) -> float:
     """Model FLOPs of one training step per token (forward + backward = 3 x forward)."""
     return 3 * sum(forward_flops_per_token(config, length, predicted_share).values())

@@ -17,6 +17,9 @@ bert1-c2-k3-d64-a12 -> bert1-c2-k3-d16-a3). A name states the sizes it holds, an
 take a paper model's name: every twin has at most 6 heads, every paper model at least 8.
 The twins were first called by their paper model's name plus `-cpu` (bert1-c2-k3-d64-a12-cpu);
 configs, presets and committed results still name them so, and those names stay aliases.
+
+Each twin also has a causal form, `gpt` in place of `bert` (gpt6-a3, gpt1-c2-k3-d16-a3): the
+same sizes as a decoder (see CAUSAL).
 """
 
 import dataclasses
@@ -103,9 +106,21 @@ def _describe(paper_name: str, twin: ModelConfig) -> str:
     return f"CPU twin of {paper_name}: {conv}{twin.heads} heads (hidden {twin.hidden})"
 
 
+# Causal twins (the paper's next check: committees beyond BERT-style models): each CPU twin as a
+# decoder, named with `gpt` for `bert` (bert1-c2-k3-d16-a3 -> gpt1-c2-k3-d16-a3), pre-trained
+# by next-token prediction (ModelConfig.causal).
+CAUSAL: dict[str, tuple[ModelConfig, str]] = {
+    "gpt" + name.removeprefix("bert"): (
+        dataclasses.replace(twin, causal=True),
+        f"{name} as a decoder (causal attention, next-token pre-training)",
+    )
+    for paper, (name, twin) in TWINS.items()
+}
+
 ARCHITECTURES: dict[str, tuple[ModelConfig, str]] = {
     **PAPER,
     **{name: (twin, _describe(paper, twin)) for paper, (name, twin) in TWINS.items()},
+    **CAUSAL,
 }
 # The twins' first names (paper name + `-cpu`): still accepted wherever a name is, for the
 # configs, presets and results made with them; each resolves to the twin's own name.
@@ -119,6 +134,22 @@ def canonical_name(name: str) -> str:
 
 def aliases_of(name: str) -> list[str]:
     return [alias for alias, target in ALIASES.items() if target == name]
+
+
+def causal_form(spec: str | Mapping) -> str | dict:
+    """The causal form of an architecture: a twin's `gpt` name, or a mapping of fields with
+    `causal: true`. The paper-size models have none (their decoders would be another study)."""
+    if not isinstance(spec, str):
+        return {**spec, "causal": True}
+    name = canonical_name(spec)
+    causal = "gpt" + name.removeprefix("bert")
+    if name in CAUSAL:
+        return name
+    if causal not in CAUSAL:
+        raise TinylmError(
+            f"{spec!r} has no causal form; the CPU twins have one each: {', '.join(CAUSAL)}"
+        )
+    return causal
 
 
 def get_architecture(name: str) -> ModelConfig:

@@ -2,7 +2,8 @@
 
 The math and the parameter names follow Hugging Face's `BertModel` one-to-one (post-LN layers,
 exact GELU, learned positions, LayerNorm eps 1e-12, an MLM projection tied to the word
-embeddings with its own bias), so conv-free weights convert both ways without loss (export/hf.py).
+embeddings (or, untied, `cls.predictions.decoder`) with its own bias), so conv-free weights
+convert both ways without loss (export/hf.py).
 Two departures, both invisible in the weights:
 - attention runs through `F.scaled_dot_product_attention` (fused kernels);
 - the MLM head takes only the positions that carry a loss (sparse prediction): training never
@@ -72,14 +73,18 @@ class Embeddings(nn.Module):
 class ConvLayer(nn.Module):
     """Conv2d (padding "same") -> BatchNorm2d -> GELU."""
 
-    def __init__(self, channels_in: int, channels_out: int, kernel: tuple[int, int]):
+    def __init__(
+        self, channels_in: int, channels_out: int, kernel: tuple[int, int], causal: bool = False
+    ):
         super().__init__()
         # An even kernel (the paper's 16x3) cannot pad symmetrically: pad explicitly, the extra
-        # row after, as PyTorch's own "same" does (it would warn and copy on every call).
-        even = any(k % 2 == 0 for k in kernel)
-        self.conv = nn.Conv2d(channels_in, channels_out, kernel, padding=0 if even else "same")
+        # row after, as PyTorch's own "same" does (it would warn and copy on every call). A
+        # causal one pads the sequence axis before the tokens only, so no row reads a later one.
+        explicit = causal or any(k % 2 == 0 for k in kernel)
+        padding = 0 if explicit else "same"
+        self.conv = nn.Conv2d(channels_in, channels_out, kernel, padding=padding)
         self.norm = nn.BatchNorm2d(channels_out)
-        self.pad = same_padding(kernel) if even else None
+        self.pad = same_padding(kernel, causal) if explicit else None
 
     def forward(self, x):
         if self.pad is not None:
@@ -93,9 +98,12 @@ class ConvLayer(nn.Module):
         return F.gelu(self.norm(x))
 
 
-def same_padding(kernel: tuple[int, int]) -> tuple[int, int, int, int]:
-    """F.pad's (left, right, top, bottom) that keeps the size under a stride-1 `kernel`."""
+def same_padding(kernel: tuple[int, int], causal: bool = False) -> tuple[int, int, int, int]:
+    """F.pad's (left, right, top, bottom) that keeps the size under a stride-1 `kernel`; causal:
+    all the sequence axis's padding on top (before the first token)."""
     (height, width) = kernel
+    if causal:
+        return ((width - 1) // 2, width // 2, height - 1, 0)
     return ((width - 1) // 2, width // 2, (height - 1) // 2, height // 2)
 
 
@@ -120,7 +128,8 @@ class ConvFrontEnd(nn.Module):
         super().__init__()
         channels = [1] + [cfg.conv_channels] * cfg.conv_layers
         self.layers = nn.ModuleList(
-            ConvLayer(c_in, c_out, cfg.conv_kernel) for c_in, c_out in itertools.pairwise(channels)
+            ConvLayer(c_in, c_out, cfg.conv_kernel, cfg.causal)
+            for c_in, c_out in itertools.pairwise(channels)
         )
         self.project = ConvLayer(cfg.conv_channels, 1, (1, 1))
         self.mask_padding = cfg.conv_mask_padding
@@ -249,9 +258,10 @@ class Encoder(nn.Module):
 
 
 class Pooler(nn.Module):
-    """BERT's pooler over the [CLS] position (`cls`), or over the mean of the real tokens
-    (`mean`): masked-LM pre-training never trains [CLS] to stand for the text, while every
-    token's vector is trained."""
+    """BERT's pooler over the [CLS] position (`cls`), over the mean of the real tokens
+    (`mean`: masked-LM pre-training never trains [CLS] to stand for the text, while every
+    token's vector is trained), or over the last real token (`last`: in a causal model the
+    only position that has read the whole text)."""
 
     def __init__(self, cfg: ModelConfig, pooling: str = "cls"):
         super().__init__()
@@ -263,6 +273,10 @@ class Pooler(nn.Module):
     def forward(self, hidden, attention_mask):
         if self.pooling == "cls":
             return torch.tanh(self.dense(hidden[:, 0]))
+        if self.pooling == "last":  # right padding: the last real token is at length - 1
+            last = attention_mask.sum(1).clamp(min=1) - 1  # gather: no batch size in a graph
+            index = last[:, None, None].expand(-1, 1, hidden.shape[-1])
+            return torch.tanh(self.dense(hidden.gather(1, index).squeeze(1)))
         weights = attention_mask[:, :, None].to(hidden.dtype)
         mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
         return torch.tanh(self.dense(mean))
@@ -279,6 +293,7 @@ class Bert(nn.Module):
         self.pooler = Pooler(cfg, pooling) if pooling else None
         self.alibi = cfg.positions == "alibi"
         self.heads = cfg.heads
+        self.causal = cfg.causal
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         if attention_mask is None:
@@ -287,8 +302,12 @@ class Bert(nn.Module):
         x = self.embeddings(input_ids, token_type_ids)
         if self.conv is not None:
             x = self.conv(x, attention_mask)
-        # (batch, 1, 1, keys): every query attends to the real tokens only
+        # (batch, 1, 1, keys): every query attends to the real tokens only; causal: (batch, 1,
+        # queries, keys), and to none after itself
         mask = attention_mask[:, None, None, :]
+        if self.causal:
+            length = x.shape[1]
+            mask = mask & torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
         if self.alibi:  # (batch, heads, queries, keys): the distance penalty, -inf at padding
             bias = alibi_bias(self.heads, x.shape[1], x.device)
             mask = bias.masked_fill(~mask, float("-inf"))
@@ -309,16 +328,24 @@ class PredictionHeadTransform(nn.Module):
 
 
 class LMPredictionHead(nn.Module):
-    """dense + GELU + LayerNorm, then the vocabulary projection: the word embeddings
-    (tied, so not stored twice) with a bias of its own."""
+    """dense + GELU + LayerNorm, then the vocabulary projection with a bias of its own: the
+    word embeddings (tied, so not stored twice) or, untied, a `decoder` matrix (Hugging
+    Face's name for it)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.transform = PredictionHeadTransform(cfg)
+        self.decoder = None
+        if not cfg.tie_word_embeddings:
+            self.decoder = nn.Linear(cfg.hidden, cfg.vocab_size, bias=False)
         self.bias = nn.Parameter(torch.zeros(cfg.vocab_size))
 
+    def projection(self, word_embeddings: torch.Tensor) -> torch.Tensor:
+        """The (vocab, hidden) matrix that scores each piece."""
+        return word_embeddings if self.decoder is None else self.decoder.weight
+
     def forward(self, hidden, word_embeddings):
-        return F.linear(self.transform(hidden), word_embeddings, self.bias)
+        return F.linear(self.transform(hidden), self.projection(word_embeddings), self.bias)
 
 
 class OnlyMLMHead(nn.Module):
@@ -391,7 +418,8 @@ class BertForMaskedLM(PretrainedMixin, nn.Module):
         head = self.cls.predictions
         if torch.is_grad_enabled():
             hidden = head.transform(hidden[positions])
-            return Output(None, masked_lm_loss(hidden, embeddings, head.bias, labels[positions]))
+            loss = masked_lm_loss(hidden, head.projection(embeddings), head.bias, labels[positions])
+            return Output(None, loss)
         logits = head(hidden[positions], embeddings)
         return Output(logits, F.cross_entropy(logits.float(), labels[positions]))
 
@@ -477,7 +505,8 @@ def init_weights(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, std=0.02)
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:  # the untied MLM decoder has none (its head holds it)
+                nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
             if module.padding_idx is not None:

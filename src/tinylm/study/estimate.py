@@ -12,11 +12,15 @@ import time
 import torch
 
 from tinylm.bench.common import synthetic_training
-from tinylm.config import MASK_RATE, ImplConfig, ModelConfig
+from tinylm.config import ImplConfig, ModelConfig
 from tinylm.data.corpus import load_corpus
 from tinylm.data.sampling import sample_task, tokenize_sample
 from tinylm.data.tasks import load_task
-from tinylm.model.accounting import forward_flops_per_token, training_flops_per_token
+from tinylm.model.accounting import (
+    default_predicted_share,
+    forward_flops_per_token,
+    training_flops_per_token,
+)
 from tinylm.study.corpora import CORPUS_FILE
 from tinylm.study.engine import Job, Store
 from tinylm.study.kinds import job_kind
@@ -61,7 +65,7 @@ def job_cost(job: Job, store: Store, tokenizer, corpora: dict) -> dict:
         corpus = corpora[corpus_config.name]
         subset = corpus.subset(corpus_config.ws, corpus_config.seed, corpus_config.lead_only)
         lengths = subset.tokens.lengths
-        share, extra = MASK_RATE, 0.0
+        share, extra = default_predicted_share(config.arch), 0.0
     else:
         sample = sample_task(load_task(config.task, store.data_dir), config.task)
         tokens = tokenize_sample(sample, tokenizer, store.cache_dir, progress=False)

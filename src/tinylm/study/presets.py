@@ -21,7 +21,7 @@ from pathlib import Path
 from tinylm.config import CORPUS_SEED, Config, TrainConfig, field_default
 from tinylm.data.io import read_yaml
 from tinylm.errors import ConfigError, TinylmError
-from tinylm.model.architectures import get_architecture
+from tinylm.model.architectures import causal_form, get_architecture
 from tinylm.study.stats import format_tokens
 from tinylm.train.config import (
     FINETUNE_FIELDS,
@@ -228,12 +228,26 @@ class Preset(Config):
         base = TrainConfig.from_dict({**self.pretrain, "seed": seed})
         return TrainConfig.from_dict(train, base=base), {**self.recipe, **recipe}
 
-    def with_options(self, *, seeds: int | None = None, tasks=None) -> "Preset":
+    def with_options(
+        self, *, seeds: int | None = None, tasks=None, family: str = "masked"
+    ) -> "Preset":
+        """The preset with a command line's changes; `family="causal"`: every model in its
+        causal form (the paper's next check), under the name PRESET-causal so that its
+        results have folders of their own."""
         changes = {}
         if seeds is not None:
             changes["seeds"] = seeds
         if tasks:
             changes["tasks"] = tuple(tasks)
+        if family == "causal":
+            changes |= {
+                "name": f"{self.name}-causal",
+                "arch": causal_form(self.arch),
+                "committee_members": tuple(map(causal_form, self.committee_members)),
+                "committee_candidates": tuple(map(causal_form, self.committee_candidates)),
+            }
+            if self.committee_reference is not None:
+                changes["committee_reference"] = causal_form(self.committee_reference)
         return dataclasses.replace(self, **changes) if changes else self
 
 

@@ -173,6 +173,10 @@ class PretrainConfig(Config):
             raise ConfigError("mask_rate", f"must be in (0, 1), got {self.mask_rate}")
         if not 1 <= self.mask_span <= 10:
             raise ConfigError("mask_span", f"must be in [1, 10], got {self.mask_span}")
+        if self.arch.causal and self.mask_span != 1:
+            raise ConfigError(
+                "mask_span", "a causal model predicts every next token: nothing is masked"
+            )
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
         if self.val_paragraphs < 0:

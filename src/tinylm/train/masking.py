@@ -1,4 +1,5 @@
-"""Masked-language-model inputs: BERT's masking, drawn from a seeded generator.
+"""What a pre-training step predicts: BERT's masking, drawn from a seeded generator, or, for a
+causal model, every next token (`next_token_labels`).
 
 Of the non-special tokens (not padding, [CLS] or [SEP]), each is chosen with probability
 `rate` (15%); a chosen token becomes [MASK] with probability 0.8, a random token with 0.1, and
@@ -56,3 +57,12 @@ def _spans(shape, rate: float, span: float, generator: torch.Generator) -> torch
         reach = lengths > offset
         chosen[:, offset:] |= reach[:, : shape[1] - offset]
     return chosen
+
+
+def next_token_labels(ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """A causal model's labels: at each position the token after it, IGNORE_INDEX where there
+    is none (the last real token, padding). Inputs stay as they are: nothing is masked."""
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    follows = attention_mask[:, 1:].bool()
+    labels[:, :-1] = torch.where(follows, ids[:, 1:], IGNORE_INDEX)
+    return labels

@@ -1,4 +1,5 @@
-"""MLM pre-training on a corpus subset: the objective the trainer (train/trainer.py) runs.
+"""MLM pre-training on a corpus subset: the objective the trainer (train/trainer.py) runs; a
+causal model (ModelConfig.causal) predicts every next token instead, on the same batches.
 
 Step s's global batch is a pure function of (seed, s): the examples of the batch plan, padded
 to the longest, masked by a generator seeded by (seed, s). The whole global batch is padded
@@ -23,11 +24,11 @@ from tinylm.model.bert import BertForMaskedLM, set_dropout
 from tinylm.tokenizer import Tokenizer, load_tokenizer, save_vocabulary
 from tinylm.train import batches
 from tinylm.train.config import PretrainConfig, with_vocabulary
-from tinylm.train.masking import mask_tokens
+from tinylm.train.masking import mask_tokens, next_token_labels
 from tinylm.train.run import RunDir
 from tinylm.train.runtime import step_generator
 from tinylm.train.trainer import Batch, Objective, Trainer, open_run
-from tinylm.train.validation import MaskedValidation, held_out
+from tinylm.train.validation import Validation, held_out
 
 
 class MaskedLanguageModelling(Objective):
@@ -40,7 +41,7 @@ class MaskedLanguageModelling(Objective):
         tokenizer: Tokenizer,
         config: PretrainConfig,
         *,
-        validation: MaskedValidation | None,
+        validation: Validation | None,
         run: RunDir,
         runtime,
     ):
@@ -64,6 +65,8 @@ class MaskedLanguageModelling(Objective):
         ids, mask = batches.pad(
             [self.tokens[i] for i in self.plan.indices(step)], self.tokenizer.pad_id
         )
+        if self.config.arch.causal:
+            return Batch(ids, mask, next_token_labels(ids, mask))
         inputs, labels = mask_tokens(
             ids,
             mask,
@@ -145,7 +148,7 @@ def pretrain(
     if config.pack:
         tokens = batches.pack(tokens, config.arch.max_length, tokenizer.cls_id, tokenizer.sep_id)
     held = validation_set(config, subset, data_dir, tokenizer, cache_dir, show)
-    validation = None if held is None else MaskedValidation(held[0], tokenizer, tokens)
+    validation = None if held is None else Validation(held[0], tokenizer, tokens, config.arch)
 
     torch.manual_seed(train.seed)  # the initial weights
     model = BertForMaskedLM(config.arch).to(runtime.device)

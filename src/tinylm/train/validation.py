@@ -1,4 +1,4 @@
-"""The validation MLM loss and accuracy of a pre-training, and whether it left the plateau.
+"""The validation loss and accuracy of a pre-training, and whether it left the plateau.
 
 Held-out paragraphs: the last N paragraphs of the Wikipedia permutation (the one every subset is
 a prefix of) that the training subset does not hold, so the same paragraphs score every run
@@ -14,6 +14,10 @@ token is v" and the unigram. Its cross-entropy on the held-out masked tokens is 
 level (`plateau_loss`; about 6.7 nats on Wikipedia, below the plain unigram's 7.3 because of
 the visible tokens). A run whose validation loss is within PLATEAU_MARGIN nats of it has not
 learnt to use context (docs/findings.md: such models make fine-tuning worse).
+
+A causal model (ModelConfig.causal) is scored on every next token of the same paragraphs; its
+context-free predictor is the training tokens' unigram, whose cross-entropy is then the
+plateau's level.
 """
 
 import math
@@ -21,12 +25,12 @@ import math
 import numpy as np
 import torch
 
-from tinylm.config import CORPUS_SEED, MASK_RATE
+from tinylm.config import CORPUS_SEED, MASK_RATE, ModelConfig
 from tinylm.data.corpus import Corpus, Subset
 from tinylm.data.token_cache import TokenizedTexts
 from tinylm.model.bert import IGNORE_INDEX
 from tinylm.train.batches import pad
-from tinylm.train.masking import mask_tokens
+from tinylm.train.masking import mask_tokens, next_token_labels
 
 PLATEAU_MARGIN = 0.5  # nats below the plateau's level that count as having left it
 BATCH = 64
@@ -42,16 +46,22 @@ def held_out(corpus: Corpus, subset: Subset | None, paragraphs: int) -> Tokenize
     return corpus.tokens.select(order[len(order) - min(paragraphs, len(order)) :])
 
 
-class MaskedValidation:
-    """Held-out paragraphs, masked once; scores a masked LM on them."""
+class Validation:
+    """Held-out paragraphs, masked once (or, for a causal model, with next-token labels);
+    scores a pre-training's model on them."""
 
-    def __init__(self, tokens: TokenizedTexts, tokenizer, train_tokens: TokenizedTexts):
+    def __init__(
+        self, tokens: TokenizedTexts, tokenizer, train_tokens: TokenizedTexts, arch: ModelConfig
+    ):
         special = torch.tensor([tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id])
         generator = torch.Generator().manual_seed(MASK_SEED)
         order = np.argsort(tokens.lengths, kind="stable")  # batches of similar lengths
         self.batches = []
         for start in range(0, len(order), BATCH):
             ids, mask = pad([tokens[i] for i in order[start : start + BATCH]], tokenizer.pad_id)
+            if arch.causal:
+                self.batches.append((ids, mask, next_token_labels(ids, mask)))
+                continue
             inputs, labels = mask_tokens(
                 ids,
                 mask,
@@ -62,9 +72,9 @@ class MaskedValidation:
                 generator=generator,
             )
             self.batches.append((inputs, mask, labels))
-        self.plateau_loss = self._context_free_loss(train_tokens, tokenizer)
+        self.plateau_loss = self._context_free_loss(train_tokens, tokenizer, arch.causal)
 
-    def _context_free_loss(self, train: TokenizedTexts, tokenizer) -> float:
+    def _context_free_loss(self, train: TokenizedTexts, tokenizer, causal: bool) -> float:
         """Cross-entropy of the held-out masked tokens under the best predictor that sees only
         the token at the position: the training tokens' unigram p (add-one smoothed) at
         [MASK]; at a visible token v, P(kept | v) [target = v] + P(random | v) p(target),
@@ -76,6 +86,8 @@ class MaskedValidation:
         targets = torch.cat([t[t != IGNORE_INDEX] for _, _, t in self.batches]).numpy()
         if not len(targets):
             return math.nan
+        if causal:  # the next token is never visible: the unigram alone
+            return float(-np.log(p[targets]).mean())
         kept = p[inputs] / (p[inputs] + 1.0 / vocab)  # P(kept | v), v visible
         visible = np.where(inputs == tokenizer.mask_id, 0.0, kept)
         q = visible * (targets == inputs) + (1 - visible) * p[targets]
