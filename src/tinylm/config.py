@@ -240,7 +240,13 @@ class TaskConfig(Config):
         default="dev", metadata={"choices": TEST_SPLITS, **KEYED_WHEN_SET}
     )
 
+    # keep this many of the task's labels, drawn by the sample's seed; a seed's subsets are
+    # nested (its 2 labels are among its 4); None: every label (the `labels` study)
+    labels: int | None = dataclasses.field(default=None, metadata=KEYED_WHEN_SET)
+
     def validate(self):
+        if self.labels is not None and self.labels < 2:
+            raise ConfigError("labels", f"a classifier needs at least 2 labels, got {self.labels}")
         for field in ("train_per_label", "test_per_label", "train_size", "test_size"):
             value = getattr(self, field)
             if value is not None and value <= 0:

@@ -120,7 +120,7 @@ def linear_member_logits(sample, split: str):
 
     from tinylm.study.baseline import fit_tfidf
 
-    missing = sorted(set(range(sample.task.num_labels)) - set(sample.train.labels.tolist()))
+    missing = sorted(set(range(sample.num_labels)) - set(sample.train.labels.tolist()))
     if missing:
         names = [sample.label_names[label] for label in missing]
         raise TinylmError(f"--linear: the train sample has no example of {_listing(names)}")

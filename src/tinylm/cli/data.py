@@ -217,7 +217,7 @@ def run_task(args) -> int:
         )
     summary = {
         "task": task.name,
-        "labels": task.label_names,
+        "labels": sample.label_names,
         "config": sample.config.to_dict(),
         "sizes": {name: len(sample.split(name)) for name in SPLITS},
         "notices": task.notices,

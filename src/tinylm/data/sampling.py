@@ -40,6 +40,7 @@ from tinylm.errors import TinylmError
 from tinylm.tokenizer import Tokenizer
 
 SPLITS = ("train", "val", "test")
+LABEL_STREAM = 3  # the generator stream [seed, 3] draws kept labels ([seed, label, 0..2]: examples)
 # The confirmation split reserves the development samples of seeds 0..DEV_SEEDS-1: the seeds
 # the studies have read. Ten would leave room for more, but DBpedia's 5,000-row test subset
 # would keep 7 to 23 unread examples per label (50 to 83 with five). A development sample of a
@@ -75,10 +76,17 @@ class TaskSample:
     train: Split
     val: Split
     test: Split
+    # the task's label ids the sample keeps (TaskConfig.labels), in order: the splits' label
+    # id i is the task's kept[i]
+    kept: list[int]
 
     @property
     def label_names(self) -> list[str]:
-        return self.task.label_names
+        return [self.task.label_names[label] for label in self.kept]
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.kept)
 
     def split(self, name: str) -> Split:
         return getattr(self, name)
@@ -129,11 +137,17 @@ def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
             f"task {task.name}: the confirmation split needs balanced sampling (per-label "
             f"sizes), not {config.sampling}"
         )
+    if config.labels is not None and config.sampling != "balanced":
+        raise TinylmError(
+            f"task {task.name}: keeping {config.labels} labels needs balanced sampling "
+            f"(per-label sizes), not {config.sampling}"
+        )
     counts = Counter(task.train_pool.texts)
     unique_text = np.array([counts[text] == 1 for text in task.train_pool.texts])
     draw = _balanced if config.sampling == "balanced" else _proportional
+    kept = kept_labels(task, config)
     picks = {"train": [], "test": []}
-    for label in range(task.num_labels):
+    for label in kept:
         train, test = draw(task, config, label, unique_text)
         if config.split == "confirm":
             test = _confirmation_test(task, config, label, unique_text)
@@ -144,12 +158,12 @@ def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
                 f"{task.name}: label {task.label_names[label]!r} has no test example (a label's "
                 f"last example stays in train, and it has {len(train)}): its accuracy is not tested"
             )
-    if task.val_pool is not None:  # a given validation split is used as it is
-        picks["val"] = [np.arange(len(task.val_pool))]
+    if task.val_pool is not None:  # a given validation split is used as it is (its kept labels)
+        picks["val"] = [np.flatnonzero(np.isin(task.val_pool.labels, kept))]
     else:
         picks["val"] = [
             _carve_validation(task, config, label, train, unique_text)
-            for label, train in enumerate(picks["train"])
+            for label, train in zip(kept, picks["train"], strict=True)
         ]
         picks["train"] = [
             train[~np.isin(train, val)]
@@ -167,7 +181,26 @@ def sample_task(task: TaskData, config: TaskConfig) -> TaskSample:
         if config.sampling != "balanced":  # the data's own order (balanced: by label)
             index = np.sort(index)
         splits[name] = _split(pools[pool_names[name]], pool_names[name], index)
-    return TaskSample(task, config, **splits)
+    if len(kept) < task.num_labels:  # the kept labels, numbered 0 .. len(kept) - 1
+        renumber = np.full(task.num_labels, -1, dtype=np.int64)
+        renumber[kept] = np.arange(len(kept))
+        for split in splits.values():
+            split.labels = renumber[split.labels]
+    return TaskSample(task, config, **splits, kept=kept)
+
+
+def kept_labels(task: TaskData, config: TaskConfig) -> list[int]:
+    """The label ids a sample keeps: all, or `config.labels` of them, the first of a
+    permutation drawn on the sample seed's own stream, so that a seed's smaller subsets are
+    inside its larger ones; each kept label's examples are drawn as with every label."""
+    if config.labels is None:
+        return list(range(task.num_labels))
+    if config.labels > task.num_labels:
+        raise TinylmError(
+            f"task {task.name} has {task.num_labels} labels; cannot keep {config.labels}"
+        )
+    order = np.random.default_rng([config.seed, LABEL_STREAM]).permutation(task.num_labels)
+    return sorted(int(label) for label in order[: config.labels])
 
 
 def _balanced(task: TaskData, config: TaskConfig, label: int, unique_text: np.ndarray):

@@ -32,13 +32,13 @@ def tfidf_baseline(config: TaskConfig, data_dir, *, run: Path) -> dict:
     task = load_task(config, data_dir)
     sample = sample_task(task, config)
     predicted = fit_tfidf(sample.train.texts, sample.train.labels).predict(sample.test.texts)
-    report = classification_report(np.asarray(predicted), sample.test.labels, task.num_labels)
+    report = classification_report(np.asarray(predicted), sample.test.labels, sample.num_labels)
     record_read(run, sample, "baseline")
     return {
         "job": "baseline",
         "model": "tfidf+logreg",
         "task": task.name,
-        "num_labels": task.num_labels,
+        "num_labels": sample.num_labels,
         "test_accuracy": report["accuracy"],
         "test_macro_f1": report["macro_f1"],
         "seed": config.seed,

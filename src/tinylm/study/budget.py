@@ -21,6 +21,7 @@ from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, format_toke
 from tinylm.study.tables import (
     accuracies,
     column_estimate,
+    interval_bars,
     macro_f1_table,
     markdown_table,
     plateau_loss,
@@ -210,11 +211,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
         for task, data in summary.items():
             points = data["points"]
-            means = [p["gap"].mean for p in points]
-            errors = [
-                [0 if math.isnan(p["gap"].low) else p["gap"].mean - p["gap"].low for p in points],
-                [0 if math.isnan(p["gap"].high) else p["gap"].high - p["gap"].mean for p in points],
-            ]
+            means, errors = interval_bars([p["gap"] for p in points])
             left.errorbar(grid, means, yerr=errors, marker="o", capsize=3, label=task)
         first = next(iter(summary.values()))
         losses = [p["val_loss"].mean if p["val_loss"] else math.nan for p in first["points"]]

@@ -203,11 +203,17 @@ class JobFactory:
         return Job("pretrain", config, corpus, execution=self.execution)
 
     def task(
-        self, name: str, seed: int, split: str = "dev", val_fraction: float = 0.0
+        self,
+        name: str,
+        seed: int,
+        split: str = "dev",
+        val_fraction: float = 0.0,
+        labels: int | None = None,
     ) -> TaskConfig:
         """The task sample of `seed`; `split` confirm: its confirmation split (data/sampling.py),
         at the preset's confirm_test size where it gives one; `val_fraction`: the share of the
-        train sample carved out for validation (the committee study's, which selects on it)."""
+        train sample carved out for validation (the committee study's, which selects on it);
+        `labels`: that many of the task's labels (the labels study; None: all)."""
         train, test = self.preset.sizes.get(name, (None, None))
         if split == "confirm":
             test = self.preset.confirm_test.get(name, test)
@@ -218,6 +224,7 @@ class JobFactory:
             seed=seed,
             split=split,
             val_fraction=val_fraction,
+            labels=labels,
         )
 
     def finetune(
@@ -230,25 +237,26 @@ class JobFactory:
         changes: dict | None = None,
         split: str = "dev",
         val_fraction: float = 0.0,
+        labels: int | None = None,
     ) -> Job:
         """Fine-tuning from `init` (None: from scratch); `changes` are a study's own over the
         preset's fine-tuning (overlap_finetune, committee_finetune); `split`: the task's test
-        sample (dev, or confirm); `val_fraction`: see `task` (0: the key of a fine-tuning
-        without validation, as before)."""
+        sample (dev, or confirm); `val_fraction` and `labels`: see `task` (0 and None: the
+        keys of fine-tunings without them, as before)."""
         # The whole train sample trains (less the validation split `val_fraction` carves),
         # and the last epoch's accuracy is reported (the paper's protocol, without its reading
         # of the test split after every epoch).
         section = "finetune" if init is not None else "finetune_scratch"
         config = FinetuneConfig(
-            task=self.task(task, seed, split, val_fraction),
+            task=self.task(task, seed, split, val_fraction, labels),
             arch=self.architecture(arch),
             select="last",
             **self.preset.finetune_settings(section, seed, changes),
         )
         return Job("finetune", config, init, snapshot, self.execution)
 
-    def baseline(self, task: str, seed: int, split: str = "dev") -> Job:
-        return Job("baseline", self.task(task, seed, split))
+    def baseline(self, task: str, seed: int, split: str = "dev", labels: int | None = None) -> Job:
+        return Job("baseline", self.task(task, seed, split, labels=labels))
 
 
 class Store:

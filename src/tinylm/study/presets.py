@@ -93,6 +93,11 @@ class Preset(Config):
     # None: gap_ws), of the task's own text, and of the two mixed; None: no source study.
     source_tokens: int | None = None
     source_ws: int | None = None
+    # The `labels` study (task complexity): per task, the numbers of labels its samples keep
+    # (nested subsets drawn by seed, at the preset's examples per label; the whole task is
+    # added), each fine-tuned from the gap study's pre-trained model and from scratch, beside
+    # TF-IDF + LR.
+    labels_grid: dict = field(default_factory=dict)
     # The gap study also fine-tunes and tests on each task's confirmation split (TaskConfig
     # split: test examples no development sample can have read, data/sampling.py), and states
     # each gap claim on both splits.
@@ -137,6 +142,11 @@ class Preset(Config):
             raise ConfigError("committee_members", "a member or candidate is listed twice")
         if self.committee_candidates and not self.committee_members:
             raise ConfigError("committee_candidates", "candidates need committee_members")
+        for task, counts in self.labels_grid.items():
+            if list(counts) != sorted(set(counts)) or min(counts, default=2) < 2:
+                raise ConfigError(
+                    f"labels_grid.{task}", f"must be increasing counts of 2 or more, got {counts}"
+                )
         if self.committee_ws is not None and self.committee_ws <= 0:
             raise ConfigError("committee_ws", f"must be positive, got {self.committee_ws}")
         if not 0 <= self.committee_val_fraction < 1:
@@ -334,6 +344,8 @@ PRESETS = {
         # the source study at the overlap and committee studies' budget: 3.7 epochs of AG
         # News's train texts, 17 of FewRel-val's unread ones (docs/recipe.md, stage 11)
         source_tokens=2_000_000,
+        # the labels study on the tasks with many labels (each adds the whole task: 14, 16)
+        labels_grid={"dbpedia": [2, 4, 8], "fewrel-val": [2, 4, 8]},
         confirm=True,
         # DBpedia's 5,000-row test subset leaves 50 to 83 unread examples per label (seeds 0..4
         # read 100 each); AG News and FewRel keep their development test sizes
@@ -464,6 +476,7 @@ PRESETS = {
         committee_val_fraction=0.2,
         budget_tokens=(20_000, 60_000),
         source_tokens=20_000,
+        labels_grid={"agnews": [2]},
         recipe={"val_paragraphs": 200},  # scoring 1,000 would cost more than its training
         confirm=True,
         notes=("Sizes for a pipeline check only: its figures are noise.",),

@@ -3,7 +3,7 @@
 A new study is a module that builds a `Study` (protocol.py) as its STUDY, and one entry here.
 """
 
-from tinylm.study import budget, committee, gap, overlap, source, ws
+from tinylm.study import budget, committee, gap, labels, overlap, source, ws
 from tinylm.study.protocol import Study
 
 STUDIES: dict[str, Study] = {
@@ -15,5 +15,6 @@ STUDIES: dict[str, Study] = {
         committee.STUDY,
         budget.STUDY,
         source.STUDY,
+        labels.STUDY,
     )
 }

@@ -44,6 +44,17 @@ def plateau_loss(rows: list[dict]) -> float | None:
     return next((r["plateau_loss"] for r in rows if r.get("plateau_loss") is not None), None)
 
 
+def interval_bars(estimates: list[Estimate]) -> tuple[list[float], list[list[float]]]:
+    """(means, yerr) for matplotlib's errorbar: each mean and its 95% interval's distances
+    below and above it (0 where one value leaves the interval undefined)."""
+    import math
+
+    means = [e.mean for e in estimates]
+    below = [0 if math.isnan(e.low) else e.mean - e.low for e in estimates]
+    above = [0 if math.isnan(e.high) else e.high - e.mean for e in estimates]
+    return means, [below, above]
+
+
 def markdown_table(header: list[str], body: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]

@@ -17,6 +17,7 @@ from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
 from tinylm.study.tables import (
     accuracies,
     column_estimate,
+    interval_bars,
     macro_f1_table,
     markdown_table,
     plot_style,
@@ -157,11 +158,7 @@ def plot(rows: list[dict], path: Path, caption: str) -> None:
             # tasks side by side at each Ws, so that their intervals do not hide each other
             dodge = 1.04 ** (index - (len(summary) - 1) / 2)
             ws = [p["ws"] * dodge for p in points]
-            means = [p["gap"].mean for p in points]
-            errors = [
-                [0 if math.isnan(p["gap"].low) else p["gap"].mean - p["gap"].low for p in points],
-                [0 if math.isnan(p["gap"].high) else p["gap"].high - p["gap"].mean for p in points],
-            ]
+            means, errors = interval_bars([p["gap"] for p in points])
             left.errorbar(ws, means, yerr=errors, marker="o", capsize=3, label=task)
             fractions = [p["fraction"] for p in points]
             if not all(math.isnan(f) for f in fractions):

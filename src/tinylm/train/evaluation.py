@@ -114,11 +114,11 @@ def sample_for(config, label_names: list[str], tokenizer, *, data_dir, cache_dir
     if not (is_user_task(config.name) and not data_dir):
         data_dir = require_data(data_dir, tasks=[config.name])
     task = load_task(config, data_dir)
-    if task.label_names != label_names:
+    sample = sample_task(task, config)
+    if sample.label_names != label_names:
         raise TinylmError(
             f"the model's labels {label_names[:4]}... are not those of task {task.name} "
-            f"{task.label_names[:4]}..."
+            f"{sample.label_names[:4]}..."
         )
-    sample = sample_task(task, config)
     tokens = tokenize_sample(sample, tokenizer, resolve_cache_dir(cache_dir), progress=progress)
     return task, sample, tokens

@@ -200,7 +200,7 @@ def finetune(
         max_length = config.arch.max_length
         tokenizer = load_tokenizer(data_dir, vocab_file=config.vocab, max_length=max_length)
         config = with_vocabulary(config, tokenizer)
-    model = _initial_model(config, task.num_labels, task.label_names).to(runtime.device)
+    model = _initial_model(config, sample.num_labels, sample.label_names).to(runtime.device)
     arch = model.config
     if config.init is not None:
         tokenizer = _init_tokenizer(config.init, arch, data_dir)
@@ -223,8 +223,8 @@ def finetune(
     summary = {
         "job": "finetune",
         "task": task.name,
-        "num_labels": task.num_labels,
-        "label_names": task.label_names,
+        "num_labels": sample.num_labels,
+        "label_names": sample.label_names,
         "test_accuracy": test["accuracy"],
         "test_macro_f1": test["macro_f1"],
         "val_accuracy": val_accuracy,
