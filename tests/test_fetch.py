@@ -20,6 +20,7 @@ import pytest
 
 from tinylm import layout, paths
 from tinylm.data import fetch as fetch_mod
+from tinylm.data import hub
 from tinylm.data import io as data_io
 from tinylm.data.fetch import (
     article_paragraphs,
@@ -138,14 +139,14 @@ def test_probe_connects_to_the_module_constants(monkeypatch):
         raise TimeoutError("timed out")
 
     monkeypatch.setattr(socket, "create_connection", unreachable)
-    assert fetch_mod.internet_reachable() is False
-    assert calls == [(("huggingface.co", 443), fetch_mod.PROBE_TIMEOUT_S)]
-    assert 1 <= fetch_mod.PROBE_TIMEOUT_S <= 10
+    assert hub.internet_reachable() is False
+    assert calls == [(("huggingface.co", 443), hub.PROBE_TIMEOUT_S)]
+    assert 1 <= hub.PROBE_TIMEOUT_S <= 10
 
 
 def test_probe_reports_reachable_when_the_connection_opens(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", lambda address, timeout: io.BytesIO())
-    assert fetch_mod.internet_reachable() is True
+    assert hub.internet_reachable() is True
 
 
 def test_unknown_dataset_name_is_rejected_before_probing(monkeypatch, tmp_path):

@@ -228,6 +228,35 @@ def test_a_hub_name_that_does_not_load_offline_points_to_the_built_in_task(monke
     assert "built-in task" not in str(err.value)
 
 
+def test_an_unreachable_hub_reads_the_cache_at_once(monkeypatch):
+    """Offline without the switches: one probe, then `datasets` in offline mode (no retries),
+    its switches restored after."""
+    import datasets
+
+    from tinylm.data import user_data
+
+    for name in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_DATASETS_CACHE", "/nonexistent-tinylm-test-cache")
+    monkeypatch.setattr(user_data, "internet_reachable", lambda: False)
+    offline_inside = []
+    load = datasets.load_dataset
+
+    def recording(*args, **kwargs):
+        offline_inside.append(datasets.config.HF_HUB_OFFLINE)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", recording)
+    before = datasets.config.HF_HUB_OFFLINE
+    with pytest.raises(TinylmError) as err:
+        load_task(TaskConfig(name="hf:fancyzhx/ag_news"), None)
+    assert offline_inside == [True] and before == datasets.config.HF_HUB_OFFLINE
+    assert "huggingface.co cannot be reached, and the dataset is not in the local cache" in str(
+        err.value
+    )
+    assert "the built-in task 'agnews'" in str(err.value)
+
+
 def test_sampling_fields_at_their_defaults_leave_study_keys_as_they_were():
     plain = TaskConfig(name="agnews", train_per_label=10, test_per_label=5)
     keyed = plain.result_dict()

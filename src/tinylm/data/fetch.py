@@ -20,8 +20,6 @@ import itertools
 import json
 import re
 import shutil
-import socket
-import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tinylm import layout
+from tinylm.data.hub import PROBE_HOST, PROBE_PORT, internet_reachable
 from tinylm.data.io import split_lines
 from tinylm.data.tasks import (
     AGNEWS_NAMES,
@@ -44,9 +43,6 @@ from tinylm.paths import DATA_DIR_ENV, offline_switches
 
 DATASETS = ("tokenizer", "wikipedia", *TASK_DATASETS)
 
-PROBE_HOST = "huggingface.co"
-PROBE_PORT = 443
-PROBE_TIMEOUT_S = 5.0
 
 VOCAB_REPO = "bert-base-uncased"
 WIKI_DATASET = ("wikimedia/wikipedia", "20231101.en")
@@ -160,28 +156,6 @@ def _download_errors(name: str) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- connectivity
-
-
-def internet_reachable(
-    host: str = PROBE_HOST, port: int = PROBE_PORT, timeout: float = PROBE_TIMEOUT_S
-) -> bool:
-    """Whether a TCP connection to host:port opens within timeout seconds, the name lookup
-    included: the socket's timeout does not bound the lookup, which a machine without a
-    reachable DNS server can spend tens of seconds on, so the probe waits for it that long
-    and no longer."""
-    outcome: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                outcome.append(True)
-        except OSError:
-            outcome.append(False)
-
-    thread = threading.Thread(target=probe, name="tinylm-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return outcome == [True]
 
 
 def require_internet(why: str = "", again: str = "tinylm data fetch") -> None:

@@ -6,10 +6,12 @@ data names them (a hub dataset's ClassLabel), what to fingerprint for the token 
 files read. tasks.py turns them into pools; nothing here knows about sampling.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinylm.config import TaskConfig
+from tinylm.data.hub import PROBE_HOST, hub_offline, internet_reachable
 from tinylm.data.io import iter_jsonl, read_csv
 from tinylm.errors import TinylmError
 from tinylm.paths import offline_switches
@@ -129,12 +131,14 @@ def read_folder(config: TaskConfig) -> Splits:
     return Splits(records, sources=sources)
 
 
-def _hub_hint(name: str) -> str:
+def _hub_hint(name: str, unreachable: bool) -> str:
     """What to try when a hub dataset does not load: the offline cache."""
     if Path(name).is_dir():
         return ""
     if offline_switches():
         return " (offline mode is on, and the dataset is not in the local cache)"
+    if unreachable:
+        return f" ({PROBE_HOST} cannot be reached, and the dataset is not in the local cache)"
     return " (offline? set HF_DATASETS_OFFLINE=1 to read the local cache)"
 
 
@@ -150,11 +154,16 @@ def read_hub(config: TaskConfig) -> Splits:
         import datasets
     except ImportError:
         raise TinylmError("hf: tasks need the `datasets` package (pip install datasets)") from None
+    # offline without the switches: read the cache at once rather than after `datasets`'
+    # half a minute of retries
+    unreachable = not Path(name).is_dir() and not offline_switches() and not internet_reachable()
     try:
-        loaded = datasets.load_dataset(name, subset or None)
+        with hub_offline() if unreachable else contextlib.nullcontext():
+            loaded = datasets.load_dataset(name, subset or None)
     except Exception as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise TinylmError(f"cannot load dataset {spec!r}: {message}{_hub_hint(name)}") from None
+        hint = _hub_hint(name, unreachable)
+        raise TinylmError(f"cannot load dataset {spec!r}: {message}{hint}") from None
     wanted = {"train": config.train_split, "test": config.test_split, "val": config.val_split}
     if wanted["train"] not in loaded:
         raise TinylmError(
