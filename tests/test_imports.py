@@ -31,6 +31,7 @@ FLOORS = [
     "tinylm.bench",  # benchmarks
     "tinylm.study",  # the paper's studies and their engine
     "tinylm.cli",  # the command line
+    "tinylm.api",  # the Python API (tinylm.TinyClassifier), beside the command line
     "tinylm.__main__",
 ]
 

@@ -23,6 +23,19 @@ tests/test_imports.py holds the order):
   bench/             benchmarks against the reference procedure
   study/             the paper's studies: presets, job engine and run store, outputs
   cli/               the `tinylm` command line
+  api.py             the Python API: TinyClassifier (scikit-learn), pretrain, finetune
 """
 
 __version__ = "0.1.0"
+
+# The Python API (api.py), loaded on first use: `import tinylm` and every module's own import
+# stay cheap, and the package root stays the bottom floor the other modules import from.
+API = ("TinyClassifier", "pretrain", "finetune")
+
+
+def __getattr__(name: str):
+    if name in API:
+        import importlib
+
+        return getattr(importlib.import_module("tinylm.api"), name)
+    raise AttributeError(f"module 'tinylm' has no attribute {name!r}")

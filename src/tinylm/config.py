@@ -427,6 +427,11 @@ class ImplConfig(Config):
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; weights stay fp32)
     compile: bool = False  # torch.compile the model
     threads: int | None = None  # CPU threads; None: PyTorch's default
+    # a checkpoint at each epoch's end (and every save_every steps), so that a killed run
+    # resumes where it stopped; off: none (a short run that would rather restart, or the
+    # Python API's fits, for which writing the weights and optimizer each epoch is most of
+    # the time)
+    checkpoints: bool = True
     # Where a run also writes its metrics (train/tensorboard.py); where it writes never
     # changes what it computes.
     tensorboard: str | None = dataclasses.field(

@@ -21,7 +21,7 @@ import torch
 from tinylm.data.corpus import TASK_PREFIX, task_texts
 from tinylm.data.io import read_yaml
 from tinylm.data.sampling import TaskSample, sample_task, tokenize_sample
-from tinylm.data.tasks import load_task
+from tinylm.data.tasks import TaskData, load_task
 from tinylm.errors import ConfigError, TinylmError
 from tinylm.ledger import record_read
 from tinylm.model.bert import (
@@ -191,9 +191,14 @@ def finetune(
     cache_dir: Path,
     resume: bool = False,
     progress: bool = True,
+    task: TaskData | None = None,
 ) -> dict:
+    """Fine-tunes into the run folder `out` and returns its summary. `task`: labelled pools
+    already in memory (the Python API's texts and labels), sampled by `config.task` in place
+    of the task it names."""
     runtime, run = open_run(config.impl, out, resume)
-    task = load_task(config.task, data_dir)
+    if task is None:
+        task = load_task(config.task, data_dir)
     sample = sample_task(task, config.task)
     _refuse_test_text_in_pretraining(config, sample, data_dir)
     if config.init is None:  # the run's vocabulary (bert-base's when None) sizes the model

@@ -25,6 +25,7 @@ class Runtime:
     rank: int = 0
     world_size: int = 1
     precision_note: str = ""  # how `auto` chose the precision (printed by the trainer)
+    checkpoints: bool = True  # ImplConfig.checkpoints: whether the trainer writes them
 
     @property
     def is_main(self) -> bool:
@@ -62,7 +63,7 @@ def setup_runtime(impl: ImplConfig) -> Runtime:
         if world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     precision, note = resolve_precision(impl.precision, device)
-    return Runtime(device, DTYPES[precision], rank, world_size, note)
+    return Runtime(device, DTYPES[precision], rank, world_size, note, impl.checkpoints)
 
 
 def resolve_device(spec: str) -> torch.device:

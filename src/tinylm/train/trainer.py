@@ -193,7 +193,7 @@ class Trainer:
                 run.log(record)
                 bar.set_postfix(_postfix(record))
             saving = epoch_end or (train.save_every is not None and done % train.save_every == 0)
-            if runtime.is_main and saving:
+            if runtime.is_main and saving and runtime.checkpoints:
                 extra = {"job": objective.job, "loss": self.loss, **objective.state()}
                 save_checkpoint(run.path, done, self.model, self.optimizer, extra)
         bar.close()
