@@ -245,3 +245,70 @@ def test_bench_latency_with_onnx_times_one_model_beside_torch(capsys, tmp_path, 
     assert r["onnx_speedup"][name]["batch1_p50"] == pytest.approx(
         torch_figures["p50_ms"] / onnx["p50_ms"]
     )
+    assert "onnx_int8" not in r
+
+
+def test_bench_latency_times_the_int8_form_too(capsys, tmp_path, data_dir):
+    make_classifier(tmp_path / "m", data_dir, 0, conv=True)
+    argv = ["bench", "latency", "--members", tmp_path / "m" / "model", "--examples", 3]
+    argv += ["--batches", 1, "--threads", 1, "--data-dir", data_dir]
+    code, stdout, err = cli(capsys, *argv, "--engine", "onnx", "--quantize", "int8", "--json")
+    assert code == 0, err
+    r = json.loads(stdout)
+    name = str(tmp_path / "m" / "model")
+    int8, torch_figures = r["onnx_int8"]["models"][name], r["models"][name]
+    assert r["threads"] == 1 and set(r["onnx"]["models"]) == {name}
+    assert 0 < int8["p50_ms"] <= int8["p90_ms"] and int8["throughput_per_s"] > 0
+    assert r["onnx_int8_speedup"][name]["batch32_throughput"] == pytest.approx(
+        int8["throughput_per_s"] / torch_figures["throughput_per_s"]
+    )
+    code, stdout, err = cli(capsys, *argv, "--engine", "onnx", "--quantize", "int8")
+    assert code == 0 and "onnx int8" in stdout and "ONNX Runtime int8's" in stdout
+    code, _, err = cli(capsys, *argv, "--quantize", "int8")
+    assert code == 2 and "add --engine onnx" in err
+
+
+def test_int8_export_agrees_with_pytorch_on_most_of_a_sample(capsys, tmp_path, data_dir):
+    """`--quantize int8`: a smaller file that predicts as PyTorch does on most texts; a run
+    folder's test sample is scored in both forms (a ledger read), the figures in its metadata."""
+    model = make_classifier(tmp_path / "run", data_dir, 0, conv=True, pooling="mean")
+    out, plain = tmp_path / "int8.onnx", tmp_path / "fp32.onnx"
+    assert cli(capsys, "export", tmp_path / "run", "--onnx", plain, "--data-dir", data_dir)[0] == 0
+    code, stdout, err = cli(
+        capsys, "export", tmp_path / "run", "--onnx", out, "--quantize", "int8",
+        "--data-dir", data_dir,
+    )  # fmt: skip
+    assert code == 0, err
+    assert (
+        "in int8" in stdout and out.stat().st_size < 0.8 * plain.stat().st_size
+    )  # tiny matrices: less than 4x
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map["quantization"].startswith("int8")
+    ids, mask = batch(data_dir, TEXTS * 4)
+    with torch.no_grad():
+        expected = model(ids, mask).logits.softmax(-1).numpy()
+    got = run_onnx(out, ids, mask)
+    assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.8
+    assert np.abs(got - expected).max() < 0.1
+
+    (tmp_path / "run" / "config.yaml").write_text(
+        "task: {name: agnews, train_per_label: 5, test_per_label: 5, seed: 0}\n"
+    )
+    code, stdout, err = cli(
+        capsys, "export", tmp_path / "run", "--onnx", out, "--quantize", "int8",
+        "--data-dir", data_dir,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "on the run's agnews test sample (20 texts)" in stdout and "agree on" in stdout
+    check = json.loads(
+        ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        .get_modelmeta()
+        .custom_metadata_map["check"]
+    )
+    assert check["n"] == 20 and 0.8 <= check["agreement"] <= 1
+    ledger = (tmp_path / "test-ledger.jsonl").read_text()  # the store beside the run
+    assert "export-int8" in ledger
+    code, _, err = cli(
+        capsys, "export", tmp_path / "run", "--hf", tmp_path / "hf", "--quantize", "int8"
+    )
+    assert code == 2 and "--quantize makes an ONNX file" in err

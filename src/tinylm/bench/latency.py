@@ -7,7 +7,8 @@ output is the average of the members' probabilities, as in the paper's soft comm
 
 With an ONNX export (`bench_latency(..., onnx=...)`), the same batches also go through it in
 ONNX Runtime (a committee: its one-graph export), with as many threads as PyTorch, the engines
-taking turns on every batch, so their figures compare (`onnx_speedups`).
+taking turns on every batch, so their figures compare (`onnx_speedups`); its int8 form
+(`onnx_int8=...`) takes its turn too.
 """
 
 import time
@@ -84,35 +85,37 @@ def bench_latency(
     examples: int = 50,
     batches: int = 5,
     onnx=None,
+    onnx_int8=None,
 ) -> dict:
     """Figures for each model, and for the committee of all of them when there are several.
     With `onnx` (export/onnx.py's OnnxClassifier of the one model, or of the committee of
     several as one graph), its figures too, timed in turn with PyTorch's on the same batches,
-    and the ratios of the two engines' (`onnx_speedups`)."""
+    and the ratios of the two engines' (`onnx_speedups`); with `onnx_int8` (its int8 form)
+    likewise, under `onnx_int8` and `onnx_int8_speedup`."""
     models = list(members.values())
     for model in models:
         model.eval()
-    single = onnx is not None and len(models) == 1
+    engines = {k: v for k, v in (("onnx", onnx), ("onnx_int8", onnx_int8)) if v is not None}
     report = {"models": {}}
     for name, m in members.items():
         runs = {"torch": lambda ids, mask, m=m: m(ids, mask).logits.softmax(-1)}
+        single = len(models) == 1
         figures = measure_together(
-            {**runs, "onnx": onnx} if single else runs, tokens, pad_id, examples, batches
+            {**runs, **engines} if single else runs, tokens, pad_id, examples, batches
         )
         report["models"][name] = figures["torch"]
-        if single:
-            report["onnx"] = {"models": {name: figures["onnx"]}}
+        for engine in engines if single else ():
+            report[engine] = {"models": {name: figures[engine]}}
     report.update(
         mean_tokens=float(tokens.lengths.mean()), threads=torch.get_num_threads(), machine=machine()
     )
     if len(models) > 1:
-        others = {"onnx": onnx} if onnx is not None else None
-        figures = committee_latency(models, tokens, pad_id, examples, batches, others)
+        figures = committee_latency(models, tokens, pad_id, examples, batches, engines or None)
         report["committee"] = {mode: figures[mode] for mode in ("sequential", "parallel")}
-        if onnx is not None:
-            report["onnx"] = {"committee": figures["onnx"]}
-    if onnx is not None:
-        report["onnx_speedup"] = onnx_speedups(report)
+        for engine in engines:
+            report[engine] = {"committee": figures[engine]}
+    for engine in engines:
+        report[f"{engine}_speedup"] = onnx_speedups(report, engine)
     return report
 
 
@@ -152,11 +155,11 @@ def committee_figures(
     }
 
 
-def onnx_speedups(report: dict) -> dict:
+def onnx_speedups(report: dict, engine: str = "onnx") -> dict:
     """PyTorch's batch-1 p50 over ONNX Runtime's (above 1: ONNX is faster) and ONNX Runtime's
     batch-32 throughput over PyTorch's, for the one model, or for the committee against each
-    of PyTorch's modes."""
-    onnx = report["onnx"]
+    of PyTorch's modes; `engine`: the report's entry of the ONNX figures (onnx, onnx_int8)."""
+    onnx = report[engine]
     pairs = [(name, report["models"][name], f) for name, f in onnx.get("models", {}).items()]
     if "committee" in onnx:
         pairs += [

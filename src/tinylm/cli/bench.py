@@ -54,6 +54,11 @@ def add_parser(commands, parent) -> None:
         help="onnx: also the ONNX export (a committee: as one graph) in ONNX Runtime, beside "
         "PyTorch in the same run",
     )
+    p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="with --engine onnx: the export's int8 form too (export --quantize), timed in turn",
+    )
     add_threads_flag(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_latency)
@@ -228,30 +233,41 @@ def run_latency(args) -> int:
     tokenizer = load_tokenizer(data_dir, max_length=max_length)
     pool = task.test_pool if task.test_pool is not None else task.train_pool
     tokens = TokenizedTexts.from_lists(tokenizer.encode_batch(pool.texts[:LATENCY_TEXTS]))
-    onnx, checked = None, {}
+    if args.quantize and args.engine != "onnx":
+        raise TinylmError("--quantize times an ONNX export: add --engine onnx")
+    onnx, onnx_int8, checked = None, None, {}
     if args.engine == "onnx":  # the export of the one model, or of the committee as one graph
-        from tinylm.export.onnx import OnnxClassifier, build_onnx, require
+        from tinylm.export.onnx import OnnxClassifier, build_onnx, quantize_int8, require
 
         data, difference = build_onnx(members)
         onnx = OnnxClassifier(data)
         checked = {"onnxruntime": require("onnxruntime").__version__, "max_difference": difference}
-    r = bench_latency(members, tokens, tokenizer.pad_id, args.examples, args.batches, onnx)
+        if args.quantize:
+            onnx_int8 = OnnxClassifier(quantize_int8(data))
+    r = bench_latency(
+        members, tokens, tokenizer.pad_id, args.examples, args.batches, onnx, onnx_int8
+    )
     rows = {**r["models"], **{f"committee ({k})": v for k, v in r.get("committee", {}).items()}}
     if onnx is not None:
         r["onnx"].update(checked)
-        onnx_rows = {**r["onnx"].get("models", {}), "committee": r["onnx"].get("committee")}
-        rows.update({f"onnx {k}": v for k, v in onnx_rows.items() if v is not None})
+    for engine in ("onnx", "onnx_int8"):
+        if engine in r:
+            onnx_rows = {**r[engine].get("models", {}), "committee": r[engine].get("committee")}
+            label = engine.replace("_", " ")
+            rows.update({f"{label} {k}": v for k, v in onnx_rows.items() if v is not None})
     lines = [f"{task.name} test texts, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads:"]
     for name, f in rows.items():
         lines.append(
             f"  {name}: p50 {f['p50_ms']:.1f} ms, p90 {f['p90_ms']:.1f} ms (batch 1); "
             f"{f['throughput_per_s']:,.0f} examples/s (batch 32)"
         )
-    for name, ratio in r.get("onnx_speedup", {}).items():
-        lines.append(
-            f"  {name}: PyTorch's batch-1 p50 over ONNX Runtime's {ratio['batch1_p50']:.2f}, "
-            f"ONNX Runtime's batch-32 throughput over PyTorch's {ratio['batch32_throughput']:.2f}"
-        )
+    for engine in ("onnx", "onnx_int8"):
+        what = "ONNX Runtime" + (" int8" if engine == "onnx_int8" else "")
+        for name, ratio in r.get(f"{engine}_speedup", {}).items():
+            lines.append(
+                f"  {name}: PyTorch's batch-1 p50 over {what}'s {ratio['batch1_p50']:.2f}, "
+                f"{what}'s batch-32 throughput over PyTorch's {ratio['batch32_throughput']:.2f}"
+            )
     _print(r, args.json, lines)
     return 0
 
