@@ -203,10 +203,13 @@ def test_a_section_alone_gives_flat_flags_for_another_command():
         "precision",
         "compile",
         "threads",
+        "no-checkpoints",
         "tensorboard",
     ]
     values = _parse(flags, "--precision", "fp32", "--compile", "--threads", "2")
     assert ImplConfig.from_dict(values) == ImplConfig(precision="fp32", compile=True, threads=2)
+    values = _parse(flags, "--no-checkpoints")
+    assert ImplConfig.from_dict(values) == ImplConfig(checkpoints=False)
     values = _parse(flags, "--tensorboard", "tb")
     assert ImplConfig.from_dict(values) == ImplConfig(tensorboard="tb")
     assert ImplConfig.from_dict(_parse(flags)) == ImplConfig()

@@ -13,8 +13,9 @@ tests/test_imports.py holds the order):
   config.py          typed, self-validating configuration dataclasses
   tokenizer.py       WordPiece through the `tokenizers` library: bert-base-uncased's or one
                      built on a corpus (`tinylm vocab build`)
-  data/              readers, token cache, corpora, tasks, balanced sampling, what a command
-                     needs, `data check` and `data fetch`
+  data/              readers, token cache, corpora, tasks, balanced sampling (and label
+                     subsets), what a command needs, `data check`, `data fetch` and the hub
+                     probe
   model/             the BERT model in one file, named architectures, positions, FLOP and
                      parameter accounting, the sparse MLM loss
   train/             pre-training, fine-tuning, evaluation and what they share
