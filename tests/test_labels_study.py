@@ -77,6 +77,7 @@ def test_labels_study_on_tiny_data(tmp_path, store):
     assert whole <= gap_jobs  # the whole task's cells are the gap study's jobs
     assert not {r["job"] for r in rows if r["labels"] < 4} & gap_jobs
     assert all(0 <= r["test_accuracy"] <= 1 for r in rows)
+    assert all("labels2" in r["job"] for r in rows if r["labels"] == 2)  # a readable name
     table = (folder / "table.md").read_text()
     assert "| agnews | 2 | 0.500 |" in table and "| agnews | 4 | 0.250 |" in table
     assert (folder / "labels.png").stat().st_size > 10_000

@@ -161,12 +161,15 @@ def _finetune_label(job) -> list:
 
 
 def _split_label(task) -> list:
-    """`confirm` for a job on the confirmation split (a development job keeps its name)."""
-    return [] if task.split == "dev" else [task.split]
+    """`confirm` for a job on the confirmation split, `labelsN` for one on N of the task's
+    labels (a development job on every label keeps its name)."""
+    kept = [] if task.labels is None else [f"labels{task.labels}"]
+    return kept + ([] if task.split == "dev" else [task.split])
 
 
 def _on_split(task) -> str:
-    return " (confirmation split)" if task.split == "confirm" else ""
+    kept = "" if task.labels is None else f" ({task.labels} labels)"
+    return kept + (" (confirmation split)" if task.split == "confirm" else "")
 
 
 def _describe_finetune(job) -> str:
