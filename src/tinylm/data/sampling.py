@@ -21,6 +21,11 @@ sample can have read: neither the test sample of any development seed 0..DEV_SEE
 own seed) at the largest sizes read (READ_SIZES) or asked, nor, with one pool, their train
 samples. The first n of a permutation are nested in its first m > n, so the samples at the
 largest sizes cover every smaller one: a few permutations per label, cheap and deterministic.
+
+Label subsets (TaskConfig.labels = N, balanced sampling only; the `labels` study): the sample
+keeps the first N labels of a permutation drawn on the seed's own stream (so a seed's subsets
+are nested), each kept label with exactly the examples it has in the whole task's sample, and
+numbers them 0 .. N-1 in the task's order (`TaskSample.kept`, `label_names`).
 """
 
 import contextlib
