@@ -98,6 +98,14 @@ def test_fit_refuses_bad_input(data_dir, cache_dir):
         clf.fit(["a", "b"], ["x", "x"])
 
 
+def test_a_fit_into_a_used_folder_is_refused(data_dir, cache_dir, tmp_path):
+    texts, labels = texts_and_labels(2)
+    clf = estimator(data_dir, cache_dir, epochs=1, out=tmp_path / "fit").fit(texts, labels)
+    assert (tmp_path / "fit" / "model" / "model.safetensors").is_file()
+    with pytest.raises(TinylmError, match="already holds a run; give each fit a new folder"):
+        clf.fit(texts, labels)
+
+
 def test_pretrain_and_finetune_functions_give_the_commands_runs(data_dir, cache_dir, tmp_path):
     common = {"data_dir": data_dir, "cache_dir": cache_dir}
     summary = tinylm.pretrain(

@@ -69,8 +69,8 @@ class TinyClassifier(ClassifierMixin, BaseEstimator):
         epochs, batch 16, mean pooling, lr 3e-3 from a pre-trained model, 1e-3 from scratch).
     seed: initial weights, batch order and dropout; the same seed and data give the same model.
     precision, threads, device: how it runs (as the command line's flags).
-    out: the run folder to write (None: a temporary one, removed with the estimator unless
-        `save` copies it).
+    out: the run folder to write, a new one for each fit (None: a temporary one, removed with
+        the estimator unless `save` copies it).
     """
 
     def __init__(
@@ -169,7 +169,13 @@ class TinyClassifier(ClassifierMixin, BaseEstimator):
 
     def _run_folder(self) -> Path:
         if self.out is not None:
-            return Path(self.out)
+            out = Path(self.out)
+            if out.exists() and any(out.iterdir()):
+                raise TinylmError(
+                    f"out={str(out)!r} already holds a run; give each fit a new folder (or "
+                    "out=None, a temporary one)"
+                )
+            return out
         self._temporary = tempfile.TemporaryDirectory(prefix="tinylm-")
         return Path(self._temporary.name) / "run"
 
