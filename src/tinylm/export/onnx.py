@@ -88,7 +88,7 @@ def build_onnx(
         raise TinylmError("members have different vocabularies; they cannot share the input")
     graph = SoftCommittee(models).eval()
     max_length = min(m.config.max_length for m in models)
-    traced = sample_batch(models[0].config.vocab_size, 2, min(16, max_length), seed=0)
+    traced, other = check_batches(models)
     proto = _export(graph, traced, max_length)
     metadata = {
         "label_names": json.dumps(models[0].label_names),
@@ -105,7 +105,6 @@ def build_onnx(
         metadata["tokenizer"] = tokenizer.to_json()
     onnx.helper.set_model_props(proto, metadata)
     data = proto.SerializeToString()
-    other = sample_batch(models[0].config.vocab_size, 3, min(37, max_length), seed=1)
     difference = max_difference(graph, OnnxClassifier(data), [traced, other])
     if not difference <= TOLERANCE:  # NaN refuses too
         raise TinylmError(
@@ -153,6 +152,16 @@ def _quiet():
             yield
     finally:
         logger.setLevel(level)
+
+
+def check_batches(models: list[BertForSequenceClassification]) -> list[tuple]:
+    """The two batches an export is traced on and checked with: 2 x 16 tokens (traced) and
+    3 x 37, each with a padded row, within the models' max_length."""
+    vocab, max_length = models[0].config.vocab_size, min(m.config.max_length for m in models)
+    return [
+        sample_batch(vocab, 2, min(16, max_length), seed=0),
+        sample_batch(vocab, 3, min(37, max_length), seed=1),
+    ]
 
 
 def sample_batch(
@@ -238,9 +247,9 @@ def export_onnx(
         data = quantize_int8(data)
         models = list(members.values())
         graph = SoftCommittee(models).eval()
-        vocab = models[0].config.vocab_size
-        batches = [sample_batch(vocab, 2, 16, seed=0), sample_batch(vocab, 3, 37, seed=1)]
-        report["max_difference"] = max_difference(graph, OnnxClassifier(data), batches)
+        report["max_difference"] = max_difference(
+            graph, OnnxClassifier(data), check_batches(models)
+        )
     if check is not None:
         report["check"] = check(OnnxClassifier(data))
         data = with_metadata(data, check=json.dumps(report["check"]))

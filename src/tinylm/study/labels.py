@@ -15,7 +15,14 @@ from tinylm.study.presets import Preset
 from tinylm.study.protocol import Study
 from tinylm.study.results import Claim, verdict_from_sign
 from tinylm.study.stats import estimate, fmt_interval, fmt_mean_std, paired
-from tinylm.study.tables import interval_bars, markdown_table, plot_style, save_figure, tasks_in
+from tinylm.study.tables import (
+    accuracies,
+    interval_bars,
+    markdown_table,
+    plot_style,
+    save_figure,
+    tasks_in,
+)
 
 NAME = "labels"
 TITLE = "The gap against the number of labels (task complexity)"
@@ -44,14 +51,6 @@ def cells(factory: JobFactory, preset: Preset) -> list[Cell]:
     return out
 
 
-def by_seed(rows: list[dict], task: str, arm: str, labels: int) -> dict[int, float]:
-    return {
-        r["seed"]: r["test_accuracy"]
-        for r in rows
-        if r["task"] == task and r["arm"] == arm and r["labels"] == labels
-    }
-
-
 def summarise(rows: list[dict]) -> dict[str, list[dict]]:
     """Per task, per number of labels: each arm's accuracy over seeds and the paired gap."""
     out = {}
@@ -59,7 +58,7 @@ def summarise(rows: list[dict]) -> dict[str, list[dict]]:
         counts = sorted({r["labels"] for r in rows if r["task"] == task})
         points = []
         for count in counts:
-            arms = {arm: by_seed(rows, task, arm, count) for arm in ARMS}
+            arms = {arm: accuracies(rows, task, arm, labels=count) for arm in ARMS}
             points.append(
                 {
                     "labels": count,

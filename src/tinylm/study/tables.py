@@ -18,9 +18,10 @@ def accuracies(
     ws: int | None = None,
     budget: int | None = None,
     metric: str = "test_accuracy",
+    labels: int | None = None,
 ) -> dict[int, float]:
     """{seed: test accuracy (or another metric)} of one arm (and one Ws, or one budget, for
-    the pre-trained arm)."""
+    the pre-trained arm; or one number of labels kept)."""
     return {
         r["seed"]: r[metric]
         for r in rows
@@ -28,6 +29,7 @@ def accuracies(
         and r["arm"] == arm
         and (ws is None or r["ws"] == ws)
         and (budget is None or r["budget"] == budget)
+        and (labels is None or r["labels"] == labels)
     }
 
 
